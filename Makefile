@@ -1,0 +1,39 @@
+# Every target creates .venv and installs into it when it is absent, so on a fresh
+# machine `make demo` and `make test` are the only two commands a user types.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint fmt typecheck check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/python sample_data/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check losscli tests bench sample_data
+	$(BIN)/ruff format --check losscli tests bench sample_data
+
+fmt: $(STAMP)
+	$(BIN)/ruff format losscli tests bench sample_data
+	$(BIN)/ruff check --fix losscli tests bench sample_data
+
+typecheck: $(STAMP)
+	$(BIN)/mypy losscli
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache .mypy_cache

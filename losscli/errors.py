@@ -1,0 +1,106 @@
+"""The exceptions users see as one `error:` line.
+
+Readers and the engine raise these; they never print or exit. Only `losscli.cli.main`
+turns them into a line on stderr and an exit code (SPEC §6).
+
+Where an error comes from is filled in as it travels outward: the engine knows the role of
+an array (``preds``, ``labels``, ``weights``), the 1-based row and, for a matrix, the column
+index; the CLI knows which file and column each role came from and fills in ``source`` and
+``column`` (see `InputError.locate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+# A locator maps (role, column index, 1-based row in the evaluated arrays) to where that is
+# in the user's files: (source, column name, 1-based data row in that file, 1-based editor
+# line or None for binary formats). The readers build one from their provenance; a join by
+# id makes the row in a file differ from the row in the evaluated arrays.
+Locator = Callable[
+    [str, int | None, int | None], tuple[str | None, str | None, int | None, int | None]
+]
+
+
+class LossCliError(Exception):
+    """Base class of every error losscli reports to its users (exit code 2)."""
+
+    exit_code = 2
+
+    def format(self) -> str:
+        return str(self)
+
+
+@dataclass
+class InputError(LossCliError):
+    """A problem with what the user gave: a file, a column, a value or an option.
+
+    Attributes:
+        problem: what is wrong, as a clause without a final full stop.
+        fix: what to do about it, a sentence (may be None when obvious).
+        source: the file (or ``stdin``) the problem is in.
+        column: the column name.
+        row: 1-based data row.
+        line: 1-based line in a text file, when it differs from the row.
+        role: ``preds``, ``labels`` or ``weights`` when raised by the engine.
+        col_index: for a matrix, the 0-based column inside it.
+    """
+
+    problem: str
+    fix: str | None = None
+    source: str | None = None
+    column: str | None = None
+    row: int | None = None
+    line: int | None = None
+    role: str | None = None
+    col_index: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.format())
+
+    def __str__(self) -> str:
+        return self.format()
+
+    def where(self) -> str:
+        parts: list[str] = []
+        if self.source:
+            parts.append(self.source)
+        elif self.role:
+            parts.append(self.role)
+        if self.column is not None:
+            parts.append(f"column '{self.column}'")
+        elif self.col_index is not None and self.role:
+            parts.append(f"column {self.col_index}")
+        if self.row is not None:
+            text = f"row {self.row}"
+            if self.line is not None and self.line != self.row:
+                text += f" (line {self.line})"
+            parts.append(text)
+        return ", ".join(parts)
+
+    def format(self) -> str:
+        where = self.where()
+        text = f"{where}: {self.problem}" if where else self.problem
+        text = text.rstrip(".") + "."
+        if self.fix:
+            text += " " + self.fix.rstrip(".") + "."
+        return text
+
+    def locate(self, locator: Locator) -> InputError:
+        """Return a copy with source, column and editor line filled in from the CLI's map."""
+        if self.role is None or self.source is not None:
+            return self
+        source, column, row, line = locator(self.role, self.col_index, self.row)
+        return replace(
+            self,
+            source=source or self.source,
+            column=column if column is not None else self.column,
+            row=row if row is not None else self.row,
+            line=line,
+        )
+
+
+class UsageError(LossCliError):
+    """A wrong combination of options or arguments (not a problem inside a file)."""
