@@ -1,0 +1,411 @@
+"""The library entry point: `evaluate(preds, labels, losses=None, **options)` (SPEC §7).
+
+The CLI is a thin layer over this: it reads files, calls `evaluate` (or streams chunks into
+an `Accumulator` built by `make_accumulator`), and renders the `EvaluationResult`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from losscli._version import __version__
+from losscli.engine.accumulate import Accumulator, Reduced, merge_all
+from losscli.engine.options import Options
+from losscli.engine.registry import LossSpec, resolve_many
+from losscli.engine.tasks import detect_task, encode_labels
+from losscli.errors import InputError
+
+# Rows per chunk are chosen so that a chunk's arrays stay in cache: ~64K values per column.
+CHUNK_ELEMENTS = 1 << 16
+# Below this many values one thread is faster than two (the pool costs ~100 µs).
+PARALLEL_MIN_ELEMENTS = 1 << 20
+
+
+@dataclass
+class EvaluationResult:
+    """The numbers, the task and the options of one evaluation.
+
+    Attributes:
+        losses: SPEC name → reduced value, in the order requested.
+        task: ``regression``, ``binary`` or ``multiclass``.
+        n_samples: rows evaluated (after ``nan_policy='omit'``).
+        sum_weights: Σωᵢ, the denominator of every mean.
+        options: every option and its value.
+        classes: class names in column order (classification), else None.
+        class_weights: the weight of each class when class weights were used.
+        notes: things worth telling the user (clipping, rows that do not sum to 1, ...).
+        per_sample: with ``reduction='none'``, ℓᵢ of each per-sample loss, else None.
+        sample_weight: the sample weights of the rows, with ``reduction='none'``.
+    """
+
+    losses: dict[str, float]
+    task: str
+    n_samples: int
+    sum_weights: float
+    options: dict[str, Any]
+    classes: list[str] | None = None
+    class_weights: list[float] | None = None
+    notes: list[str] = field(default_factory=list)
+    per_sample: dict[str, np.ndarray] | None = None
+    sample_weight: np.ndarray | None = None
+    dtype: str = "float64"
+
+    def __getitem__(self, name: str) -> float:
+        return self.losses[name]
+
+    @property
+    def signature(self) -> str:
+        """A sacrebleu-style summary of what shaped the numbers, for reports and baselines."""
+        o = self.options
+        weights = "class" if self.class_weights else "none"
+        if self.sample_weight is not None or self.sum_weights != self.n_samples:
+            weights = "sample+class" if self.class_weights else "sample"
+        parts = [
+            f"losscli:{__version__}",
+            f"task:{self.task}",
+            f"n:{self.n_samples}",
+            f"reduction:{o['reduction']}",
+            f"weights:{weights}",
+            f"logits:{o['from_logits']}",
+            f"eps:{o['eps']:.3g}",
+        ]
+        if o["label_smoothing"]:
+            parts.append(f"smoothing:{o['label_smoothing']:g}")
+        return "|".join(parts)
+
+    def to_dict(self, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON object of SPEC §5; non-finite numbers become None (JSON null)."""
+        options = dict(self.options)
+        options["losses"] = list(self.losses)
+        if self.classes is not None:
+            options["classes"] = self.classes
+        if self.class_weights is not None:
+            options["class_weights"] = dict(
+                zip(self.classes or [], self.class_weights, strict=False)
+            )
+        return {
+            "losscli": __version__,
+            "task": self.task,
+            "n_samples": self.n_samples,
+            "sum_weights": _finite_or_none(self.sum_weights),
+            "losses": {k: _finite_or_none(v) for k, v in self.losses.items()},
+            "options": options,
+            "inputs": inputs or {},
+            "signature": self.signature,
+        }
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame: one row per loss (or one row per sample with reduction='none')."""
+        import pandas as pd
+
+        if self.per_sample is not None:
+            frame = pd.DataFrame(self.per_sample)
+            if self.sample_weight is not None:
+                frame.insert(0, "weight", self.sample_weight)
+            return frame
+        return pd.DataFrame(
+            {"loss": list(self.losses), "value": list(self.losses.values())}
+        ).set_index("loss")
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _to_array(data: Any) -> tuple[np.ndarray | None, list[str] | None]:
+    """A NumPy array and column names from NumPy, pandas or pyarrow input (duck-typed, so
+    that neither pandas nor pyarrow is imported unless the caller already uses it)."""
+    if data is None:
+        return None, None
+    names: list[str] | None = None
+    if hasattr(data, "column_names") and hasattr(data, "columns"):  # pyarrow Table
+        names = [str(n) for n in data.column_names]
+        cols = [np.asarray(c.to_numpy()) for c in data.columns]
+        arr = cols[0] if len(cols) == 1 else np.column_stack(cols)
+    elif hasattr(data, "columns") and hasattr(data, "to_numpy"):  # pandas DataFrame
+        names = [str(c) for c in data.columns]
+        arr = data.to_numpy()
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+    elif hasattr(data, "to_numpy"):  # pandas Series, pyarrow Array / ChunkedArray
+        try:
+            arr = np.asarray(data.to_numpy(zero_copy_only=False))
+        except TypeError:
+            arr = np.asarray(data.to_numpy())
+    else:
+        arr = np.asarray(data)
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            arr = arr.astype(str)
+    return arr, names
+
+
+def _common_prefix_stripped(names: Sequence[str]) -> list[str]:
+    """Class names from prediction columns: 'p_cat', 'p_dog' → 'cat', 'dog'."""
+    prefix = os.path.commonprefix(list(names))
+    if not prefix or any(len(n) == len(prefix) for n in names):
+        return list(names)
+    return [n[len(prefix) :] for n in names]
+
+
+def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> None:
+    """An option set by the user that shapes none of the requested losses is an error."""
+    for name in sorted(options.given):
+        if name in ("reduction", "nan_policy"):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if name in ("from_logits", "class_weight") and task == "regression":
+            raise InputError(
+                f"{flag} applies to classification, but the task is regression",
+                fix="Pass --task binary or --task multiclass, or leave out " + flag,
+            )
+        if name == "class_weight":
+            continue
+        if name == "renormalize":
+            if task != "multiclass":
+                raise InputError(f"{flag} applies to multiclass probabilities only")
+            continue
+        if name == "from_logits":
+            continue
+        if not any(name in spec.options for spec in specs):
+            from losscli.engine.registry import SPECS
+
+            users = [s.name for s in SPECS if name in s.options and task in s.tasks]
+            raise InputError(
+                f"{flag} shapes none of the losses requested ({', '.join(s.name for s in specs)})",
+                fix=f"It applies to {', '.join(users) or 'no loss of this task'}; "
+                f"add one with --loss or leave out {flag}",
+            )
+
+
+@dataclass
+class Plan:
+    """Everything decided before the first row is evaluated."""
+
+    task: str
+    specs: list[LossSpec]
+    options: Options
+    n_classes: int
+    classes: list[str] | None
+    notes: list[str]
+
+
+def plan(
+    preds: np.ndarray,
+    labels: np.ndarray,
+    losses: Sequence[str] | str | None,
+    *,
+    task: str = "auto",
+    pred_names: Sequence[str] | None = None,
+    classes: Sequence[str] | None = None,
+    **options: Any,
+) -> tuple[Plan, np.ndarray]:
+    """Decide task, losses, options and classes; returns the plan and numeric labels."""
+    opts = Options.build(**options)
+    notes: list[str] = []
+    text_labels = labels.dtype.kind in "USO"
+    if text_labels and task == "auto" and preds.ndim == 1:
+        task = "binary"
+    task, note = detect_task(preds, labels, task)
+    if note:
+        notes.append(note)
+    n_classes = 1
+    class_names: list[str] | None = None
+    if task == "multiclass":
+        if preds.ndim != 2:
+            raise InputError(
+                "a multiclass task needs one prediction column per class",
+                fix="Pass --pred-col with one column per class (a glob like 'p_*')",
+            )
+        n_classes = preds.shape[1]
+        class_names = list(classes) if classes is not None else None
+        if class_names is None and pred_names is not None:
+            class_names = _common_prefix_stripped(pred_names)
+        if text_labels:
+            labels, class_names, cnote = encode_labels(
+                labels, class_names if classes is not None or pred_names else None, n_classes
+            )
+            if cnote:
+                notes.append(cnote)
+        if class_names is None:
+            class_names = [str(c) for c in range(n_classes)]
+        if len(class_names) != n_classes:
+            raise InputError(
+                f"{len(class_names)} classes named, but there are {n_classes} prediction columns"
+            )
+    elif task == "binary":
+        n_classes = 2
+        if text_labels:
+            if classes is None or len(classes) != 2:
+                raise InputError(
+                    "the labels are text; a binary task needs to know which class is positive",
+                    role="labels",
+                    fix="Pass --classes NEGATIVE,POSITIVE",
+                )
+            labels, class_names, _ = encode_labels(labels, classes, 2)
+        else:
+            class_names = [str(c) for c in classes] if classes is not None else ["0", "1"]
+    elif text_labels:
+        raise InputError(
+            "the labels are text, but the task is regression",
+            role="labels",
+            fix="Pass --task binary or --task multiclass, or give numeric labels",
+        )
+    names = [losses] if isinstance(losses, str) else losses
+    specs = resolve_many(list(names) if names else None, task)
+    _check_options_apply(opts, specs, task)
+    if opts.reduction == "none" and all(s.dataset_level for s in specs):
+        raise InputError(
+            f"--reduction none gives one value per row, but {', '.join(s.name for s in specs)} "
+            "are dataset-level losses",
+            fix="Choose per-sample losses with --loss, or another --reduction",
+        )
+    return Plan(task, specs, opts, n_classes, class_names, notes), labels
+
+
+def make_accumulator(p: Plan) -> Accumulator:
+    return Accumulator(
+        p.specs,
+        p.task,
+        p.n_classes,
+        p.options,
+        p.classes or [],
+        keep_per_sample=p.options.reduction == "none",
+    )
+
+
+def finish(p: Plan, acc: Accumulator) -> EvaluationResult:
+    """Reduce an accumulator that has seen every row into the result users get."""
+    reduced: Reduced = acc.result()
+    notes = list(p.notes) + _diagnostic_notes(reduced, p)
+    per_sample = weights = None
+    if p.options.reduction == "none":
+        per_sample, weights = acc.per_sample_losses()
+        dropped = [s.name for s in p.specs if s.dataset_level]
+        if dropped:
+            notes.append(f"{', '.join(dropped)}: dataset-level, left out of per-sample output")
+    return EvaluationResult(
+        losses=reduced.losses,
+        task=p.task,
+        n_samples=reduced.n_samples,
+        sum_weights=reduced.sum_weights,
+        options=p.options.as_dict(),
+        classes=p.classes if p.task != "regression" else None,
+        class_weights=reduced.class_weights,
+        notes=notes,
+        per_sample=per_sample,
+        sample_weight=weights,
+    )
+
+
+def _diagnostic_notes(reduced: Reduced, p: Plan) -> list[str]:
+    d = reduced.diagnostics
+    notes = []
+    if d.n_omitted:
+        notes.append(
+            f"omitted {d.n_omitted} row{'s' * (d.n_omitted > 1)} with NaN (first at row {d.first_omitted})"
+        )
+    if d.n_clipped and any(s.needs_probabilities and s.kind == "mean" for s in p.specs):
+        notes.append(
+            f"{d.n_clipped} probabilit{'ies' if d.n_clipped > 1 else 'y'} at 0 or 1 clipped to "
+            f"[ε, 1 − ε] before the log, ε = {p.options.eps:.3g}"
+        )
+    if d.n_unnormalized:
+        if p.options.renormalize:
+            notes.append(f"renormalized {d.n_unnormalized} rows of probabilities to sum to 1")
+        else:
+            notes.append(
+                f"warning: {d.n_unnormalized} row{'s' * (d.n_unnormalized > 1)} of probabilities "
+                f"do not sum to 1 (first at row {d.first_unnormalized}); used as given. "
+                "Pass --renormalize to divide each row by its sum"
+            )
+    return notes
+
+
+def evaluate(
+    preds: Any,
+    labels: Any,
+    losses: Sequence[str] | str | None = None,
+    *,
+    task: str = "auto",
+    sample_weight: Any = None,
+    classes: Sequence[str] | None = None,
+    threads: int | None = None,
+    **options: Any,
+) -> EvaluationResult:
+    """Compute losses of predictions against labels.
+
+    Args:
+        preds: (n,) predictions, or (n, k) with one column per class or output. NumPy,
+            pandas (DataFrame column names give class names: 'p_cat' → 'cat') or pyarrow.
+        labels: (n,) values, class indices or class names, or (n, k) one-hot/soft labels.
+        losses: SPEC names or aliases (comma lists allowed); None for every loss of the task.
+        task: ``auto``, ``regression``, ``binary`` or ``multiclass`` (SPEC §3).
+        sample_weight: (n,) weights ≥ 0.
+        classes: class names in column order (for class weights by name and text labels).
+        threads: worker threads (default: every core) for large inputs.
+        **options: huber_delta, eps, from_logits, label_smoothing, class_weight
+            ('balanced' or {class: weight}), hinge_mode ('crammer-singer' or
+            'weston-watkins'), focal_gamma, focal_alpha, dice_smooth, reduction
+            ('mean', 'sum', 'none'), renormalize, nan_policy ('raise', 'omit').
+
+    Returns:
+        An `EvaluationResult`; `result.losses['bce']`, `result.to_dict()`, `result.to_frame()`.
+
+    Raises:
+        InputError: a value, shape or option the losses cannot take; the message says which
+            row and how to fix it.
+    """
+    p_arr, pred_names = _to_array(preds)
+    y_arr, _ = _to_array(labels)
+    w_arr, _ = _to_array(sample_weight)
+    if p_arr is None or y_arr is None:
+        raise InputError("preds and labels are both needed")
+    if p_arr.ndim == 0 or p_arr.shape[0] == 0:
+        raise InputError("no rows to evaluate", fix="A mean over no rows is undefined")
+    the_plan, y_arr = plan(
+        p_arr, y_arr, losses, task=task, pred_names=pred_names, classes=classes, **options
+    )
+    n = p_arr.shape[0]
+    if np.shape(y_arr)[0] != n:
+        raise InputError(f"preds has {n} rows, labels has {np.shape(y_arr)[0]}")
+    if w_arr is not None and np.shape(w_arr)[0] != n:
+        raise InputError(
+            f"sample_weight has {np.shape(w_arr)[0]} rows, preds has {n}", role="weights"
+        )
+    width = p_arr.shape[1] if p_arr.ndim == 2 else 1
+    step = max(1, CHUNK_ELEMENTS // width)
+    starts = list(range(0, n, step))
+    workers = threads or os.cpu_count() or 1
+    if n * width < PARALLEL_MIN_ELEMENTS or the_plan.options.reduction == "none":
+        workers = 1
+
+    def run(part: list[int]) -> Accumulator:
+        acc = make_accumulator(the_plan)
+        for s in part:
+            e = min(s + step, n)
+            w = None if w_arr is None else w_arr[s:e]
+            acc.update(p_arr[s:e], y_arr[s:e], w, row_offset=s)
+        return acc
+
+    if workers == 1:
+        acc = run(starts)
+    else:
+        # contiguous runs of chunks, one per worker; the merge makes the result independent
+        # of the split (to the last digit or so)
+        parts = [
+            starts[len(starts) * i // workers : len(starts) * (i + 1) // workers]
+            for i in range(workers)
+        ]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            acc = merge_all([a for a in pool.map(run, [p for p in parts if p])])
+    return finish(the_plan, acc)

@@ -1,0 +1,334 @@
+"""Mergeable sufficient statistics: ``update(chunk) → merge(other) → result()``.
+
+Every loss reduces to a few sums per class c (one "class" when no class weight is used):
+
+    mean-type:  S_c = Σ sᵢ·Y_ic·ℓᵢ           and the shared  W_c = Σ sᵢ·Y_ic,  n_c = Σ Y_ic
+    dice:       A_c = Σ sᵢ·Y_ic·pᵢyᵢ,  B_c = Σ sᵢ·Y_ic·pᵢ,  C_c = Σ sᵢ·Y_ic·yᵢ
+
+and at `result()` the class weights w_c (explicit, or balanced from n_c) are applied:
+mean = Σ_c w_c S_c / Σ_c w_c W_c. Within a chunk NumPy sums pairwise; across chunks the
+sums are kept as compensated (hi, lo) pairs merged with Knuth's TwoSum, so the result does
+not depend, beyond the last digit or so, on how the rows were chunked or in which order the
+chunks were merged — the same code serves an array in memory, a file streamed in chunks,
+threads, and a cluster.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscli.engine import kernels
+from losscli.engine.batch import Batch
+from losscli.engine.options import Options
+from losscli.engine.registry import LOSSES, LossSpec
+from losscli.engine.weights import class_weight_vector
+from losscli.errors import InputError
+
+Array = NDArray[np.float64]
+
+
+@dataclass(slots=True)
+class CompensatedSum:
+    """An array of sums kept as hi + lo, with lo the rounding error of every addition."""
+
+    hi: Array
+    lo: Array
+
+    @classmethod
+    def zeros(cls, shape: tuple[int, ...]) -> CompensatedSum:
+        return cls(np.zeros(shape), np.zeros(shape))
+
+    def add(self, values: Array) -> None:
+        # TwoSum: s = a + b exactly equals hi + err with err computed without branches.
+        s = self.hi + values
+        bp = s - self.hi
+        err = (self.hi - (s - bp)) + (values - bp)
+        self.hi = s
+        self.lo = self.lo + err
+
+    def merged(self, other: CompensatedSum) -> CompensatedSum:
+        out = CompensatedSum(self.hi.copy(), self.lo + other.lo)
+        out.add(other.hi)
+        return out
+
+    def value(self) -> Array:
+        return self.hi + self.lo
+
+
+@dataclass
+class Diagnostics:
+    """Counts worth telling the user about; they merge by addition (first rows by min)."""
+
+    n_rows: int = 0
+    n_omitted: int = 0
+    first_omitted: int | None = None
+    n_clipped: int = 0
+    n_unnormalized: int = 0
+    first_unnormalized: int | None = None
+    saw_zero_label: bool = False
+    saw_minus_one_label: bool = False
+
+    def merged(self, other: Diagnostics) -> Diagnostics:
+        def first(a: int | None, b: int | None) -> int | None:
+            return b if a is None else a if b is None else min(a, b)
+
+        return Diagnostics(
+            self.n_rows + other.n_rows,
+            self.n_omitted + other.n_omitted,
+            first(self.first_omitted, other.first_omitted),
+            self.n_clipped + other.n_clipped,
+            self.n_unnormalized + other.n_unnormalized,
+            first(self.first_unnormalized, other.first_unnormalized),
+            self.saw_zero_label or other.saw_zero_label,
+            self.saw_minus_one_label or other.saw_minus_one_label,
+        )
+
+
+@dataclass
+class Reduced:
+    """What an accumulator reduces to: one number per loss and the totals behind them."""
+
+    losses: dict[str, float]
+    sum_weights: float
+    n_samples: int
+    class_weights: list[float] | None
+    diagnostics: Diagnostics
+
+
+@dataclass
+class Accumulator:
+    """Sufficient statistics of a set of losses over the rows seen so far.
+
+    Args:
+        specs: the losses to compute (SPEC names, resolved by the registry).
+        task: ``regression``, ``binary`` or ``multiclass``.
+        n_classes: k (2 for binary, 1 for regression).
+        options: validated `Options`.
+        classes: class names in column order (for class weights and messages).
+    """
+
+    specs: list[LossSpec]
+    task: str
+    n_classes: int
+    options: Options
+    classes: list[str] = field(default_factory=list)
+    keep_per_sample: bool = False
+
+    def __post_init__(self) -> None:
+        weighted = self.options.class_weight is not None and self.task != "regression"
+        self.n_groups = self.n_classes if weighted else 1
+        g = self.n_groups
+        self._sums: dict[str, CompensatedSum] = {}
+        for spec in self._stat_specs():
+            shape = (g, 3) if spec.kind == "dice" else (g,)
+            self._sums[spec.name] = CompensatedSum.zeros(shape)
+        self._weight = CompensatedSum.zeros((g,))
+        self._count = CompensatedSum.zeros((g,))
+        self.diagnostics = Diagnostics()
+        self.per_sample: list[tuple[int, dict[str, Array], Array | None]] = []
+
+    def _stat_specs(self) -> list[LossSpec]:
+        """The specs whose sums are kept: rmse needs mse's."""
+        out = [s for s in self.specs if s.kind != "rmse"]
+        if any(s.kind == "rmse" for s in self.specs) and LOSSES["mse"] not in out:
+            out.append(LOSSES["mse"])
+        return out
+
+    # --- update ------------------------------------------------------------------------
+
+    def update(
+        self,
+        preds: np.ndarray,
+        labels: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        row_offset: int | None = None,
+    ) -> Accumulator:
+        """Add a chunk of rows. `row_offset` (0-based) places it in the input for messages;
+        by default chunks are taken to follow each other."""
+        offset = (
+            self.diagnostics.n_rows + self.diagnostics.n_omitted
+            if row_offset is None
+            else row_offset
+        )
+        preds, labels, sample_weight, rows = self._omit_nan(preds, labels, sample_weight, offset)
+        if np.shape(preds)[0] == 0:
+            return self
+        batch = Batch(
+            self.task,
+            preds,
+            labels,
+            sample_weight,
+            self.options,
+            self.specs,
+            row_offset=offset,
+            rows=rows,
+        )
+        d = self.diagnostics
+        d.n_rows += batch.n
+        d.n_clipped += batch.n_clipped
+        if batch.n_unnormalized:
+            d.first_unnormalized = (
+                batch.first_unnormalized
+                if d.first_unnormalized is None
+                else min(d.first_unnormalized, batch.first_unnormalized or d.first_unnormalized)
+            )
+            d.n_unnormalized += batch.n_unnormalized
+        if batch.negative_label == 0.0:
+            d.saw_zero_label = True
+        elif batch.negative_label == -1.0:
+            d.saw_minus_one_label = True
+        self._check_label_style()
+
+        g = self.n_groups
+        self._weight.add(
+            batch.group_sum(np.ones(batch.n), g)
+            if batch.weights is not None
+            else batch.group_count(g)
+        )
+        self._count.add(batch.group_count(g))
+        kept: dict[str, Array] = {}
+        for spec in self._stat_specs():
+            if spec.kind == "dice":
+                terms = kernels.dice_terms(batch.y, batch.p)
+                self._sums[spec.name].add(np.stack([batch.group_sum(t, g) for t in terms], axis=1))
+                continue
+            assert spec.per_sample is not None
+            values = spec.per_sample(batch)
+            self._sums[spec.name].add(batch.group_sum(values, g))
+            if self.keep_per_sample:
+                kept[spec.name] = values
+        if self.keep_per_sample:
+            self.per_sample.append((offset, kept, batch.weights))
+        return self
+
+    def _omit_nan(
+        self, preds: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, offset: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, NDArray[np.intp] | None]:
+        if self.options.nan_policy != "omit":
+            return preds, labels, weights, None
+        bad = np.zeros(np.shape(preds)[0], dtype=bool)
+        for arr in (preds, labels, weights):
+            a = None if arr is None else np.asarray(arr)
+            if a is not None and a.dtype.kind == "f" and a.shape[:1] == bad.shape:
+                bad |= np.isnan(a).reshape(a.shape[0], -1).any(axis=1)
+        if not bad.any():
+            return preds, labels, weights, None
+        d = self.diagnostics
+        first = offset + int(np.argmax(bad)) + 1
+        d.first_omitted = first if d.first_omitted is None else min(d.first_omitted, first)
+        d.n_omitted += int(bad.sum())
+        keep = ~bad
+        rows = np.flatnonzero(keep)
+        w = None if weights is None else np.asarray(weights)[keep]
+        return np.asarray(preds)[keep], np.asarray(labels)[keep], w, rows
+
+    def _check_label_style(self) -> None:
+        d = self.diagnostics
+        if d.saw_zero_label and d.saw_minus_one_label:
+            raise InputError(
+                "binary labels mix 0 and −1 as the negative class",
+                role="labels",
+                fix="Use 0 and 1, or −1 and 1, throughout",
+            )
+
+    # --- merge ---------------------------------------------------------------------------
+
+    def merge(self, other: Accumulator) -> Accumulator:
+        """A new accumulator holding the rows of both; associative and commutative."""
+        if (self.task, self.n_classes, [s.name for s in self.specs]) != (
+            other.task,
+            other.n_classes,
+            [s.name for s in other.specs],
+        ) or self.options != other.options:
+            raise ValueError("cannot merge accumulators of different tasks, losses or options")
+        out = Accumulator(
+            self.specs, self.task, self.n_classes, self.options, self.classes, self.keep_per_sample
+        )
+        out._sums = {k: v.merged(other._sums[k]) for k, v in self._sums.items()}
+        out._weight = self._weight.merged(other._weight)
+        out._count = self._count.merged(other._count)
+        out.diagnostics = self.diagnostics.merged(other.diagnostics)
+        out.per_sample = sorted(self.per_sample + other.per_sample, key=lambda item: item[0])
+        out._check_label_style()
+        return out
+
+    # --- result --------------------------------------------------------------------------
+
+    def result(self) -> Reduced:
+        """The reduced value of every loss (SPEC §4); class weights are applied here."""
+        d = self.diagnostics
+        if d.n_rows == 0:
+            extra = f" ({d.n_omitted} rows with NaN were omitted)" if d.n_omitted else ""
+            raise InputError(f"no rows to evaluate{extra}", fix="A mean over no rows is undefined")
+        w = (
+            np.ones(1)
+            if self.n_groups == 1
+            else class_weight_vector(
+                self.options.class_weight,
+                self._count.value(),
+                self.classes or [str(c) for c in range(self.n_groups)],
+            )
+        )
+        sum_weights = float(w @ self._weight.value())
+        if not sum_weights > 0:
+            raise InputError(
+                "the sum of weights is 0",
+                role="weights",
+                fix="Give at least one row a positive weight (sample and class weights multiply)",
+            )
+        reduce_sum = self.options.reduction == "sum"
+        out: dict[str, float] = {}
+        for spec in self._stat_specs():
+            total = self._sums[spec.name].value()
+            if spec.kind == "dice":
+                a, b, c = (float(w @ total[:, j]) for j in range(3))
+                sigma = self.options.dice_smooth
+                denom = b + c + sigma
+                value = 1.0 - (2.0 * a + sigma) / denom if denom > 0 else 0.0
+            else:
+                s = float(w @ total)
+                value = s if reduce_sum else s / sum_weights
+            out[spec.name] = value
+        for spec in self.specs:
+            if spec.kind == "rmse":
+                mse = float(w @ self._sums["mse"].value()) / sum_weights
+                out["rmse"] = math.sqrt(mse)
+        for name, value in out.items():
+            if not math.isfinite(value):
+                raise InputError(
+                    f"overflow in {name}: the values are too large for float64",
+                    fix="Rescale the predictions and labels",
+                )
+        losses = {spec.name: out[spec.name] for spec in self.specs}
+        return Reduced(
+            losses,
+            sum_weights,
+            d.n_rows,
+            None if self.n_groups == 1 else [float(x) for x in w],
+            d,
+        )
+
+    def per_sample_losses(self) -> tuple[dict[str, Array], Array | None]:
+        """ℓᵢ of every mean-type loss for every row, in row order (needs keep_per_sample)."""
+        names = [s.name for s in self.specs if not s.dataset_level]
+        chunks = self.per_sample
+        values = {
+            n: np.concatenate([c[1][n] for c in chunks]) if chunks else np.empty(0) for n in names
+        }
+        weights = None
+        if chunks and chunks[0][2] is not None:
+            weights = np.concatenate([c[2] for c in chunks])
+        return values, weights
+
+
+def merge_all(accumulators: Sequence[Accumulator]) -> Accumulator:
+    out = accumulators[0]
+    for acc in accumulators[1:]:
+        out = out.merge(acc)
+    return out

@@ -1,0 +1,398 @@
+"""One validated chunk of rows and the intermediates its losses share.
+
+`Batch` checks what the kernels assume (finite values, label sets, probabilities in
+[0, 1], non-negative weights, shapes) and raises `InputError` naming the role
+(``preds``/``labels``/``weights``), the 1-based row and, for a matrix, the column: the
+CLI turns that into file, column and line. Intermediates (residual, probabilities, their
+logs, one-hot labels) are computed once per chunk on first use and shared by every loss.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscli.engine import kernels
+from losscli.engine.options import Options
+from losscli.engine.registry import LossSpec
+from losscli.errors import InputError
+
+Array = NDArray[np.float64]
+
+
+def _first(mask: NDArray[np.bool_]) -> tuple[int, int | None]:
+    """(row index, column index or None) of the first True in a 1-D or 2-D mask."""
+    flat = int(np.argmax(mask.ravel()))
+    if mask.ndim == 1:
+        return flat, None
+    return divmod(flat, mask.shape[1])
+
+
+def _fmt(value: float) -> str:
+    return np.format_float_positional(value, trim="-") if abs(value) < 1e16 else repr(value)
+
+
+class Batch:
+    """A chunk of rows ready for the kernels.
+
+    Args:
+        task: ``regression``, ``binary`` or ``multiclass``.
+        preds: (n,) or (n, k), any real dtype; kept in float64.
+        labels: regression: same shape as preds; binary: (n,) in {0, 1} or {−1, 1} or bool;
+            multiclass: (n,) class indices 0..k−1, or (n, k) one-hot/soft rows.
+        weights: (n,) sample weights ≥ 0, or None.
+        specs: the losses that will be computed (decides which checks apply).
+        row_offset: 0-based index of the first row in the whole input (for error rows).
+        rows: where rows were dropped (NaN omitted), the chunk position of each row kept.
+    """
+
+    def __init__(
+        self,
+        task: str,
+        preds: np.ndarray,
+        labels: np.ndarray,
+        weights: np.ndarray | None,
+        options: Options,
+        specs: list[LossSpec],
+        *,
+        row_offset: int = 0,
+        rows: NDArray[np.intp] | None = None,
+    ) -> None:
+        self.task = task
+        self.options = options
+        self.row_offset = row_offset
+        self._rows = rows  # 0-based positions in the chunk of the rows kept by --nan-policy omit
+        self.input_dtype = np.asarray(preds).dtype
+        self.scores = self._as_float("preds", preds)
+        self.n = self.scores.shape[0]
+        self.weights = None if weights is None else self._as_float("weights", weights)
+        self._check_lengths(labels)
+        self.n_clipped = 0
+        self.n_unnormalized = 0
+        self.first_unnormalized: int | None = None
+        self.negative_label: float | None = None  # binary: 0 or −1 when seen in this chunk
+
+        if self.weights is not None:
+            self._check_weights()
+        if task == "regression":
+            self._set_regression_labels(labels)
+        elif task == "binary":
+            self._set_binary_labels(labels)
+        else:
+            self._set_multiclass_labels(labels)
+        if any(s.needs_probabilities for s in specs) and not options.from_logits:
+            self._check_probabilities(specs)
+
+    # --- validation --------------------------------------------------------------------
+
+    def _row(self, index: int) -> int:
+        """1-based row in the whole input of the chunk's row `index`."""
+        if self._rows is not None:
+            index = int(self._rows[index])
+        return self.row_offset + index + 1
+
+    def _as_float(self, role: str, values: np.ndarray) -> Array:
+        arr = np.asarray(values)
+        if arr.dtype.kind not in "biuf":
+            raise InputError(
+                f"{role} must be numbers, got {arr.dtype} values",
+                role=role,
+                fix="Check the column holds numbers",
+            )
+        if arr.ndim == 0 or arr.ndim > 2 or (role == "weights" and arr.ndim != 1):
+            want = "(n,)" if role == "weights" else "(n,) or (n, k)"
+            raise InputError(f"{role} has shape {arr.shape}; expected {want}", role=role)
+        out = np.asarray(arr, dtype=np.float64)
+        if arr.dtype.kind == "f":
+            bad = ~np.isfinite(out)
+            if bad.any():
+                self._raise_not_finite(role, out, bad)
+        return out
+
+    def _raise_not_finite(self, role: str, values: Array, bad: NDArray[np.bool_]) -> None:
+        nan = np.isnan(values)
+        row, col = _first(bad)
+        what = "NaN" if nan.any() else "infinite"
+        count = int(nan.sum()) if nan.any() else int(bad.sum())
+        row, col = _first(nan) if nan.any() else (row, col)
+        if role == "preds" and what == "infinite":
+            fix = "Predictions must be finite; logits too"
+        else:
+            fix = "Remove those rows, or pass --nan-policy omit to drop rows with NaN"
+        raise InputError(
+            f"{count} {what} value{'s' if count > 1 else ''} in {role} (first at row {self._row(row)})",
+            fix=fix,
+            role=role,
+            row=self._row(row),
+            col_index=col,
+        )
+
+    def _check_lengths(self, labels: np.ndarray) -> None:
+        n_labels = np.shape(labels)[0] if np.ndim(labels) else 0
+        if n_labels != self.n:
+            raise InputError(
+                f"preds has {self.n} rows, labels has {n_labels}",
+                fix="Pass --id-col to join by id",
+            )
+        if self.weights is not None and self.weights.shape[0] != self.n:
+            raise InputError(
+                f"weights have {self.weights.shape[0]} rows, preds has {self.n}",
+                role="weights",
+                fix="Give one weight per row",
+            )
+
+    def _check_weights(self) -> None:
+        neg = self.weights < 0
+        if neg.any():
+            i = int(np.argmax(neg))
+            raise InputError(
+                f"weights must be ≥ 0, found {_fmt(self.weights[i])}",
+                role="weights",
+                row=self._row(i),
+                fix="Sample weights cannot be negative",
+            )
+
+    def _set_regression_labels(self, labels: np.ndarray) -> None:
+        y = self._as_float("labels", labels)
+        if y.shape != self.scores.shape:
+            raise InputError(
+                f"labels have shape {y.shape}, preds {self.scores.shape}; "
+                "a regression needs one label per prediction",
+                fix="Pass as many --label-col as --pred-col",
+            )
+        self.target = y
+
+    def _set_binary_labels(self, labels: np.ndarray) -> None:
+        if self.scores.ndim != 1:
+            raise InputError(
+                f"a binary task needs one prediction column, got {self.scores.shape[1]}",
+                fix="Pass --task multiclass for one column per class",
+            )
+        raw = self._as_float("labels", labels)
+        if raw.ndim != 1:
+            raise InputError(
+                "a binary task needs one label column",
+                fix="Pass --label-col once",
+            )
+        pos = raw == 1.0
+        zero = raw == 0.0
+        minus = raw == -1.0
+        bad = ~(pos | zero | minus)
+        if zero.any() and minus.any():
+            bad |= minus
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(
+                f"binary labels must be 0 and 1 (or −1 and 1), found {_fmt(raw[i])}",
+                role="labels",
+                row=self._row(i),
+                fix="Pass --task regression or --task multiclass if this is not a binary task",
+            )
+        self.negative_label = -1.0 if minus.any() else (0.0 if zero.any() else None)
+        self.y = pos.astype(np.float64)
+        self._class_index = pos.astype(np.intp)
+        self.Y = None
+        self.n_classes = 2
+
+    def _set_multiclass_labels(self, labels: np.ndarray) -> None:
+        if self.scores.ndim != 2:
+            raise InputError(
+                "a multiclass task needs one prediction column per class",
+                fix="Pass --pred-col with one column per class (a glob like 'p_*')",
+            )
+        k = self.scores.shape[1]
+        self.n_classes = k
+        raw = self._as_float("labels", labels)
+        if raw.ndim == 2:
+            if raw.shape[1] != k:
+                raise InputError(
+                    f"labels have {raw.shape[1]} columns, predictions {k}; one per class is needed",
+                    fix="Pass one --label-col per class, in the order of the prediction columns",
+                )
+            bad = (raw < 0) | (raw > 1)
+            if bad.any():
+                i, c = _first(bad)
+                raise InputError(
+                    f"label probabilities must lie in [0, 1], found {_fmt(raw[i, c])}",
+                    role="labels",
+                    row=self._row(i),
+                    col_index=c,
+                )
+            sums = raw.sum(axis=1)
+            off = np.abs(sums - 1.0) > 1e-6
+            if off.any():
+                i = int(np.argmax(off))
+                raise InputError(
+                    f"label rows must sum to 1 (one-hot or soft labels); row sums to {_fmt(sums[i])}",
+                    role="labels",
+                    row=self._row(i),
+                    fix="Fix the label columns, or give class indices in one --label-col",
+                )
+            self.Y = raw
+            self._class_index: NDArray[np.intp] | None = None
+            return
+        if raw.ndim != 1:
+            raise InputError("labels must be (n,) or (n, k)", role="labels")
+        bad = (raw != np.floor(raw)) | (raw < 0) | (raw >= k)
+        if bad.any():
+            i = int(np.argmax(bad))
+            v = raw[i]
+            why = (
+                f"class index {_fmt(v)} is out of range 0..{k - 1}"
+                if v == np.floor(v)
+                else f"class labels must be integers 0..{k - 1}, found {_fmt(v)}"
+            )
+            raise InputError(
+                why,
+                role="labels",
+                row=self._row(i),
+                fix=f"There are {k} prediction columns, so labels are 0..{k - 1} (or class names)",
+            )
+        self._class_index = raw.astype(np.intp)
+        self.Y = None  # built on demand
+
+    def _check_probabilities(self, specs: list[LossSpec]) -> None:
+        p = self.scores
+        names = ", ".join(s.name for s in specs if s.needs_probabilities)
+        bad = (p < 0.0) | (p > 1.0)
+        if bad.any():
+            i, c = _first(bad)
+            v = p[i] if c is None else p[i, c]
+            raise InputError(
+                f"{names} need{'s' if ',' not in names else ''} probabilities in [0, 1], found {_fmt(v)}",
+                role="preds",
+                row=self._row(i),
+                col_index=c,
+                fix="Pass --from-logits for raw scores (logits), or --loss to choose other losses",
+            )
+        eps = self.options.eps
+        self.n_clipped = int(np.count_nonzero((p < eps) | (p > 1.0 - eps)))
+        if self.task == "multiclass":
+            sums = p.sum(axis=1)
+            tol = (
+                float(np.sqrt(np.finfo(self.input_dtype).eps))
+                if self.input_dtype.kind == "f"
+                else 1e-8
+            )
+            off = np.abs(sums - 1.0) > tol
+            self.n_unnormalized = int(np.count_nonzero(off))
+            if self.n_unnormalized:
+                self.first_unnormalized = self._row(int(np.argmax(off)))
+                if self.options.renormalize:
+                    if (sums == 0).any():
+                        i = int(np.argmax(sums == 0))
+                        raise InputError(
+                            "a row of probabilities sums to 0 and cannot be renormalized",
+                            role="preds",
+                            row=self._row(i),
+                        )
+                    self.scores = p / sums[:, None]
+
+    # --- shared intermediates ----------------------------------------------------------
+
+    @property
+    def class_index(self) -> NDArray[np.intp]:
+        """The true class of each row (binary: 0/1); an error for soft labels."""
+        if self._class_index is None:
+            raise InputError(
+                "hinge needs one class per row, but the labels are soft (one column per class)",
+                fix="Give class indices in one --label-col, or choose other losses with --loss",
+            )
+        return self._class_index
+
+    @cached_property
+    def one_hot(self) -> Array:
+        """Y (n, k): the label matrix, one-hot for class indices (multiclass)."""
+        if self.Y is not None:
+            return self.Y
+        Y = np.zeros(self.scores.shape, dtype=np.float64)
+        Y[np.arange(self.n), self._class_index] = 1.0
+        return Y
+
+    @cached_property
+    def p(self) -> Array:
+        """Probability of the positive class (binary) or of each class (multiclass)."""
+        if not self.options.from_logits:
+            return self.scores
+        if self.task == "binary":
+            return kernels.sigmoid(self.scores)
+        return kernels.softmax(self.scores)
+
+    @cached_property
+    def q(self) -> Array:
+        """1 − p (binary), as σ(−z) from logits so that it keeps its digits near p = 1."""
+        if self.options.from_logits:
+            return kernels.sigmoid(-self.scores)
+        return 1.0 - self.scores
+
+    @cached_property
+    def residual(self) -> Array:
+        if self.task == "regression":
+            return self.scores - self.target
+        if self.task == "binary":
+            return self.p - self.y
+        return self.p - self.one_hot
+
+    @cached_property
+    def _binary_logs(self) -> tuple[Array, Array]:
+        if self.options.from_logits:
+            return kernels.binary_log_probs_from_logits(self.scores)
+        return kernels.binary_log_probs(self.scores, eps=self.options.eps)
+
+    @property
+    def log_p(self) -> Array:
+        return self._binary_logs[0]
+
+    @property
+    def log_q(self) -> Array:
+        return self._binary_logs[1]
+
+    @cached_property
+    def y_smooth(self) -> Array:
+        s = self.options.label_smoothing
+        return self.y if s == 0.0 else self.y * (1.0 - s) + 0.5 * s
+
+    @cached_property
+    def bce(self) -> Array:
+        y = self.y_smooth
+        return -(y * self.log_p + (1.0 - y) * self.log_q)
+
+    @cached_property
+    def log_P(self) -> Array:
+        if self.options.from_logits:
+            return kernels.log_softmax(self.scores)
+        return np.log(np.clip(self.scores, self.options.eps, 1.0 - self.options.eps))
+
+    @cached_property
+    def Y_smooth(self) -> Array:
+        s = self.options.label_smoothing
+        Y = self.one_hot
+        return Y if s == 0.0 else Y * (1.0 - s) + s / self.n_classes
+
+    @cached_property
+    def ce(self) -> Array:
+        if self.options.label_smoothing == 0.0 and self.Y is None:
+            # one-hot labels: −log P_c, without forming the (n, k) product
+            return -self.log_P[np.arange(self.n), self._class_index]
+        return kernels.categorical_cross_entropy(self.Y_smooth, self.log_P)
+
+    # --- class membership, for class weights applied at result() ------------------------
+
+    def group_sum(self, values: Array, n_groups: int) -> Array:
+        """Σ sᵢ·Y_ic·vᵢ for each class c (n_groups = k), or Σ sᵢ·vᵢ (n_groups = 1)."""
+        v = values if self.weights is None else self.weights * values
+        if n_groups == 1:
+            return np.array([v.sum()])
+        if self.Y is None:
+            return np.bincount(self._class_index, weights=v, minlength=n_groups).astype(np.float64)
+        return self.Y.T @ v
+
+    def group_count(self, n_groups: int) -> Array:
+        """Unweighted Σ Y_ic per class (n_c, for balanced class weights), or [n]."""
+        if n_groups == 1:
+            return np.array([float(self.n)])
+        if self.Y is None:
+            return np.bincount(self._class_index, minlength=n_groups).astype(np.float64)
+        return self.Y.sum(axis=0)

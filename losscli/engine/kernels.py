@@ -1,0 +1,397 @@
+"""Per-sample losses ℓᵢ: no weighting, no reduction, no validation.
+
+Each kernel takes scikit-learn's order, ``(y_true, y_pred)``, options keyword-only, and
+returns one float64 value per row (shape ``(n,)``). Inputs are float64 arrays that the
+engine has already validated (`losscli.engine.batch`). Where a matrix ``(n, k)`` comes in
+for a regression-style loss, the row's value is the mean over its k elements, so that the
+weighted mean over rows is the mean over all n·k elements (scikit-learn
+``multioutput='uniform_average'``, PyTorch, Keras).
+
+Residual losses are written on r = y_pred − y_true (`*_r` helpers) so that the engine can
+compute r once per chunk and share it; the public kernels are thin wrappers for readers and
+for tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+LN2 = float(np.log(2.0))
+
+
+def _row_mean(values: Array) -> Array:
+    """Per-row value of an elementwise loss: itself for (n,), the mean over k for (n, k)."""
+    return values if values.ndim == 1 else values.mean(axis=1)
+
+
+# --- residual losses ---------------------------------------------------------------------
+
+
+def squared_error_r(r: Array) -> Array:
+    return _row_mean(r * r)
+
+
+def absolute_error_r(r: Array) -> Array:
+    return _row_mean(np.abs(r))
+
+
+def huber_r(r: Array, delta: float) -> Array:
+    a = np.abs(r)
+    return _row_mean(np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta)))
+
+
+def pseudo_huber_r(r: Array, delta: float) -> Array:
+    # δ²(√(1 + (r/δ)²) − 1) = δ²·t/(√(1+t)+1) with t = (r/δ)²: the second form keeps full
+    # precision for |r| ≪ δ, where √(1+t) − 1 cancels (SciPy computes it the same way).
+    t = (r / delta) ** 2
+    return _row_mean(delta * delta * (t / (np.sqrt(1.0 + t) + 1.0)))
+
+
+def log_cosh_r(r: Array) -> Array:
+    # Two exact forms, split at |r| = 1:
+    #   |r| < 1:  log cosh r = log1p(2·sinh²(r/2))     (cosh r − 1 = 2 sinh²(r/2); log(cosh r)
+    #             directly rounds cosh(1e-8) to 1 and returns 0 instead of 5e-17)
+    #   |r| ≥ 1:  log cosh r = |r| + log1p(e^(−2|r|)) − log 2   (cosh(1e6) overflows; this does not)
+    a = np.abs(r)
+    small = a < 1.0
+    out = np.empty_like(a)
+    s = np.sinh(0.5 * a[small])
+    out[small] = np.log1p(2.0 * s * s)
+    big = a[~small]
+    out[~small] = big + np.log1p(np.exp(-2.0 * big)) - LN2
+    return _row_mean(out)
+
+
+def squared_error(y_true: Array, y_pred: Array) -> Array:
+    """Per-sample squared error.
+
+    Formula (r = y_pred − y_true):
+        ℓ = r²            (the mean over the k columns for a matrix)
+
+    Conventions: for a binary task on probabilities this is the Brier score; for multiclass
+    y_true is one-hot (or soft) and ℓ averages over the k classes.
+    Worked value: y_true=[0, 1], y_pred=[0.5, 3] → [0.25, 4].
+
+    Args:
+        y_true, y_pred: same shape, (n,) or (n, k).
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    Reference:
+        scikit-learn `mean_squared_error`; Brier, G. W. (1950), Monthly Weather Review 78(1).
+    """
+    return squared_error_r(y_pred - y_true)
+
+
+def absolute_error(y_true: Array, y_pred: Array) -> Array:
+    """Per-sample absolute error.
+
+    Formula (r = y_pred − y_true):
+        ℓ = |r|           (the mean over the k columns for a matrix)
+
+    Worked value: y_true=[0, 1], y_pred=[0.5, 3] → [0.5, 2].
+
+    Args:
+        y_true, y_pred: same shape, (n,) or (n, k).
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    Reference:
+        scikit-learn `mean_absolute_error`.
+    """
+    return absolute_error_r(y_pred - y_true)
+
+
+def huber(y_true: Array, y_pred: Array, *, delta: float = 1.0) -> Array:
+    """Per-sample Huber loss: quadratic inside ±delta, linear outside.
+
+    Formula (r = y_pred − y_true):
+        ℓ = ½·r²                   if |r| ≤ delta
+        ℓ = delta·(|r| − ½·delta)  otherwise
+
+    Conventions: the ½ is included (ℓ = ½·squared_error inside the band), as in
+    `scipy.special.huber` and PyTorch `HuberLoss`; no reduction.
+    Worked value: delta=1, r=[0.5, 2] → [0.125, 1.5].
+
+    Args:
+        y_true, y_pred: same shape, (n,) or (n, k).
+        delta: half-width of the quadratic band, > 0.
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    Reference:
+        Huber, P. J. (1964). Robust Estimation of a Location Parameter. Ann. Math. Statist. 35(1).
+    """
+    return huber_r(y_pred - y_true, delta)
+
+
+def pseudo_huber(y_true: Array, y_pred: Array, *, delta: float = 1.0) -> Array:
+    """Per-sample pseudo-Huber loss: a smooth Huber.
+
+    Formula (r = y_pred − y_true):
+        ℓ = delta²·(√(1 + (r/delta)²) − 1)
+
+    Conventions: ≈ ½·r² near 0, ≈ delta·|r| far out; computed as delta²·t/(√(1+t)+1),
+    t = (r/delta)², which keeps every digit for tiny r.
+    Worked value: delta=1, r=[0, 1] → [0, √2 − 1 = 0.41421356...].
+
+    Args:
+        y_true, y_pred: same shape, (n,) or (n, k).
+        delta: scale, > 0.
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    Reference:
+        Charbonnier et al. (1997), IEEE Trans. Image Processing 6(2); `scipy.special.pseudo_huber`.
+    """
+    return pseudo_huber_r(y_pred - y_true, delta)
+
+
+def log_cosh(y_true: Array, y_pred: Array) -> Array:
+    """Per-sample log-cosh loss.
+
+    Formula (r = y_pred − y_true):
+        ℓ = log(cosh(r))
+          = log1p(2·sinh²(r/2))             for |r| < 1
+          = |r| + log1p(exp(−2|r|)) − log 2  for |r| ≥ 1
+
+    Conventions: both forms are exact; r = 1e6 gives 1e6 − log 2 instead of inf (cosh
+    overflows past |r| ≈ 710), and r = 1e-8 gives 5e-17 instead of 0.
+    Worked value: r=[0, 1] → [0, 0.43378083...].
+
+    Args:
+        y_true, y_pred: same shape, (n,) or (n, k).
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    Reference:
+        Keras `LogCosh`; Chen et al. (2019), Log Hyperbolic Cosine Loss, arXiv:1904.01224 (not in SciPy).
+    """
+    return log_cosh_r(y_pred - y_true)
+
+
+# --- binary probability losses -----------------------------------------------------------
+
+
+def _clip(p: Array, eps: float) -> Array:
+    return np.clip(p, eps, 1.0 - eps)
+
+
+def binary_log_probs(p: Array, *, eps: float) -> tuple[Array, Array]:
+    """(log p, log(1 − p)) from probabilities, each clipped to [eps, 1 − eps] first.
+
+    Clipping p and 1 − p separately is what scikit-learn's `log_loss` does (it stacks
+    [1 − p, p] and clips the matrix), so the values agree to the last digit.
+    """
+    return np.log(_clip(p, eps)), np.log(_clip(1.0 - p, eps))
+
+
+def binary_log_probs_from_logits(z: Array) -> tuple[Array, Array]:
+    """(log σ(z), log(1 − σ(z))) from logits, exact for any finite z.
+
+    log σ(z) = −log(1 + e^(−z)) = −logaddexp(0, −z) and log(1 − σ(z)) = −logaddexp(0, z):
+    no probability is formed, so z = ±1000 gives −1000 and −0 exactly.
+    """
+    return -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+
+
+def sigmoid(z: Array) -> Array:
+    """σ(z) = 1/(1 + e^(−z)), without overflow for large |z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def binary_cross_entropy(
+    y_true: Array, y_pred: Array, *, eps: float = 2.220446049250313e-16
+) -> Array:
+    """Per-sample binary cross-entropy (log loss) from probabilities.
+
+    Formula (p = clip(y_pred, eps, 1 − eps), and 1 − p clipped the same way):
+        ℓ = −[y·log p + (1 − y)·log(1 − p)]
+
+    Conventions: y may be soft (label smoothing); p of exactly 0 or 1 is clipped, so the
+    loss is finite (−log eps ≈ 36.04 for a certain wrong answer).
+    Worked value: y=[1, 0], p=[0.8, 0.8] → [0.22314355..., 1.60943791...].
+
+    Args:
+        y_true: (n,) in [0, 1].  y_pred: (n,) probabilities of the positive class.
+        eps: clipping bound, in (0, 0.5); default float64 machine epsilon (scikit-learn).
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    Reference:
+        scikit-learn `log_loss`; Goodfellow, Bengio & Courville (2016), Deep Learning, §6.2.2.
+    """
+    log_p, log_q = binary_log_probs(y_pred, eps=eps)
+    return -(y_true * log_p + (1.0 - y_true) * log_q)
+
+
+def binary_cross_entropy_from_logits(y_true: Array, y_pred: Array) -> Array:
+    """Per-sample binary cross-entropy from logits z (PyTorch `BCEWithLogitsLoss`).
+
+    Formula:
+        ℓ = y·logaddexp(0, −z) + (1 − y)·logaddexp(0, z)
+
+    Conventions: no clipping and no probability is formed; z = ±1000 is exact.
+    Worked value: y=[1, 0], z=[0, 1000] → [log 2, 1000].
+
+    Reference:
+        PyTorch `BCEWithLogitsLoss`; Keras `binary_crossentropy(from_logits=True)`.
+    """
+    log_p, log_q = binary_log_probs_from_logits(y_pred)
+    return -(y_true * log_p + (1.0 - y_true) * log_q)
+
+
+def binary_kl_divergence(y_true: Array, log_p: Array, log_q: Array) -> Array:
+    """Per-sample KL(y ‖ p) for two classes, given log p and log(1 − p).
+
+    Formula:
+        ℓ = y·(log y − log p) + (1 − y)·(log(1 − y) − log(1 − p)),  0·log 0 = 0
+
+    Conventions: equals binary cross-entropy minus the entropy of y, so it is bce for hard
+    labels and smaller for soft ones.
+    Reference:
+        Kullback & Leibler (1951); `scipy.special.rel_entr`; PyTorch `KLDivLoss(reduction='batchmean')`.
+    """
+    return _xlogx(y_true) + _xlogx(1.0 - y_true) - (y_true * log_p + (1.0 - y_true) * log_q)
+
+
+def binary_focal(
+    y_true: Array, p: Array, one_minus_p: Array, bce: Array, *, gamma: float, alpha: float | None
+) -> Array:
+    """Per-sample binary focal loss, given p, 1 − p and the per-sample bce.
+
+    Formula (p_t = y·p + (1 − y)·(1 − p), α_t = y·α + (1 − y)·(1 − α), α off → α_t = 1):
+        ℓ = α_t·(1 − p_t)^γ·bce        (= −α_t (1 − p_t)^γ log p_t for hard y)
+
+    Conventions: the Keras `BinaryFocalCrossentropy` form, which also covers soft labels;
+    γ = 0 and α off give bce exactly. 1 − p_t is formed from 1 − p passed in (σ(−z) from
+    logits), so it does not round to 0 where p_t is close to 1.
+    Worked value: γ=2, y=1, p=0.8 → 0.04·0.22314355 = 0.00892574...
+
+    Reference:
+        Lin et al. (2017), Focal Loss for Dense Object Detection, ICCV, eq. 5.
+    """
+    one_minus_pt = y_true * one_minus_p + (1.0 - y_true) * p
+    factor = one_minus_pt**gamma if gamma != 0.0 else 1.0
+    out = factor * bce
+    if alpha is not None:
+        out = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * out
+    return out
+
+
+def binary_hinge(y_true: Array, y_pred: Array) -> Array:
+    """Per-sample binary hinge loss on raw scores.
+
+    Formula (t = 2y − 1 ∈ {−1, +1}, s = y_pred):
+        ℓ = max(0, 1 − t·s)
+
+    Conventions: labels {0, 1} are mapped to {−1, +1}; s is the raw prediction (a decision
+    function), never a sigmoid of it.
+    Worked value: y=[1, 0], s=[0.3, -2] → [0.7, 0].
+    Reference:
+        scikit-learn `hinge_loss`; Cortes & Vapnik (1995), Machine Learning 20.
+    """
+    return np.maximum(0.0, 1.0 - (2.0 * y_true - 1.0) * y_pred)
+
+
+def binary_squared_hinge(y_true: Array, y_pred: Array) -> Array:
+    """Per-sample squared hinge loss: max(0, 1 − t·s)², t = 2y − 1.
+
+    Worked value: y=[1, 0], s=[0.3, -2] → [0.49, 0].
+    Reference:
+        Keras `SquaredHinge`; scikit-learn `LinearSVC(loss='squared_hinge')`.
+    """
+    h = binary_hinge(y_true, y_pred)
+    return h * h
+
+
+def dice_terms(y_true: Array, p: Array) -> tuple[Array, Array, Array]:
+    """Per-sample terms of the Dice loss: (p·y, p, y); Dice is a ratio of their weighted sums.
+
+    Formula (dataset level, σ = smooth):
+        dice = 1 − (2·Σ ω·p·y + σ) / (Σ ω·p + Σ ω·y + σ)
+
+    Reference:
+        Milletari et al. (2016), V-Net, 3DV (soft Dice); Sørensen (1948), Dice (1945).
+    """
+    return p * y_true, p, y_true
+
+
+# --- multiclass losses ---------------------------------------------------------------------
+
+
+def _xlogx(x: Array) -> Array:
+    """x·log x with 0·log 0 = 0 (`scipy.special.xlogy(x, x)`)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0)
+
+
+def log_softmax(z: Array) -> Array:
+    """log softmax over the last axis: z − logsumexp(z), exact for any finite z."""
+    m = z.max(axis=1, keepdims=True)
+    shifted = z - m
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(z: Array) -> Array:
+    return np.exp(log_softmax(z))
+
+
+def categorical_cross_entropy(y_true: Array, log_p: Array) -> Array:
+    """Per-sample categorical cross-entropy, given Y (n, k) and log P (n, k).
+
+    Formula:
+        ℓ = −Σ_c Y_c·log P_c
+
+    Conventions: log P is log(clip(P, eps, 1 − eps)) for probabilities (scikit-learn
+    `log_loss`, which no longer renormalises rows) or log-softmax of logits (exact); Y may
+    be one-hot, soft or smoothed.
+    Worked value: Y=[0, 1, 0], P=[0.2, 0.7, 0.1] → −log 0.7 = 0.35667494...
+    Reference:
+        scikit-learn `log_loss`; PyTorch `CrossEntropyLoss`.
+    """
+    return -(y_true * log_p).sum(axis=1)
+
+
+def kl_divergence(y_true: Array, log_p: Array) -> Array:
+    """Per-sample KL(Y ‖ P) = Σ_c Y_c·(log Y_c − log P_c), with 0·log 0 = 0.
+
+    Conventions: the per-sample sum over classes, averaged over samples by the engine
+    (PyTorch `KLDivLoss(reduction='batchmean')`); equals CE for one-hot Y.
+    Worked value: Y=[0.5, 0.5], P=[0.25, 0.75] → 0.5·log 2 + 0.5·log(2/3) = 0.14384103...
+    Reference:
+        Kullback & Leibler (1951); `scipy.special.rel_entr`.
+    """
+    return _xlogx(y_true).sum(axis=1) - (y_true * log_p).sum(axis=1)
+
+
+def crammer_singer_hinge(labels: NDArray[np.intp], scores: Array) -> Array:
+    """Per-sample multiclass hinge loss (Crammer–Singer) on raw scores.
+
+    Formula (c the true class):
+        ℓ = max(0, 1 + max_{j≠c} s_j − s_c)
+
+    Worked value: c=0, s=[2, 0.5, 1.5] → max(0, 1 + 1.5 − 2) = 0.5.
+    Reference:
+        Crammer & Singer (2001), JMLR 2; scikit-learn `hinge_loss` (multiclass); Keras `CategoricalHinge`.
+    """
+    rows = np.arange(scores.shape[0])
+    true = scores[rows, labels]
+    others = scores.copy()
+    others[rows, labels] = -np.inf
+    return np.maximum(0.0, 1.0 + others.max(axis=1) - true)
+
+
+def weston_watkins_hinge(labels: NDArray[np.intp], scores: Array) -> Array:
+    """Per-sample multiclass hinge loss (Weston–Watkins) on raw scores.
+
+    Formula (c the true class):
+        ℓ = Σ_{j≠c} max(0, 1 + s_j − s_c)
+
+    Worked value: c=0, s=[2, 0.5, 1.5] → 0 + 0.5 = 0.5; s=[0, 0, 0] → 2.
+    Reference:
+        Weston & Watkins (1999), ESANN; Vapnik (1998).
+    """
+    rows = np.arange(scores.shape[0])
+    true = scores[rows, labels]
+    margins = np.maximum(0.0, 1.0 + scores - true[:, None])
+    margins[rows, labels] = 0.0
+    return margins.sum(axis=1)

@@ -1,0 +1,80 @@
+"""The options that shape a loss (SPEC §4), their defaults and their valid ranges.
+
+Keywords match the CLI flags minus ``--`` with ``_`` for ``-`` (``huber_delta`` ↔
+``--huber-delta``). `Options.given` remembers which ones the user set, so that an option no
+requested loss uses is an error rather than silently ignored (BAD_INPUTS 58).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import InputError
+
+FLOAT64_EPS = float(np.finfo(np.float64).eps)
+HINGE_MODES = ("crammer-singer", "weston-watkins")
+REDUCTIONS = ("mean", "sum", "none")
+NAN_POLICIES = ("raise", "omit")
+
+
+@dataclass(frozen=True)
+class Options:
+    huber_delta: float = 1.0
+    eps: float = FLOAT64_EPS
+    from_logits: bool = False
+    label_smoothing: float = 0.0
+    class_weight: str | dict[str, float] | None = None
+    hinge_mode: str = "crammer-singer"
+    focal_gamma: float = 2.0
+    focal_alpha: float | None = None
+    dice_smooth: float = 1.0
+    reduction: str = "mean"
+    renormalize: bool = False
+    nan_policy: str = "raise"
+    given: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @classmethod
+    def build(cls, **kwargs: Any) -> Options:
+        """Options from keywords, where None means "not given"; validated."""
+        names = {f.name for f in fields(cls)} - {"given"}
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise TypeError(f"unknown option(s): {', '.join(unknown)}")
+        given = {k: v for k, v in kwargs.items() if v is not None}
+        opts = cls(**given, given=frozenset(given))
+        opts.validate()
+        return opts
+
+    def validate(self) -> None:
+        def bad(flag: str, value: object, rule: str) -> InputError:
+            return InputError(
+                f"--{flag} is {value}; it must be {rule}", fix=f"Pass --{flag} {rule}"
+            )
+
+        if not (math.isfinite(self.huber_delta) and self.huber_delta > 0):
+            raise bad("huber-delta", self.huber_delta, "> 0")
+        if not (0.0 < self.eps < 0.5):
+            raise bad("eps", self.eps, "in (0, 0.5)")
+        if not (0.0 <= self.label_smoothing < 1.0):
+            raise bad("label-smoothing", self.label_smoothing, "in [0, 1)")
+        if not (math.isfinite(self.focal_gamma) and self.focal_gamma >= 0):
+            raise bad("focal-gamma", self.focal_gamma, ">= 0")
+        if self.focal_alpha is not None and not (0.0 <= self.focal_alpha <= 1.0):
+            raise bad("focal-alpha", self.focal_alpha, "in [0, 1]")
+        if not (math.isfinite(self.dice_smooth) and self.dice_smooth >= 0):
+            raise bad("dice-smooth", self.dice_smooth, ">= 0")
+        if self.hinge_mode not in HINGE_MODES:
+            raise bad("hinge-mode", self.hinge_mode, " or ".join(HINGE_MODES))
+        if self.reduction not in REDUCTIONS:
+            raise bad("reduction", self.reduction, " or ".join(REDUCTIONS))
+        if self.nan_policy not in NAN_POLICIES:
+            raise bad("nan-policy", self.nan_policy, " or ".join(NAN_POLICIES))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every option with its value, for JSON output and the signature."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "given"}
+        return out

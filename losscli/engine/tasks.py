@@ -1,0 +1,105 @@
+"""Task detection (SPEC §3) and class labels given as names.
+
+Auto-detection, in order: k ≥ 2 prediction columns → multiclass; one prediction column and
+labels all in {0, 1} (also {−1, 1}, booleans) → binary; otherwise regression. Where the
+guess could be wrong, a note says what was chosen and how to choose otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from losscli.errors import InputError
+
+TASK_CHOICES = ("auto", "regression", "binary", "multiclass")
+
+
+def detect_task(
+    preds: np.ndarray, labels: np.ndarray, task: str = "auto"
+) -> tuple[str, str | None]:
+    """(task, note or None) for these predictions and labels."""
+    if task not in TASK_CHOICES:
+        raise InputError(f"unknown task '{task}'", fix=f"Pass --task {' or '.join(TASK_CHOICES)}")
+    if task != "auto":
+        return task, None
+    preds = np.asarray(preds)
+    labels = np.asarray(labels)
+    if preds.ndim == 2 and preds.shape[1] >= 2:
+        if labels.ndim == 2 and labels.dtype.kind == "f" and not _looks_like_distributions(labels):
+            return "regression", (
+                f"task: regression ({preds.shape[1]} prediction and label columns that are not "
+                "class probabilities); pass --task multiclass if they are"
+            )
+        return "multiclass", None
+    if labels.dtype.kind == "b":
+        return "binary", None
+    if labels.dtype.kind not in "iuf":
+        return "multiclass", None  # class names: the caller needs class columns
+    values = np.unique(labels[:1_000_000]) if labels.size else labels
+    if labels.size > 1_000_000:
+        values = np.unique(labels)
+    if (
+        values.size
+        and set(values.tolist()) <= {0.0, 1.0} | {-1.0, 1.0}
+        and not ({0.0, -1.0} <= set(values.tolist()))
+    ):
+        note = None
+        if values.size == 1:
+            note = f"task: binary (every label is {values[0]:g}); pass --task regression if not"
+        return "binary", note
+    if (
+        values.size
+        and np.all(values == np.round(values))
+        and values.size <= 1000
+        and values.min() >= 0
+    ):
+        return "regression", (
+            f"task: regression (labels are integers {values.min():g}..{values.max():g} and there "
+            "is one prediction column); pass --task multiclass with one column per class"
+        )
+    return "regression", None
+
+
+def _looks_like_distributions(labels: np.ndarray) -> bool:
+    sample = labels[:10_000]
+    return bool(
+        np.all((sample >= 0) & (sample <= 1)) and np.allclose(sample.sum(axis=1), 1.0, atol=1e-6)
+    )
+
+
+def encode_labels(
+    labels: np.ndarray, classes: Sequence[str] | None, n_classes: int
+) -> tuple[np.ndarray, list[str], str | None]:
+    """Class names → indices 0..k−1.
+
+    Returns (indices, class names, note). With `classes` the names must be among them; without,
+    the sorted unique names define the order (BAD_INPUTS 32), which the note states.
+    """
+    names = np.asarray(labels).astype(str)
+    note = None
+    if classes is None:
+        found = sorted(set(names.tolist()))
+        classes = found
+        note = f"classes, in sorted order: {', '.join(found)}"
+        if len(found) != n_classes:
+            raise InputError(
+                f"the labels name {len(found)} classes ({', '.join(found[:10])}) but there are "
+                f"{n_classes} prediction columns",
+                role="labels",
+                fix="Name prediction columns after the classes (p_cat ↔ cat) or pass --classes",
+            )
+    index = {str(c): i for i, c in enumerate(classes)}
+    unique, inverse = np.unique(names, return_inverse=True)
+    codes = np.array([index.get(u, -1) for u in unique.tolist()], dtype=np.int64)
+    out = codes[inverse.reshape(-1)]
+    if (out < 0).any():
+        i = int(np.argmax(out < 0))
+        raise InputError(
+            f"label '{names[i]}' is not one of the classes {', '.join(map(str, classes))}",
+            role="labels",
+            row=i + 1,
+            fix="Check the label column, or the prediction columns' names",
+        )
+    return out.astype(np.float64), [str(c) for c in classes], note
