@@ -1,0 +1,70 @@
+"""pyarrow columns to NumPy arrays: numbers to float64, text to str objects.
+
+Numbers become float64 because the engine computes in float64 (SPEC §4); an integer label
+column of 0/1 converts exactly. Empty cells become NaN (numbers) or None (text), and their
+positions are returned so the caller can say "row 17 is empty" rather than "NaN".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from losscli.readers._frame import Frame
+
+
+def table_to_frame(
+    table, source: str, fmt: str, line_offset: int | None, row_offset: int = 0
+) -> Frame:  # type: ignore[no-untyped-def]
+    columns: dict[str, np.ndarray] = {}
+    nulls: dict[str, np.ndarray] = {}
+    types: dict[str, str] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        values, mask = column_to_numpy(column)
+        columns[name] = values
+        types[name] = str(column.type)
+        if mask is not None:
+            nulls[name] = mask
+    return Frame(
+        source=source,
+        format=fmt,
+        columns=columns,
+        n_rows=table.num_rows,
+        line_offset=line_offset,
+        row_offset=row_offset,
+        nulls=nulls,
+        types=types,
+    )
+
+
+def column_to_numpy(column) -> tuple[np.ndarray, np.ndarray | None]:  # type: ignore[no-untyped-def]
+    """(values, mask of empty cells or None) for a pyarrow Array or ChunkedArray."""
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    kind = column.type
+    if pt.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
+    if isinstance(kind, pa.ExtensionType):
+        # Only the storage is used: no extension code runs (CVE-2023-47248).
+        column = column.cast(kind.storage_type)
+        kind = column.type
+    mask = None
+    if column.null_count:
+        mask = column.is_null().to_numpy(zero_copy_only=False)
+    n = len(column)
+    if pt.is_null(kind):
+        return np.full(n, np.nan), np.ones(n, dtype=bool)
+    if pt.is_integer(kind) or pt.is_floating(kind) or pt.is_boolean(kind) or pt.is_decimal(kind):
+        values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return np.asarray(values, dtype=np.float64), mask
+    if pt.is_string(kind) or pt.is_large_string(kind) or pt.is_string_view(kind):
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object), mask
+    try:
+        return np.asarray(column.to_numpy(zero_copy_only=False)), mask
+    except (pa.ArrowException, ValueError, TypeError):
+        # Nested types (lists, structs): one Python object per row, refused by the caller.
+        out = np.empty(n, dtype=object)
+        for i, value in enumerate(column.to_pylist()):
+            out[i] = value
+        return out, mask

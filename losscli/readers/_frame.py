@@ -1,0 +1,35 @@
+"""`Frame`: the columns of one input file as NumPy arrays, with where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Frame:
+    """Columns read from one file (or one chunk of it).
+
+    Attributes:
+        source: the path as the user typed it, or "stdin".
+        format: "csv", "tsv", "parquet", "feather", "npy" or "npz".
+        columns: name -> array, in file order. Numbers (ints and booleans too) are float64
+            with NaN where a cell was empty; text is an object array of str (None where empty);
+            other types (dates, lists) are object or datetime arrays for the caller to refuse.
+        n_rows: rows in this frame.
+        line_offset: the editor line of data row r is r + line_offset (1 for CSV with a
+            header); None for binary formats.
+        row_offset: 0-based row in the file of this frame's first row (streaming chunks).
+        nulls: name -> boolean mask of empty cells, only for columns that have any.
+        types: name -> the file's own type name (e.g. "int64", "string"), for messages.
+    """
+
+    source: str
+    format: str
+    columns: dict[str, np.ndarray]
+    n_rows: int
+    line_offset: int | None
+    row_offset: int = 0
+    nulls: dict[str, np.ndarray] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)

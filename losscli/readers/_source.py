@@ -1,0 +1,320 @@
+"""Where the bytes come from: a path, a directory of Parquet files or standard input.
+
+`resolve` turns what the user typed into a `Source` with a format, checking the things
+that fail before any parsing: a missing path, a directory, a permission problem, an empty
+file, a terminal on stdin, an unknown format.
+
+Format rule: magic bytes win over the extension (a `.csv` that holds Parquet or gzip
+bytes is read as what it is); an explicit ``--input-format`` that contradicts the magic
+bytes is an error, because one of the two is a mistake and guessing would hide it.
+Standard input is recognised by its magic bytes and is CSV otherwise. Binary formats on
+stdin cannot be seeked, so they are buffered in memory up to ``LOSSCLI_STDIN_CAP`` bytes
+(256 MiB by default).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from typing import IO
+
+from losscli.errors import InputError
+
+FORMATS = ("csv", "tsv", "parquet", "feather", "npy", "npz")
+_FORMAT_ALIASES = {"arrow": "feather", "ipc": "feather", "pq": "parquet", "txt": "csv"}
+FORMAT_HINT = "Pass --input-format csv, tsv, parquet, feather, npy or npz"
+
+# Binary formats and compressed streams, by their first bytes.
+_MAGIC = (
+    (b"\x93NUMPY", "npy"),
+    (b"PAR1", "parquet"),
+    (b"ARROW1", "feather"),
+    (b"FEA1", "feather"),  # Feather v1
+    (b"PK\x03\x04", "npz"),
+    (b"PK\x05\x06", "npz"),  # an empty zip archive
+)
+_COMPRESSION_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+)
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".feather": "feather",
+    ".arrow": "feather",
+    ".ipc": "feather",
+    ".npy": "npy",
+    ".npz": "npz",
+}
+_COMPRESSION_EXTENSIONS = {
+    ".gz": "gzip",
+    ".gzip": "gzip",
+    ".bz2": "bz2",
+    ".zst": "zstd",
+    ".zstd": "zstd",
+    ".xz": "xz",
+    ".lz4": "lz4",
+}
+_STDIN_CAP = 256 << 20
+_HEAD = 8
+
+
+@dataclass
+class Source:
+    """A resolved input: its name for messages, its format and how to get its bytes."""
+
+    name: str  # as the user typed it, or "stdin"
+    format: str
+    path: str | None = None  # a file or a directory; None for stdin
+    data: bytes | None = None  # stdin, buffered (binary formats)
+    stream: IO[bytes] | None = None  # stdin, unbuffered (CSV/TSV), readable once
+    compression: str | None = None
+    files: list[str] = field(default_factory=list)  # a directory of Parquet files
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path is None
+
+
+def normalize_format(input_format: str | None) -> str | None:
+    if input_format is None:
+        return None
+    fmt = input_format.strip().lower().lstrip(".")
+    fmt = _FORMAT_ALIASES.get(fmt, fmt)
+    if fmt not in FORMATS:
+        raise InputError(
+            f"unknown input format '{input_format}'; formats are {', '.join(FORMATS)}",
+            fix=FORMAT_HINT,
+        )
+    return fmt
+
+
+def sniff(head: bytes) -> tuple[str | None, str | None]:
+    """(format, compression) recognised from the first bytes; None where unknown."""
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            return fmt, None
+    for magic, codec in _COMPRESSION_MAGIC:
+        if head.startswith(magic):
+            return "csv", codec
+    return None, None
+
+
+def from_extension(path: str) -> tuple[str | None, str | None]:
+    """(format, compression) from the file name: `x.csv.gz` is ("csv", "gzip")."""
+    base = os.path.basename(path).lower()
+    stem, ext = os.path.splitext(base)
+    compression = _COMPRESSION_EXTENSIONS.get(ext)
+    if compression:
+        stem, ext = os.path.splitext(stem)
+        return _EXTENSIONS.get(ext, "csv"), compression
+    return _EXTENSIONS.get(ext), None
+
+
+def stdin_cap() -> int:
+    text = os.environ.get("LOSSCLI_STDIN_CAP")
+    if not text:
+        return _STDIN_CAP
+    try:
+        cap = int(text)
+    except ValueError:
+        raise InputError(
+            f"LOSSCLI_STDIN_CAP is '{text}', not a number of bytes",
+            fix="Set LOSSCLI_STDIN_CAP to an integer such as 268435456",
+        ) from None
+    return max(cap, 1)
+
+
+def resolve(path: str, input_format: str | None = None) -> Source:
+    """Check that `path` can be read and decide its format (see the module docstring)."""
+    fmt = normalize_format(input_format)
+    if path == "-":
+        return _resolve_stdin(fmt)
+    return _resolve_path(path, fmt)
+
+
+def _resolve_path(path: str, fmt: str | None) -> Source:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError("no such file or directory", fix="Check the path", source=path) from None
+    except PermissionError:
+        raise InputError(
+            "permission denied", fix="Check the file's permissions", source=path
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot read it ({exc.strerror})", source=path) from None
+    if stat.S_ISDIR(st.st_mode):
+        return _resolve_directory(path, fmt)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD)
+    except PermissionError:
+        raise InputError(
+            "permission denied", fix="Check the file's permissions", source=path
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot read it ({exc.strerror})", source=path) from None
+    if not head:
+        raise InputError("file is empty", source=path)
+    ext_fmt, ext_comp = from_extension(path)
+    magic_fmt, magic_comp = sniff(head)
+    chosen = _choose(path, fmt, ext_fmt, magic_fmt, magic_comp)
+    if chosen is None:
+        raise InputError(
+            "cannot tell the format from the file name or its first bytes",
+            fix=FORMAT_HINT,
+            source=path,
+        )
+    if chosen == "csv" and ext_fmt == "tsv" and fmt is None:
+        chosen = "tsv"  # x.tsv.gz: the magic says compressed text, the name says tabs
+    compression = magic_comp if magic_fmt else (ext_comp if chosen in ("csv", "tsv") else None)
+    if compression and chosen not in ("csv", "tsv"):
+        raise InputError(
+            f"a {compression}-compressed file cannot be read as {chosen}",
+            fix=f"Decompress it first, or pass --input-format csv if it is {compression}-compressed CSV",
+            source=path,
+        )
+    return Source(name=path, format=chosen, path=path, compression=compression)
+
+
+def _choose(
+    name: str, fmt: str | None, ext_fmt: str | None, magic_fmt: str | None, magic_comp: str | None
+) -> str | None:
+    if fmt is not None:
+        binary_magic = magic_fmt if magic_comp is None else None
+        if binary_magic is not None and binary_magic != fmt:
+            raise InputError(
+                f"--input-format {fmt} was given but the first bytes say {binary_magic}",
+                fix=f"Drop --input-format, or pass --input-format {binary_magic}",
+                source=name,
+            )
+        return fmt
+    if magic_fmt is not None:
+        return magic_fmt
+    return ext_fmt
+
+
+def _resolve_directory(path: str, fmt: str | None) -> Source:
+    """A directory is read as one Parquet dataset when it holds only Parquet files."""
+    try:
+        names = sorted(os.listdir(path))
+    except PermissionError:
+        raise InputError(
+            "permission denied", fix="Check the directory's permissions", source=path
+        ) from None
+    # Hidden and underscore files are Spark/Hive bookkeeping (_SUCCESS, .crc), not data.
+    files = [
+        os.path.join(path, n)
+        for n in names
+        if not n.startswith((".", "_")) and os.path.isfile(os.path.join(path, n))
+    ]
+    parquet = [f for f in files if from_extension(f)[0] == "parquet" or _has_parquet_magic(f)]
+    if fmt in (None, "parquet") and files and len(parquet) == len(files):
+        return Source(name=path, format="parquet", path=path, files=parquet)
+    raise InputError(
+        "is a directory",
+        fix="Pass a file, or a directory that holds only Parquet files",
+        source=path,
+    )
+
+
+def _has_parquet_magic(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _resolve_stdin(fmt: str | None) -> Source:
+    stdin = sys.stdin
+    if stdin is None:
+        raise InputError("no data", source="stdin", fix="Pipe data in or pass a file path")
+    try:
+        is_tty = stdin.isatty()
+    except (ValueError, OSError):
+        is_tty = False
+    if is_tty:
+        raise InputError(
+            "'-' reads standard input, which is a terminal",
+            fix="Pipe the data in (cat preds.csv | losscli eval -) or pass a file path",
+            source="stdin",
+        )
+    raw = getattr(stdin, "buffer", stdin)
+    head = _read_head(raw)
+    if not head:
+        raise InputError("no data", source="stdin", fix="Pipe data in or pass a file path")
+    magic_fmt, magic_comp = sniff(head)
+    chosen = _choose("stdin", fmt, None, magic_fmt, magic_comp) or "csv"
+    if chosen in ("csv", "tsv"):
+        return Source(
+            name="stdin", format=chosen, stream=_Prefixed(head, raw), compression=magic_comp
+        )
+    if magic_comp:
+        raise InputError(
+            f"a {magic_comp}-compressed stream cannot be read as {chosen}",
+            fix="Decompress it first",
+            source="stdin",
+        )
+    return Source(name="stdin", format=chosen, data=_buffer_all(head, raw))
+
+
+def _read_head(raw: IO[bytes]) -> bytes:
+    head = b""
+    while len(head) < _HEAD:
+        chunk = raw.read(_HEAD - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _buffer_all(head: bytes, raw: IO[bytes]) -> bytes:
+    cap = stdin_cap()
+    parts = [head]
+    size = len(head)
+    while True:
+        chunk = raw.read(min(1 << 20, cap + 1 - size) or 1)
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            raise InputError(
+                f"more than {cap} bytes of binary data on standard input, the limit for "
+                "formats that need to seek",
+                fix="Save it to a file and pass the path, or raise LOSSCLI_STDIN_CAP (bytes)",
+                source="stdin",
+            )
+
+
+class _Prefixed(io.RawIOBase):
+    """The bytes already peeked from a stream, then the rest of the stream."""
+
+    def __init__(self, prefix: bytes, rest: IO[bytes]) -> None:
+        self._prefix = prefix
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

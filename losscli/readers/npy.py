@@ -1,0 +1,280 @@
+"""NPY and NPZ arrays, read without ever unpickling and without trusting the header.
+
+The header is parsed here rather than by `np.load`, so that a crafted one (oversized,
+bad `descr`, a bool or 2^64 shape entry, more data declared than the file holds) is an
+`InputError` before anything is allocated, never a TokenError, OverflowError or a
+gigantic allocation. Object dtypes are refused outright: nothing is ever unpickled.
+
+A file is memory-mapped, so a large array is not loaded: streaming slices rows. A 1-D
+array is one column named "0"; a 2-D (n, k) array is columns "0".."k-1". An NPZ archive
+with `--key` is that array; without, every array must be 1-D or 2-D with one length: a
+1-D array is a column named by its key, a 2-D array `p` gives columns `p_0`..`p_{k-1}`.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import math
+import os
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from losscli.errors import InputError
+from losscli.readers._frame import Frame
+from losscli.readers._source import Source
+
+MAGIC = b"\x93NUMPY"
+MAX_HEADER = 10000  # numpy's own limit for np.load (numpy >= 1.24)
+_SHAPE_HINT = "Save a 1-D array (n,) for one value per row or a 2-D array (n, k) for k columns"
+
+
+@dataclass
+class _Header:
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    fortran: bool
+    offset: int  # where the data starts
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize  # Python ints: no overflow
+
+
+def parse_header(read: Callable[[int], bytes], name: str) -> _Header:
+    """Parse and validate an NPY header; every failure is an InputError."""
+    magic = read(8)
+    if len(magic) < 8 or not magic.startswith(MAGIC):
+        raise InputError("not a valid NPY file (no \\x93NUMPY magic)", source=name)
+    major = magic[6]
+    if major not in (1, 2, 3):
+        raise InputError(f"unsupported NPY format version {major}.{magic[7]}", source=name)
+    size_bytes = read(2 if major == 1 else 4)
+    if len(size_bytes) < (2 if major == 1 else 4):
+        raise InputError("NPY header is truncated", source=name)
+    length = struct.unpack("<H" if major == 1 else "<I", size_bytes)[0]
+    if length > MAX_HEADER:
+        raise InputError(
+            f"NPY header is {length} bytes, more than {MAX_HEADER}: the file is damaged or crafted",
+            source=name,
+        )
+    raw = read(length)
+    if len(raw) < length:
+        raise InputError("NPY header is truncated", source=name)
+    try:
+        text = raw.decode("utf-8" if major == 3 else "latin1")
+        # literal_eval evaluates literals only; anything can still go wrong in a crafted
+        # header (SyntaxError, MemoryError, RecursionError...), hence the broad except.
+        meta = ast.literal_eval(text)
+    except Exception as exc:
+        raise InputError(f"NPY header is malformed ({type(exc).__name__})", source=name) from None
+    if not isinstance(meta, dict) or set(meta) != {"descr", "fortran_order", "shape"}:
+        raise InputError(
+            "NPY header is malformed (expected keys descr, fortran_order, shape)", source=name
+        )
+    shape = meta["shape"]
+    if not isinstance(shape, tuple) or not all(type(d) is int and d >= 0 for d in shape):
+        raise InputError(f"NPY header has an invalid shape {shape!r}", source=name)
+    if not isinstance(meta["fortran_order"], bool):
+        raise InputError("NPY header has an invalid fortran_order", source=name)
+    try:
+        dtype = np.lib.format.descr_to_dtype(meta["descr"])
+    except Exception as exc:
+        raise InputError(
+            f"NPY header has an invalid descr {meta['descr']!r} ({type(exc).__name__})",
+            source=name,
+        ) from None
+    header = _Header(dtype, shape, meta["fortran_order"], len(magic) + len(size_bytes) + length)
+    _check_array(header, name)
+    return header
+
+
+def _check_array(header: _Header, name: str) -> None:
+    dtype, shape = header.dtype, header.shape
+    if dtype.hasobject:
+        raise InputError(
+            "pickled arrays are not supported (the array has dtype object)",
+            fix="Save a numeric array, e.g. np.save(path, arr.astype(float))",
+            source=name,
+        )
+    if dtype.names is not None or dtype.kind not in "biufUS":
+        raise InputError(
+            f"arrays of dtype {dtype} are not supported; expected numbers or text",
+            fix="Save a numeric array, e.g. np.save(path, arr.astype(float))",
+            source=name,
+        )
+    if len(shape) not in (1, 2):
+        what = "a 0-d scalar" if not shape else f"shape {shape}"
+        raise InputError(
+            f"holds {what}; expected shape (n,) or (n, k)", fix=_SHAPE_HINT, source=name
+        )
+    if shape[0] == 0:
+        raise InputError(f"no rows (the array has shape {shape})", source=name)
+    if len(shape) == 2 and shape[1] == 0:
+        raise InputError(f"no columns (the array has shape {shape})", fix=_SHAPE_HINT, source=name)
+
+
+def _check_size(header: _Header, available: int, name: str) -> None:
+    if header.nbytes > available:
+        raise InputError(
+            f"the NPY header declares {header.nbytes} bytes of data (shape {header.shape}, "
+            f"{header.dtype}) but the file holds {max(available, 0)}: it is truncated or crafted",
+            source=name,
+        )
+
+
+def _columns(array: np.ndarray, prefix: str | None) -> dict[str, np.ndarray]:
+    if array.ndim == 1:
+        return {prefix if prefix is not None else "0": array}
+    stem = f"{prefix}_" if prefix is not None else ""
+    return {f"{stem}{i}": array[:, i] for i in range(array.shape[1])}
+
+
+def _convert(values: np.ndarray, name: str) -> np.ndarray:
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    if values.dtype.kind == "S":
+        try:
+            return np.char.decode(values, "utf-8").astype(object)
+        except UnicodeDecodeError:
+            raise InputError("holds bytes that are not UTF-8 text", source=name) from None
+    return values.astype(object)
+
+
+class NpyTable:
+    """One array: a memory-mapped file or a buffer (standard input, an NPZ member)."""
+
+    line_offset = None
+
+    def __init__(
+        self,
+        source: Source,
+        array: np.ndarray | None = None,
+        fmt: str = "npy",
+        prefix: str | None = None,
+    ):
+        self.source = source
+        self.format = fmt
+        self.array = array if array is not None else self._load()
+        self._columns = _columns(self.array, prefix)
+        self.names = list(self._columns)
+
+    def _load(self) -> np.ndarray:
+        name = self.source.name
+        if self.source.data is not None:
+            data = self.source.data
+            header = parse_header(io.BytesIO(data).read, name)
+            _check_size(header, len(data) - header.offset, name)
+            return _from_buffer(data, header)
+        path = self.source.path
+        assert path is not None
+        try:
+            with open(path, "rb") as fh:
+                header = parse_header(fh.read, name)
+            size = os.path.getsize(path)
+        except OSError as exc:
+            raise InputError(f"cannot read it ({exc.strerror})", source=name) from None
+        _check_size(header, size - header.offset, name)
+        order = "F" if header.fortran else "C"
+        return np.memmap(path, header.dtype, "r", header.offset, header.shape, order)
+
+    def read(self, columns: Sequence[str] | None = None) -> Frame:
+        names = list(columns) if columns is not None else self.names
+        out = {n: _convert(self._columns[n], self.source.name) for n in names}
+        return Frame(self.source.name, self.format, out, len(self.array), None)
+
+    def iterate(self, columns: Sequence[str] | None, batch_rows: int) -> Iterator[Frame]:
+        names = list(columns) if columns is not None else self.names
+        for start in range(0, len(self.array), batch_rows):
+            out = {
+                n: _convert(self._columns[n][start : start + batch_rows], self.source.name)
+                for n in names
+            }
+            n_rows = (
+                len(next(iter(out.values()))) if out else min(batch_rows, len(self.array) - start)
+            )
+            yield Frame(self.source.name, self.format, out, n_rows, None, row_offset=start)
+
+
+def _from_buffer(data: bytes, header: _Header) -> np.ndarray:
+    count = math.prod(header.shape)
+    flat = np.frombuffer(data, header.dtype, count=count, offset=header.offset)
+    return flat.reshape(header.shape, order="F" if header.fortran else "C")
+
+
+class NpzTable(NpyTable):
+    """An NPZ archive: one array with `key`, or all arrays side by side (module docstring)."""
+
+    def __init__(self, source: Source, key: str | None = None) -> None:
+        name = source.name
+        try:
+            self._zip = zipfile.ZipFile(
+                io.BytesIO(source.data) if source.data is not None else source.path
+            )
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise InputError(f"not a valid NPZ file ({exc})", source=name) from None
+        members = {i.filename[:-4]: i for i in self._zip.infolist() if i.filename.endswith(".npy")}
+        if not members:
+            raise InputError("holds no arrays", source=name)
+        self.source, self.format = source, "npz"
+        if key is not None or len(members) == 1:
+            key = key if key is not None else next(iter(members))
+            if key not in members:
+                from losscli.readers._names import did_you_mean
+
+                raise InputError(
+                    f"no array '{key}'; arrays are {', '.join(members)}{did_you_mean(key, list(members))}",
+                    fix=f"Pass --key {next(iter(members))}",
+                    source=name,
+                )
+            super().__init__(source, self._member(key, members[key]), "npz", None)
+            return
+        headers = {k: self._header(k, info) for k, info in members.items()}
+        lengths = {h.shape[0] for h in headers.values()}
+        if len(lengths) > 1:
+            listing = ", ".join(f"{k} {h.shape}" for k, h in headers.items())
+            raise InputError(
+                f"holds several arrays of different lengths: {listing}",
+                fix=f"Pass --key to choose one, e.g. --key {next(iter(members))}",
+                source=name,
+            )
+        self._columns = {}
+        for k, info in members.items():
+            self._columns.update(_columns(self._member(k, info), k))
+        self.array = next(iter(self._columns.values()))
+        self.names = list(self._columns)
+
+    def _header(self, key: str, info: zipfile.ZipInfo) -> _Header:
+        label = f"{self.source.name}[{key}]"
+        try:
+            with self._zip.open(info) as fh:
+                return parse_header(fh.read, label)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            raise InputError(f"NPZ member is corrupt ({exc})", source=label) from None
+
+    def _member(self, key: str, info: zipfile.ZipInfo) -> np.ndarray:
+        label = f"{self.source.name}[{key}]"
+        try:
+            with self._zip.open(info) as fh:
+                header = parse_header(fh.read, label)
+                _check_size(header, info.file_size - header.offset, label)
+                # Read in pieces so that a size that lies never allocates more than the data.
+                parts, size = [], 0
+                while size < header.nbytes:
+                    chunk = fh.read(min(16 << 20, header.nbytes - size))
+                    if not chunk:
+                        break
+                    parts.append(chunk)
+                    size += len(chunk)
+        except InputError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            raise InputError(f"NPZ member is corrupt ({exc})", source=label) from None
+        _check_size(header, size, label)
+        data = b"".join(parts)
+        return _from_buffer(data, _Header(header.dtype, header.shape, header.fortran, 0))
