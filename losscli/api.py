@@ -339,6 +339,7 @@ def evaluate(
     task: str = "auto",
     sample_weight: Any = None,
     classes: Sequence[str] | None = None,
+    pred_names: Sequence[str] | None = None,
     threads: int | None = None,
     **options: Any,
 ) -> EvaluationResult:
@@ -352,6 +353,8 @@ def evaluate(
         task: ``auto``, ``regression``, ``binary`` or ``multiclass`` (SPEC §3).
         sample_weight: (n,) weights ≥ 0.
         classes: class names in column order (for class weights by name and text labels).
+        pred_names: names of the prediction columns, when `preds` is a bare array; like a
+            DataFrame's columns, they name the classes after their common prefix.
         threads: worker threads (default: every core) for large inputs.
         **options: huber_delta, eps, from_logits, label_smoothing, class_weight
             ('balanced' or {class: weight}), hinge_mode ('crammer-singer' or
@@ -365,7 +368,8 @@ def evaluate(
         InputError: a value, shape or option the losses cannot take; the message says which
             row and how to fix it.
     """
-    p_arr, pred_names = _to_array(preds)
+    p_arr, frame_names = _to_array(preds)
+    pred_names = list(pred_names) if pred_names is not None else frame_names
     y_arr, _ = _to_array(labels)
     w_arr, _ = _to_array(sample_weight)
     if p_arr is None or y_arr is None:

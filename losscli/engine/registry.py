@@ -99,7 +99,7 @@ SPECS: tuple[LossSpec, ...] = (
         "mean squared error (Brier score for probabilities)",
         "r², r = ŷ − y (y one-hot for multiclass)",
         "scikit-learn mean_squared_error; Brier (1950)",
-        ("from_logits",),
+        (),
         per_sample=lambda b: kernels.squared_error_r(b.residual),
     ),
     LossSpec(
@@ -109,7 +109,7 @@ SPECS: tuple[LossSpec, ...] = (
         "root mean squared error",
         "√(mse), of the reduced mse",
         "scikit-learn root_mean_squared_error",
-        ("from_logits",),
+        (),
         kind="rmse",
     ),
     LossSpec(
@@ -119,7 +119,7 @@ SPECS: tuple[LossSpec, ...] = (
         "mean absolute error",
         "|r|",
         "scikit-learn mean_absolute_error",
-        ("from_logits",),
+        (),
         per_sample=lambda b: kernels.absolute_error_r(b.residual),
     ),
     LossSpec(
@@ -129,7 +129,7 @@ SPECS: tuple[LossSpec, ...] = (
         "quadratic inside ±δ, linear outside",
         "½r² if |r| ≤ δ, else δ(|r| − ½δ)",
         "Huber (1964); scipy.special.huber",
-        ("huber_delta", "from_logits"),
+        ("huber_delta",),
         per_sample=lambda b: kernels.huber_r(b.residual, b.options.huber_delta),
     ),
     LossSpec(
@@ -139,7 +139,7 @@ SPECS: tuple[LossSpec, ...] = (
         "smooth Huber",
         "δ²(√(1 + (r/δ)²) − 1)",
         "Charbonnier et al. (1997); scipy.special.pseudo_huber",
-        ("huber_delta", "from_logits"),
+        ("huber_delta",),
         per_sample=lambda b: kernels.pseudo_huber_r(b.residual, b.options.huber_delta),
     ),
     LossSpec(
@@ -149,7 +149,7 @@ SPECS: tuple[LossSpec, ...] = (
         "log of the hyperbolic cosine of the error",
         "log cosh r, computed without overflow",
         "Keras LogCosh",
-        ("from_logits",),
+        (),
         per_sample=lambda b: kernels.log_cosh_r(b.residual),
     ),
     LossSpec(
@@ -224,7 +224,7 @@ SPECS: tuple[LossSpec, ...] = (
         "soft Dice loss (dataset level)",
         "1 − (2 Σ ωpy + σ)/(Σ ωp + Σ ωy + σ)",
         "Milletari et al. (2016), V-Net",
-        ("dice_smooth", "from_logits"),
+        ("dice_smooth",),
         kind="dice",
         needs_probabilities=True,
     ),

@@ -1,0 +1,56 @@
+"""`losscli eval PREDS [LABELS]`: compute losses and print them (SPEC §1, §5)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from losscli.cli.options import (
+    evaluate_files,
+    input_options,
+    loss_options,
+    output_options,
+    print_notes,
+)
+
+
+@click.command("eval")
+@click.argument("preds", metavar="PREDS")
+@click.argument("labels", metavar="[LABELS]", required=False)
+@input_options
+@loss_options
+@output_options
+@click.option(
+    "--save", metavar="FILE", help="Also write the JSON report to FILE (a baseline for check)."
+)
+def eval_command(
+    preds: str,
+    labels: str | None,
+    fmt: str,
+    precision: int,
+    quiet: bool,
+    save: str | None,
+    **params: Any,
+) -> None:
+    """Compute losses of PREDS against LABELS and print them.
+
+    PREDS and LABELS are files (CSV, TSV, compressed CSV, Parquet, Feather, NPY, NPZ) or
+    '-' for standard input. Leave out LABELS when PREDS holds a label column too.
+
+    \b
+      losscli eval preds.csv labels.csv --loss bce
+      losscli eval scores.parquet --pred-col logit --from-logits -f json | jq .losses
+    """
+    from losscli.cli.output import emit_evaluation
+    from losscli.report import check_writable, write_report
+
+    if save:
+        check_writable(save, "--save")
+    notes: list[str] = []
+    result, inputs = evaluate_files(preds, labels, params, notes)
+    print_notes(notes, quiet)
+    if save:
+        write_report(save, result.to_dict(inputs.describe()))
+    emit_evaluation(result, inputs, fmt, precision, sys.stdout)

@@ -1,0 +1,77 @@
+"""Writing results to stdout in the chosen format (the renderers do the formatting)."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from losscli.render import format_number
+
+
+def console(stream: IO[str]) -> Any:
+    """A Rich console on `stream`: colour only on a terminal and without NO_COLOR (Rich
+    reads NO_COLOR, FORCE_COLOR and COLUMNS itself and ignores values it cannot parse)."""
+    from rich.console import Console
+
+    return Console(file=stream, highlight=False, soft_wrap=False)
+
+
+def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: IO[str]) -> None:
+    from losscli.render import delimited, json, markdown, table
+
+    described = inputs.describe() if inputs is not None else {}
+    if result.per_sample is not None:
+        _emit_per_sample(result, inputs, fmt, precision, stream)
+        return
+    if fmt == "json":
+        stream.write(json.dumps(result.to_dict(described)))
+    elif fmt in ("csv", "tsv"):
+        rows = [(name, value) for name, value in result.losses.items()]
+        stream.write(delimited.dumps(["loss", "value"], rows, "," if fmt == "csv" else "\t"))
+    elif fmt == "markdown":
+        rows = [
+            (
+                name,
+                format_number(value, precision),
+                table.shaped_by(name, result.task, result.options),
+            )
+            for name, value in result.losses.items()
+        ]
+        stream.write(f"**{table.title_line(result, described)}**\n\n")
+        stream.write(markdown.table(["loss", "value", "shaped by"], rows, "lrl"))
+    else:
+        console(stream).print(table.evaluation_table(result, described, precision))
+
+
+def _emit_per_sample(result: Any, inputs: Any, fmt: str, precision: int, stream: IO[str]) -> None:
+    """--reduction none: one row per sample (row number or id, weight, one column per loss)."""
+    import numpy as np
+
+    from losscli.render import delimited, json, markdown
+
+    names = list(result.per_sample)
+    n = len(next(iter(result.per_sample.values()))) if names else 0
+    ids = getattr(inputs, "ids", None)
+    key = "id" if ids is not None and len(ids) == n else "row"
+    index = ids.tolist() if key == "id" else list(range(1, n + 1))
+    columns: list[list[Any]] = [index]
+    header = [key]
+    if result.sample_weight is not None:
+        header.append("weight")
+        columns.append(np.asarray(result.sample_weight).tolist())
+    header += names
+    columns += [np.asarray(result.per_sample[name]).tolist() for name in names]
+    rows = zip(*columns, strict=True)
+    if fmt == "json":
+        stream.write(
+            json.dumps(
+                {
+                    **result.to_dict(inputs.describe() if inputs else None),
+                    "per_sample": [dict(zip(header, r, strict=True)) for r in rows],
+                }
+            )
+        )
+    elif fmt == "markdown":
+        fmt_rows = [[r[0], *(format_number(v, precision) for v in r[1:])] for r in rows]
+        stream.write(markdown.table(header, fmt_rows, "l" + "r" * (len(header) - 1)))
+    else:  # table, csv: CSV (SPEC §5); tsv: TSV
+        stream.write(delimited.dumps(header, rows, "\t" if fmt == "tsv" else ","))

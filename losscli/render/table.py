@@ -1,0 +1,101 @@
+"""Rich tables for people at a terminal; plain text (no ANSI) when piped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from losscli.render import format_number
+
+
+def shaped_by(name: str, task: str, options: dict[str, Any]) -> str:
+    """What shaped one loss's value: δ, ε, logits, smoothing, γ/α, σ, hinge mode."""
+    parts: list[str] = []
+    logits = options.get("from_logits")
+    if name in ("huber", "pseudo_huber"):
+        parts.append(f"δ={options['huber_delta']:g}")
+    if name in ("bce", "ce", "kl", "focal"):
+        parts.append("from logits" if logits else f"ε={options['eps']:.3g}")
+        if options.get("label_smoothing"):
+            parts.append(f"smoothing={options['label_smoothing']:g}")
+    elif logits and task != "regression" and name not in ("hinge", "squared_hinge"):
+        parts.append("on sigmoid/softmax of logits")
+    if name == "focal":
+        parts.append(f"γ={options['focal_gamma']:g}")
+        if options.get("focal_alpha") is not None:
+            parts.append(f"α={options['focal_alpha']:g}")
+    if name == "dice":
+        parts.append(f"σ={options['dice_smooth']:g}, dataset level")
+    if name == "rmse":
+        parts.append("√ of mean mse")
+    if name in ("hinge", "squared_hinge"):
+        parts.append("raw scores")
+        if name == "hinge" and task == "multiclass":
+            parts.append(options.get("hinge_mode", "crammer-singer"))
+    return ", ".join(parts)
+
+
+def title_line(result: Any, inputs: dict[str, Any] | None) -> str:
+    """One line: task, rows, weights and where the data came from."""
+    weights = []
+    if result.sample_weight is not None or (inputs or {}).get("weights"):
+        weights.append("sample")
+    if result.class_weights is not None:
+        weights.append(
+            f"class ({result.options.get('class_weight')!s})"
+            if isinstance(result.options.get("class_weight"), str)
+            else "class"
+        )
+    sources = []
+    for role in ("preds", "labels"):
+        src = (inputs or {}).get(role, {}).get("path")
+        if src and src not in sources:
+            sources.append(src)
+    text = f"{result.task} · {result.n_samples:,} rows · weights: {' × '.join(weights) or 'none'}"
+    if result.options.get("reduction") == "sum":
+        text += " · reduction: sum"
+    if sources:
+        text += " · " + " + ".join(sources)
+    return text
+
+
+def evaluation_table(result: Any, inputs: dict[str, Any] | None, precision: int) -> Table:
+    table = Table(
+        title=escape(title_line(result, inputs)),
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("loss")
+    table.add_column("value", justify="right")
+    table.add_column("shaped by", style="dim")
+    for name, value in result.losses.items():
+        table.add_row(
+            name,
+            format_number(value, precision),
+            escape(shaped_by(name, result.task, result.options)),
+        )
+    return table
+
+
+def simple_table(
+    title: str | None,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Sequence[int] = (),
+) -> Table:
+    table = Table(
+        title=escape(title) if title else None,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        header_style="bold",
+    )
+    for i, h in enumerate(header):
+        table.add_column(escape(h), justify="right" if i in right else "left")
+    for row in rows:
+        table.add_row(*(escape(str(c)) for c in row))
+    return table
