@@ -1,0 +1,11 @@
+"""Fixtures for the engine tests: a seeded rng and small data generators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20240611)
