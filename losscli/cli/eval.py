@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from losscli.cli.options import (
+    apply_config,
     evaluate_files,
     input_options,
     loss_options,
@@ -25,13 +26,14 @@ from losscli.cli.options import (
 @click.option(
     "--save", metavar="FILE", help="Also write the JSON report to FILE (a baseline for check)."
 )
+@config_option
+@click.pass_context
 def eval_command(
+    ctx: click.Context,
     preds: str,
     labels: str | None,
-    fmt: str,
-    precision: int,
-    quiet: bool,
     save: str | None,
+    config_path: str | None,
     **params: Any,
 ) -> None:
     """Compute losses of PREDS against LABELS and print them.
@@ -46,6 +48,8 @@ def eval_command(
     from losscli.cli.output import emit_evaluation
     from losscli.report import check_writable, write_report
 
+    apply_config(ctx, params, config_path)  # default options; gates are check's
+    fmt, precision, quiet = params["fmt"], params["precision"], params["quiet"]
     if save:
         check_writable(save, "--save")
     notes: list[str] = []

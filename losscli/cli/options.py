@@ -226,3 +226,37 @@ def print_notes(notes: list[str], quiet: bool) -> None:
     for note in notes:
         text = note if note.startswith("warning:") else f"note: {note}"
         click.echo(text, err=True)
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        metavar="FILE",
+        help="Settings file (default: ./losscli.toml, else [tool.losscli] in ./pyproject.toml).",
+    )(f)
+
+
+def apply_config(
+    ctx: click.Context, params: dict[str, Any], config_path: str | None
+) -> dict[str, Any]:
+    """Fill options the user did not type from the config file; returns its gate settings.
+
+    Flags win: a parameter whose value came from the command line is left as it is.
+    """
+    from click.core import ParameterSource
+
+    from losscli.config import find_config, split_config
+
+    found = find_config(config_path)
+    if found is None:
+        return {}
+    path, table = found
+    defaults, gates = split_config(path, table)
+    for name, value in defaults.items():
+        if name not in params and name not in ("fmt", "precision"):
+            continue
+        if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
+            params[name] = tuple(value) if isinstance(value, list) else value
+    gates["source"] = path
+    return gates

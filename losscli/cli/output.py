@@ -75,3 +75,52 @@ def _emit_per_sample(result: Any, inputs: Any, fmt: str, precision: int, stream:
         stream.write(markdown.table(header, fmt_rows, "l" + "r" * (len(header) - 1)))
     else:  # table, csv: CSV (SPEC §5); tsv: TSV
         stream.write(delimited.dumps(header, rows, "\t" if fmt == "tsv" else ","))
+
+
+def emit_check(
+    result: Any,
+    inputs: Any,
+    verdicts: list[Any],
+    document: dict[str, Any],
+    fmt: str,
+    precision: int,
+    stream: IO[str],
+) -> None:
+    from losscli.render import delimited, gates, json, table
+
+    described = inputs.describe() if inputs is not None else {}
+    if fmt == "json":
+        stream.write(json.dumps(document))
+    elif fmt in ("csv", "tsv"):
+        rows = [
+            (
+                v.gate.loss,
+                v.gate.kind,
+                v.value,
+                v.gate.bound,
+                v.gate.baseline,
+                v.margin,
+                "pass" if v.passed else "fail",
+            )
+            for v in verdicts
+        ]
+        stream.write(
+            delimited.dumps(
+                ["loss", "kind", "value", "bound", "baseline", "margin", "result"],
+                rows,
+                "," if fmt == "csv" else "\t",
+            )
+        )
+    elif fmt == "markdown":
+        stream.write(gates.markdown(verdicts, table.title_line(result, described), precision))
+    else:
+        out = console(stream)
+        out.print(
+            table.simple_table(
+                table.title_line(result, described),
+                gates.HEADER,
+                gates.rows(verdicts, precision),
+                right=(1, 3),
+            )
+        )
+        out.print(gates.summary_line(verdicts), markup=False)

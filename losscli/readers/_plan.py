@@ -1,0 +1,211 @@
+"""Which columns of which file are predictions, labels, weights and ids (SPEC §2).
+
+Pure name logic, no data: `plan` takes the column names of one or two files and the
+column options, and returns a `Plan` or raises an InputError that lists the columns.
+
+Rules, in order:
+- A named column (`--pred-col` globs, `--label-col`, `--weight-col`) is looked up in both
+  files; present in both is an error, except the `--id-col`, which must be in both.
+- Unnamed roles are found: a file of NumPy arrays (no column names) is all predictions or
+  all labels; one column left over in a file is used; otherwise the usual names are tried
+  (exactly one must match); for predictions, then a family of columns such as `p_*`.
+- Anything still ambiguous is an error suggesting the flag: no guessing.
+Weights and ids are never guessed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from losscli.errors import InputError
+from losscli.readers._names import did_you_mean, listing
+
+PRED_NAMES = (
+    "pred", "prediction", "y_pred", "score", "logit", "prob",
+    "preds", "predictions", "scores", "logits", "probs", "proba", "probability", "y_hat", "yhat", "p",
+)  # fmt: skip
+LABEL_NAMES = ("label", "y", "y_true", "target", "labels", "targets", "truth")
+PRED_FAMILIES = ("p_*", "prob_*", "proba_*", "pred_*", "logit_*", "score_*")
+
+PREDS, LABELS = "preds", "labels"
+
+
+@dataclass
+class Side:
+    """One input file as the planner sees it."""
+
+    role: str  # PREDS or LABELS: which positional argument it was
+    source: str
+    names: list[str]
+    positional: bool  # NumPy arrays: columns are positions, not names
+
+
+@dataclass
+class Plan:
+    preds: tuple[str, list[str]]  # (side role, columns)
+    labels: tuple[str, list[str]]
+    weight: tuple[str, str] | None = None
+    id_column: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def needed(self, side: str) -> list[str]:
+        """Columns to read from a side, without repeats."""
+        cols: list[str] = []
+        if self.id_column is not None:
+            cols.append(self.id_column)
+        for role_side, names in (self.preds, self.labels):
+            if role_side == side:
+                cols.extend(names)
+        if self.weight is not None and self.weight[0] == side:
+            cols.append(self.weight[1])
+        return list(dict.fromkeys(cols))
+
+
+def plan(
+    sides: Sequence[Side],
+    pred_cols: Sequence[str] = (),
+    label_cols: Sequence[str] = (),
+    weight_col: str | None = None,
+    id_col: str | None = None,
+) -> Plan:
+    notes: list[str] = []
+    if id_col is not None:
+        for side in sides:
+            if id_col not in side.names:
+                raise _unknown(id_col, side, "--id-col")
+    taken: dict[str, set[str]] = {s.role: {id_col} if id_col else set() for s in sides}
+
+    weight = None
+    if weight_col is not None:
+        weight = (_locate(weight_col, sides, "--weight-col"), weight_col)
+        taken[weight[0]].add(weight_col)
+
+    preds = _named(pred_cols, sides, "--pred-col") if pred_cols else None
+    labels = _named(label_cols, sides, "--label-col", globs=False) if label_cols else None
+    for found in (preds, labels):
+        if found:
+            taken[found[0]].update(found[1])
+    if preds and labels and set(preds[1]) & set(labels[1]):
+        both = sorted(set(preds[1]) & set(labels[1]))[0]
+        raise InputError(f"column '{both}' is named as both a prediction and a label")
+
+    if labels is None and len(sides) == 1:
+        # One file: a usual label name settles the labels first, so that a single other
+        # column can then be taken as the predictions.
+        usual = [n for n in sides[0].names if n in LABEL_NAMES and n not in taken[PREDS]]
+        if len(usual) == 1:
+            labels = (PREDS, usual)
+            taken[PREDS].update(usual)
+    if preds is None:
+        preds = _find(sides[0], taken, PREDS, notes)
+        taken[preds[0]].update(preds[1])
+    if labels is None:
+        side = sides[1] if len(sides) > 1 else sides[0]
+        labels = _find(side, taken, LABELS, notes)
+    return Plan(preds, labels, weight, id_col, notes)
+
+
+def _unknown(name: str, side: Side, flag: str) -> InputError:
+    return InputError(
+        f"no column '{name}'; columns are {listing(side.names)}{did_you_mean(name, side.names)}",
+        fix=f"Pass {flag} with one of these columns",
+        source=side.source,
+    )
+
+
+def _locate(name: str, sides: Sequence[Side], flag: str) -> str:
+    """The side holding a named column: in exactly one file."""
+    holders = [s for s in sides if name in s.names]
+    if len(holders) > 1:
+        raise InputError(
+            f"column '{name}' is in both {sides[0].source} and {sides[1].source}",
+            fix="Rename it in one file, or pass a single file that holds every column",
+        )
+    if not holders:
+        if len(sides) == 1:
+            raise _unknown(name, sides[0], flag)
+        everything = sides[0].names + [n for n in sides[1].names if n not in sides[0].names]
+        raise InputError(
+            f"no column '{name}' in {sides[0].source} or {sides[1].source}; columns are "
+            f"{listing(everything)}{did_you_mean(name, everything)}",
+            fix=f"Pass {flag} with one of these columns",
+        )
+    return holders[0].role
+
+
+def _named(
+    patterns: Sequence[str], sides: Sequence[Side], flag: str, globs: bool = True
+) -> tuple[str, list[str]]:
+    """Expand names and globs, keeping the order given and dropping repeats."""
+    chosen: list[str] = []
+    side_role: str | None = None
+    for pattern in patterns:
+        if globs and any(ch in pattern for ch in "*?["):
+            hits = {s.role: [n for n in s.names if fnmatch.fnmatchcase(n, pattern)] for s in sides}
+            matched = [role for role, names in hits.items() if names]
+            if len(matched) > 1:
+                raise InputError(
+                    f"{flag} '{pattern}' matches columns in both files",
+                    fix=f"Make {flag} specific to one file",
+                )
+            if not matched:
+                everything = [n for s in sides for n in s.names]
+                raise InputError(
+                    f"{flag} '{pattern}' matches no column; columns are {listing(everything)}",
+                    fix=f"Pass {flag} with a name or glob that matches",
+                    source=sides[0].source if len(sides) == 1 else None,
+                )
+            role, names = matched[0], hits[matched[0]]
+        else:
+            role, names = _locate(pattern, sides, flag), [pattern]
+        if side_role is not None and role != side_role:
+            raise InputError(
+                f"the columns of {flag} come from both files", fix=f"Take {flag} from one file"
+            )
+        side_role = role
+        chosen.extend(names)
+    assert side_role is not None
+    return side_role, list(dict.fromkeys(chosen))
+
+
+def _find(
+    side: Side, taken: dict[str, set[str]], role: str, notes: list[str]
+) -> tuple[str, list[str]]:
+    """Find the prediction or label columns that were not named (module docstring)."""
+    left = [n for n in side.names if n not in taken[side.role]]
+    flag = "--pred-col" if role == PREDS else "--label-col"
+    what = "predictions" if role == PREDS else "labels"
+    if side.positional and left:
+        return side.role, left
+    if len(left) == 1:
+        if len(side.names) > 1:
+            notes.append(f"using column '{left[0]}' of {side.source} as {what}")
+        return side.role, left
+    usual = [n for n in left if n in (PRED_NAMES if role == PREDS else LABEL_NAMES)]
+    if len(usual) == 1:
+        return side.role, usual
+    if role == PREDS and not usual:
+        families = [
+            hits for pattern in PRED_FAMILIES
+            if (hits := [n for n in left if fnmatch.fnmatchcase(n, pattern)])
+        ]  # fmt: skip
+        if len(families) == 1:
+            notes.append(f"using columns {', '.join(families[0])} of {side.source} as {what}")
+            return side.role, families[0]
+    if not left:
+        if role == LABELS:
+            raise InputError(
+                f"no label column: every column of {side.source} is already used",
+                fix="Pass a LABELS file, or --label-col to name the label column",
+            )
+        raise InputError("no prediction column left", fix=f"Pass {flag}", source=side.source)
+    detail = f" (several usual names: {', '.join(usual)})" if len(usual) > 1 else ""
+    raise InputError(
+        f"cannot tell which column holds the {what}{detail}; columns are {listing(left)}",
+        fix=f"Pass {flag} (globs such as 'p_*' allowed)"
+        if role == PREDS
+        else f"Pass {flag}, or a LABELS file",
+        source=side.source,
+    )
