@@ -9,6 +9,7 @@ import click
 
 from losscli.cli.options import (
     apply_config,
+    config_option,
     evaluate_files,
     input_options,
     loss_options,
