@@ -180,7 +180,7 @@ def _find(
     if side.positional and left:
         return side.role, left
     if len(left) == 1:
-        if len(side.names) > 1:
+        if len(side.names) > 1 and left[0] not in PRED_NAMES + LABEL_NAMES:
             notes.append(f"using column '{left[0]}' of {side.source} as {what}")
         return side.role, left
     usual = [n for n in left if n in (PRED_NAMES if role == PREDS else LABEL_NAMES)]

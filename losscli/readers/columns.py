@@ -1,0 +1,509 @@
+"""From files and column options to aligned prediction, label and weight arrays.
+
+`load_inputs` reads everything; `stream_inputs` reads both files in lockstep by position,
+chunk by chunk. Which columns play which role is decided from the column names alone
+(`losscli.readers._plan`), so only those columns are read from the files.
+
+Every `Inputs` keeps its provenance: `locate(role, col_index, row)` maps a row of the
+arrays back to the file, its column, its own data row and editor line (after a join by id
+the row in a file differs from the row in the arrays). This is the `Locator` that
+`InputError.locate` takes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import InputError
+from losscli.readers import Frame, open_table
+from losscli.readers._plan import LABELS, PREDS, Plan, Side, plan
+
+__all__ = ["Inputs", "InputsHeader", "load_inputs", "stream_inputs"]
+
+_THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+\s*$")
+
+
+@dataclass
+class _Origin:
+    """One file of the inputs: name, format and where its rows are in editors."""
+
+    source: str
+    format: str
+    line_offset: int | None
+
+
+@dataclass
+class InputsHeader:
+    """What a stream of `Inputs` will hold, known before any data is read."""
+
+    pred_columns: list[str]
+    label_columns: list[str]
+    weight_column: str | None
+    id_column: str | None
+    notes: list[str]
+    _origins: dict[str, _Origin] = field(repr=False, default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON "inputs" object (SPEC §5)."""
+        out: dict[str, Any] = {}
+        for role, cols in (
+            ("preds", self.pred_columns),
+            ("labels", self.label_columns),
+            ("weights", [self.weight_column] if self.weight_column else None),
+        ):
+            if cols is None:
+                continue
+            origin = self._origins[role]
+            out[role] = {"path": origin.source, "format": origin.format, "columns": list(cols)}
+        if self.id_column is not None:
+            out["id_column"] = self.id_column
+        return out
+
+
+@dataclass
+class Inputs(InputsHeader):
+    """Aligned arrays for the engine, with provenance (see the module docstring).
+
+    preds: float64, (n,) for one prediction column or (n, k) for k.
+    labels: (n,) float64, (n,) object array of class names, or (n, k) float64 for k columns.
+    weights: (n,) float64 or None. ids: the id column (any dtype) or None.
+    row_offset: 0-based row in the files of this chunk's first row (0 unless streaming).
+    """
+
+    preds: np.ndarray = field(default_factory=lambda: np.empty(0))
+    labels: np.ndarray = field(default_factory=lambda: np.empty(0))
+    weights: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    n_rows: int = 0
+    row_offset: int = 0
+    # For a join: 0-based row in each file for each row of the arrays, by role.
+    _file_rows: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    def locate(
+        self, role: str, col_index: int | None, row: int | None
+    ) -> tuple[str | None, str | None, int | None, int | None]:
+        """(source, column, 1-based data row in that file, editor line or None).
+
+        `row` is 1-based in this object's arrays; `col_index` picks a column of a matrix.
+        """
+        origin = self._origins.get(role)
+        if origin is None:
+            return None, None, row, None
+        columns = {
+            "preds": self.pred_columns,
+            "labels": self.label_columns,
+            "weights": [self.weight_column] if self.weight_column else [],
+        }[role]
+        column = None
+        if col_index is not None and 0 <= col_index < len(columns):
+            column = columns[col_index]
+        elif len(columns) == 1:
+            column = columns[0]
+        file_row = None
+        if row is not None:
+            rows = self._file_rows.get(role)
+            if rows is not None and 1 <= row <= len(rows):
+                file_row = int(rows[row - 1]) + 1
+            else:
+                file_row = self.row_offset + row
+        line = None
+        if file_row is not None and origin.line_offset is not None:
+            line = file_row + origin.line_offset
+        return origin.source, column, file_row, line
+
+
+def load_inputs(
+    preds: str,
+    labels: str | None = None,
+    *,
+    pred_cols: Sequence[str] = (),
+    label_cols: Sequence[str] = (),
+    weight_col: str | None = None,
+    id_col: str | None = None,
+    input_format: str | None = None,
+    key: str | None = None,
+    delimiter: str | None = None,
+) -> Inputs:
+    """Read PREDS (and LABELS) whole and return aligned arrays (SPEC §2)."""
+    tables, the_plan = _open(preds, labels, pred_cols, label_cols, weight_col, id_col,
+                             input_format, key, delimiter)  # fmt: skip
+    frames = {role: t.read(the_plan.needed(role)) for role, t in tables.items()}
+    header = _header(tables, the_plan)
+    if len(frames) == 1 or the_plan.id_column is None:
+        if len(frames) == 2:
+            _same_length(frames[PREDS].n_rows, frames[LABELS].n_rows, tables)
+        return _assemble(header, frames, the_plan, {}, 0)
+    return _join(header, frames, the_plan)
+
+
+def stream_inputs(
+    preds: str,
+    labels: str | None = None,
+    *,
+    pred_cols: Sequence[str] = (),
+    label_cols: Sequence[str] = (),
+    weight_col: str | None = None,
+    id_col: str | None = None,
+    input_format: str | None = None,
+    key: str | None = None,
+    delimiter: str | None = None,
+    batch_rows: int = 65536,
+) -> tuple[InputsHeader, Iterator[Inputs]]:
+    """Like `load_inputs`, in chunks of `batch_rows` rows; two files are read in lockstep.
+
+    Each chunk is an `Inputs` whose `row_offset` is the 0-based file row of its first row.
+    A length mismatch is raised when the shorter file ends. `--id-col` cannot stream.
+    """
+    tables, the_plan = _open(preds, labels, pred_cols, label_cols, weight_col, id_col,
+                             input_format, key, delimiter)  # fmt: skip
+    if the_plan.id_column is not None and len(tables) == 2:
+        per_row = 8 * (len(the_plan.needed(PREDS)) + len(the_plan.needed(LABELS))) + 16
+        raise InputError(
+            "--id-col cannot be used while streaming: a join by id holds both files in memory "
+            f"(about {per_row * 1_000_000 / 1e6:.0f} MB per million rows)",
+            fix="Read the files whole (without streaming), or sort both files by id and drop --id-col",
+        )
+    header = _header(tables, the_plan)
+    chunks = {
+        role: _rechunk(t.iterate(the_plan.needed(role), batch_rows), batch_rows)
+        for role, t in tables.items()
+    }
+    return header, _lockstep(header, chunks, the_plan, tables)
+
+
+# -- opening and planning ---------------------------------------------------------------------
+
+
+def _open(preds, labels, pred_cols, label_cols, weight_col, id_col, input_format, key, delimiter):  # type: ignore[no-untyped-def]
+    if preds == "-" and labels == "-":
+        raise InputError(
+            "'-' (standard input) is given for both predictions and labels; it can be read once",
+            fix="Save one of them to a file",
+        )
+    options = dict(input_format=input_format, key=key, delimiter=delimiter)
+    tables = {PREDS: open_table(preds, **options)}
+    if labels is not None:
+        tables[LABELS] = open_table(labels, **options)
+    sides = [Side(role, t.source.name, list(t.names), _positional(t)) for role, t in tables.items()]
+    the_plan = plan(sides, pred_cols, label_cols, weight_col, id_col)
+    for t in tables.values():
+        the_plan.notes.extend(getattr(t, "notes", []))
+    return tables, the_plan
+
+
+def _positional(table: Any) -> bool:
+    """NumPy arrays read without NPZ keys: their columns are positions, not names."""
+    return table.format in ("npy", "npz") and all(n.isdigit() for n in table.names)
+
+
+def _header(tables: dict[str, Any], the_plan: Plan) -> InputsHeader:
+    def origin(side: str) -> _Origin:
+        t = tables[side]
+        return _Origin(t.source.name, t.format, t.line_offset)
+
+    origins = {"preds": origin(the_plan.preds[0]), "labels": origin(the_plan.labels[0])}
+    if the_plan.weight is not None:
+        origins["weights"] = origin(the_plan.weight[0])
+    return InputsHeader(
+        pred_columns=list(the_plan.preds[1]),
+        label_columns=list(the_plan.labels[1]),
+        weight_column=the_plan.weight[1] if the_plan.weight else None,
+        id_column=the_plan.id_column,
+        notes=list(the_plan.notes),
+        _origins=origins,
+    )
+
+
+def _same_length(n_preds: int, n_labels: int, tables: dict[str, Any]) -> None:
+    if n_preds != n_labels:
+        raise InputError(
+            f"{tables[PREDS].source.name} has {n_preds} rows, "
+            f"{tables[LABELS].source.name} has {n_labels}",
+            fix="Pass --id-col to join by id",
+        )
+
+
+# -- arrays -----------------------------------------------------------------------------------
+
+
+def _assemble(
+    header: InputsHeader,
+    frames: dict[str, Frame],
+    the_plan: Plan,
+    file_rows: dict[str, np.ndarray],
+    row_offset: int,
+) -> Inputs:
+    pred_frame = frames[the_plan.preds[0]]
+    pred_arrays = [_numeric(pred_frame, c, "--pred-col") for c in the_plan.preds[1]]
+    preds = pred_arrays[0] if len(pred_arrays) == 1 else np.column_stack(pred_arrays)
+    labels = _labels(frames[the_plan.labels[0]], the_plan.labels[1])
+    weights = None
+    if the_plan.weight is not None:
+        weights = _numeric(frames[the_plan.weight[0]], the_plan.weight[1], "--weight-col")
+    ids = None
+    if the_plan.id_column is not None:
+        ids = frames[PREDS].columns[the_plan.id_column]
+    return Inputs(
+        pred_columns=header.pred_columns,
+        label_columns=header.label_columns,
+        weight_column=header.weight_column,
+        id_column=header.id_column,
+        notes=header.notes,
+        _origins=header._origins,
+        preds=preds,
+        labels=labels,
+        weights=weights,
+        ids=ids,
+        n_rows=pred_frame.n_rows,
+        row_offset=row_offset,
+        _file_rows=file_rows,
+    )
+
+
+def _where(frame: Frame, column: str, index: int) -> dict[str, Any]:
+    row = frame.row_offset + index + 1
+    line = row + frame.line_offset if frame.line_offset is not None else None
+    return dict(source=frame.source, column=column, row=row, line=line)
+
+
+def _check_empty(frame: Frame, column: str, flag: str) -> None:
+    mask = frame.nulls.get(column)
+    if mask is not None and mask.any():
+        first = int(np.argmax(mask))
+        raise InputError(
+            f"the cell is empty ({int(mask.sum())} empty in this column)",
+            fix="Fill in or drop the rows with empty cells",
+            **_where(frame, column, first),
+        )
+
+
+def _numeric(frame: Frame, column: str, flag: str) -> np.ndarray:
+    """A float64 column, or an InputError at the first cell that is not a number."""
+    _check_empty(frame, column, flag)
+    values = frame.columns[column]
+    if values.dtype == np.float64:
+        return values
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    if values.dtype.kind not in "OUS":
+        kind = frame.types.get(column, str(values.dtype))
+        raise InputError(
+            f"holds {kind} values, not numbers",
+            fix=f"Pass {flag} with a numeric column",
+            source=frame.source,
+            column=column,
+        )
+    out = np.empty(len(values), dtype=np.float64)
+    for i, text in enumerate(values):
+        try:
+            if not isinstance(text, str) or "_" in text:
+                raise ValueError(text)
+            out[i] = float(text)
+        except ValueError:
+            raise _not_a_number(frame, column, i, text) from None
+    return out
+
+
+def _not_a_number(frame: Frame, column: str, index: int, text: object) -> InputError:
+    shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    if _THOUSANDS.match(shown):
+        kind = (
+            "a thousands separator or a decimal comma"
+            if shown.count(",") == 1
+            else "thousands separators"
+        )
+        return InputError(
+            f"'{shown}' is not a number (it has {kind})",
+            fix="Write plain numbers with a decimal point, e.g. 1234.5; losscli does not guess locales",
+            **_where(frame, column, index),
+        )
+    if _DECIMAL_COMMA.match(shown):
+        return InputError(
+            f"'{shown}' is not a number (it has a decimal comma)",
+            fix="Write numbers with a decimal point, e.g. 0.5; losscli does not guess locales",
+            **_where(frame, column, index),
+        )
+    return InputError(
+        f"'{shown}' is not a number",
+        fix="Fix the value, or check that the right column was chosen",
+        **_where(frame, column, index),
+    )
+
+
+def _labels(frame: Frame, columns: list[str]) -> np.ndarray:
+    if len(columns) > 1:
+        return np.column_stack([_numeric(frame, c, "--label-col") for c in columns])
+    column = columns[0]
+    values = frame.columns[column]
+    if values.dtype.kind in "OUS":
+        _check_empty(frame, column, "--label-col")
+        if values.dtype.kind == "S" or any(isinstance(v, bytes) for v in values[:1]):
+            raise InputError(
+                "holds bytes, not text", fix="Save the labels as text", source=frame.source,
+                column=column,
+            )  # fmt: skip
+        return values  # class names: the engine maps them to classes
+    return _numeric(frame, column, "--label-col")
+
+
+# -- joining by id ------------------------------------------------------------------------------
+
+
+def _id_keys(frame: Frame, column: str) -> np.ndarray:
+    _check_empty(frame, column, "--id-col")
+    values = frame.columns[column]
+    if (
+        values.dtype == np.float64
+        and np.all(np.isfinite(values))
+        and np.all(values == np.round(values))
+    ):
+        return values.astype(np.int64).astype(str).astype(object)
+    return np.asarray([str(v) for v in values], dtype=object)
+
+
+def _join(header: InputsHeader, frames: dict[str, Frame], the_plan: Plan) -> Inputs:
+    """Align the labels file to the predictions file's row order by `--id-col`."""
+    id_col = the_plan.id_column
+    assert id_col is not None
+    keys = {role: _id_keys(f, id_col) for role, f in frames.items()}
+    index: dict[str, dict[str, int]] = {}
+    for role, k in keys.items():
+        seen: dict[str, int] = {}
+        dupes: list[str] = []
+        for i, value in enumerate(k):
+            if value in seen:
+                dupes.append(value)
+            else:
+                seen[value] = i
+        if dupes:
+            unique = list(dict.fromkeys(dupes))
+            raise InputError(
+                f"{len(unique)} id(s) appear more than once in column '{id_col}' "
+                f"(first: {', '.join(unique[:3])})",
+                fix="Make the ids unique",
+                source=frames[role].source,
+            )
+        index[role] = seen
+    for role, other in ((PREDS, LABELS), (LABELS, PREDS)):
+        missing = [v for v in keys[role] if v not in index[other]]
+        if missing:
+            raise InputError(
+                f"{len(missing)} of {len(keys[role])} ids in {frames[role].source} are not in "
+                f"{frames[other].source} (first: {', '.join(missing[:3])})",
+                fix=f"Give both files the same ids in column '{id_col}'",
+            )
+    order = np.fromiter(
+        (index[LABELS][v] for v in keys[PREDS]), dtype=np.int64, count=len(keys[PREDS])
+    )
+    labels_frame = frames[LABELS]
+    aligned = Frame(
+        labels_frame.source, labels_frame.format,
+        {n: v[order] for n, v in labels_frame.columns.items()},
+        len(order), labels_frame.line_offset, 0,
+        {n: m[order] for n, m in labels_frame.nulls.items()}, labels_frame.types,
+    )  # fmt: skip
+    try:
+        inputs = _assemble(header, {PREDS: frames[PREDS], LABELS: aligned}, the_plan, {}, 0)
+    except InputError as exc:
+        raise _unalign(exc, labels_frame, order) from None
+    # Rows from the labels file were reordered: remember each one's own row for locate().
+    inputs._file_rows = {
+        role: order for role in header._origins if _side_of(the_plan, role) == LABELS
+    }
+    return inputs
+
+
+def _side_of(the_plan: Plan, role: str) -> str:
+    if role == "preds":
+        return the_plan.preds[0]
+    if role == "labels":
+        return the_plan.labels[0]
+    assert the_plan.weight is not None
+    return the_plan.weight[0]
+
+
+def _unalign(exc: InputError, frame: Frame, order: np.ndarray) -> InputError:
+    """An error found in the aligned labels names the labels file's own row."""
+    if exc.source != frame.source or exc.row is None:
+        return exc
+    row = int(order[exc.row - 1]) + 1
+    line = row + frame.line_offset if frame.line_offset is not None else None
+    return InputError(
+        exc.problem, fix=exc.fix, source=exc.source, column=exc.column, row=row, line=line
+    )
+
+
+# -- streaming ------------------------------------------------------------------------------------
+
+
+def _rechunk(frames: Iterator[Frame], size: int) -> Iterator[Frame]:
+    """Frames of exactly `size` rows (the last may be shorter), whatever the reader yields."""
+    pending: list[Frame] = []
+    count = 0
+    for frame in frames:
+        pending.append(frame)
+        count += frame.n_rows
+        while count >= size:
+            merged = _concat(pending)
+            yield _slice(merged, 0, size)
+            rest = _slice(merged, size, merged.n_rows)
+            pending, count = ([rest] if rest.n_rows else []), rest.n_rows
+    if count:
+        yield _concat(pending)
+
+
+def _concat(frames: list[Frame]) -> Frame:
+    if len(frames) == 1:
+        return frames[0]
+    first = frames[0]
+    columns = {n: np.concatenate([f.columns[n] for f in frames]) for n in first.columns}
+    nulls = {}
+    for n in first.columns:
+        if any(n in f.nulls for f in frames):
+            nulls[n] = np.concatenate([f.nulls.get(n, np.zeros(f.n_rows, bool)) for f in frames])
+    return Frame(first.source, first.format, columns, sum(f.n_rows for f in frames),
+                 first.line_offset, first.row_offset, nulls, first.types)  # fmt: skip
+
+
+def _slice(frame: Frame, start: int, stop: int) -> Frame:
+    return Frame(
+        frame.source, frame.format, {n: v[start:stop] for n, v in frame.columns.items()},
+        max(0, min(stop, frame.n_rows) - start), frame.line_offset, frame.row_offset + start,
+        {n: m[start:stop] for n, m in frame.nulls.items()}, frame.types,
+    )  # fmt: skip
+
+
+def _lockstep(
+    header: InputsHeader, chunks: dict[str, Iterator[Frame]], the_plan: Plan, tables: dict[str, Any]
+) -> Iterator[Inputs]:
+    seen = 0
+    if len(chunks) == 1:
+        for frame in chunks[PREDS]:
+            yield _assemble(header, {PREDS: frame}, the_plan, {}, frame.row_offset)
+        return
+    while True:
+        p = next(chunks[PREDS], None)
+        q = next(chunks[LABELS], None)
+        if p is None and q is None:
+            return
+        if p is None or q is None or p.n_rows != q.n_rows:
+            longer = LABELS if p is None or (q is not None and q.n_rows > p.n_rows) else PREDS
+            shorter = PREDS if longer == LABELS else LABELS
+            n_short = seen + (
+                0
+                if (p if shorter == PREDS else q) is None
+                else (p if shorter == PREDS else q).n_rows
+            )
+            raise InputError(
+                f"{tables[shorter].source.name} has {n_short} rows, "
+                f"{tables[longer].source.name} has more",
+                fix="Pass --id-col to join by id (without streaming)",
+            )
+        seen += p.n_rows
+        yield _assemble(header, {PREDS: p, LABELS: q}, the_plan, {}, p.row_offset)
