@@ -13,8 +13,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
+# The main job on the shipped sample data: one comparison table per task.
+DEMO := $(BIN)/losscli eval
 demo: $(STAMP)
-	@$(BIN)/python sample_data/demo.py
+	@echo '$$ losscli eval sample_data/regression.csv --pred-col y_pred --label-col y_true'
+	@$(DEMO) sample_data/regression.csv --pred-col y_pred --label-col y_true
+	@echo '$$ losscli eval sample_data/binary_preds.csv sample_data/binary_labels.csv --id-col id'
+	@$(DEMO) sample_data/binary_preds.csv sample_data/binary_labels.csv --id-col id
+	@echo '$$ losscli eval sample_data/binary.parquet --pred-col logit --label-col label --from-logits'
+	@$(DEMO) sample_data/binary.parquet --pred-col logit --label-col label --from-logits
+	@echo "$$ losscli eval sample_data/multiclass.csv --pred-col 'p_*' --label-col species"
+	@$(DEMO) sample_data/multiclass.csv --pred-col 'p_*' --label-col species
+	@echo '$$ losscli eval sample_data/multiclass_preds.npy sample_data/multiclass_labels.npy --format json'
+	@$(DEMO) sample_data/multiclass_preds.npy sample_data/multiclass_labels.npy --format json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -39,7 +39,9 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
         stream.write(f"**{table.title_line(result, described)}**\n\n")
         stream.write(markdown.table(["loss", "value", "shaped by"], rows, "lrl"))
     else:
-        console(stream).print(table.evaluation_table(result, described, precision))
+        out = console(stream)
+        out.print(table.title_line(result, described), markup=False)
+        out.print(table.evaluation_table(result, described, precision))
 
 
 def _emit_per_sample(result: Any, inputs: Any, fmt: str, precision: int, stream: IO[str]) -> None:
@@ -115,9 +117,9 @@ def emit_check(
         stream.write(gates.markdown(verdicts, table.title_line(result, described), precision))
     else:
         out = console(stream)
+        out.print(table.title_line(result, described), markup=False)
         out.print(
             table.simple_table(
-                table.title_line(result, described),
                 gates.HEADER,
                 gates.rows(verdicts, precision),
                 right=(1, 3),

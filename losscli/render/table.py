@@ -23,7 +23,7 @@ def shaped_by(name: str, task: str, options: dict[str, Any]) -> str:
         if options.get("label_smoothing"):
             parts.append(f"smoothing={options['label_smoothing']:g}")
     elif logits and task != "regression" and name not in ("hinge", "squared_hinge"):
-        parts.append("on sigmoid/softmax of logits")
+        parts.append("on sigmoid(z)" if task == "binary" else "on softmax(z)")
     if name == "focal":
         parts.append(f"γ={options['focal_gamma']:g}")
         if options.get("focal_alpha") is not None:
@@ -64,12 +64,7 @@ def title_line(result: Any, inputs: dict[str, Any] | None) -> str:
 
 
 def evaluation_table(result: Any, inputs: dict[str, Any] | None, precision: int) -> Table:
-    table = Table(
-        title=escape(title_line(result, inputs)),
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        header_style="bold",
-    )
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold")
     table.add_column("loss")
     table.add_column("value", justify="right")
     table.add_column("shaped by", style="dim")
@@ -83,17 +78,11 @@ def evaluation_table(result: Any, inputs: dict[str, Any] | None, precision: int)
 
 
 def simple_table(
-    title: str | None,
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
     right: Sequence[int] = (),
 ) -> Table:
-    table = Table(
-        title=escape(title) if title else None,
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        header_style="bold",
-    )
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold")
     for i, h in enumerate(header):
         table.add_column(escape(h), justify="right" if i in right else "left")
     for row in rows:
