@@ -89,8 +89,12 @@ def wmean(values, w=None):
 @pytest.mark.parametrize("shape", ["1d", "2d"])
 @pytest.mark.parametrize(
     ("name", "oracle"),
-    [("mse", mean_squared_error), ("mae", mean_absolute_error), ("l2", mean_squared_error),
-     ("l1", mean_absolute_error)],
+    [
+        ("mse", mean_squared_error),
+        ("mae", mean_absolute_error),
+        ("l2", mean_squared_error),
+        ("l1", mean_absolute_error),
+    ],
 )
 def test_regression_matches_sklearn(rng, name, oracle, shape, weighted):
     p, y, w = regression_1d(rng) if shape == "1d" else regression_2d(rng)
@@ -339,8 +343,7 @@ def test_weston_watkins_hinge_matches_loop(rng):
     w = rng.uniform(0.5, 2.0, 200)
     # oracle: a plain Python double loop over j ≠ c
     per_row = [
-        sum(max(0.0, 1.0 + S[i, j] - S[i, c[i]]) for j in range(5) if j != c[i])
-        for i in range(200)
+        sum(max(0.0, 1.0 + S[i, j] - S[i, c[i]]) for j in range(5) if j != c[i]) for i in range(200)
     ]
     got = loss(S, c, "hinge", sample_weight=w, hinge_mode="weston-watkins")
     assert got == approx(wmean(per_row, w))
@@ -392,8 +395,9 @@ def test_balanced_class_weight_multiclass_matches_sklearn(rng, with_sample_weigh
     S = rng.normal(0.0, 2.0, P.shape)
     got = evaluate(P, c, losses=["ce"], sample_weight=sw, class_weight="balanced").losses["ce"]
     assert got == approx(log_loss(c, P, sample_weight=omega, labels=np.arange(4)))
-    got = evaluate(S, c, losses=["hinge"], task="multiclass", sample_weight=sw,
-                   class_weight="balanced").losses["hinge"]
+    got = evaluate(
+        S, c, losses=["hinge"], task="multiclass", sample_weight=sw, class_weight="balanced"
+    ).losses["hinge"]
     assert got == approx(hinge_loss(c, S, labels=np.arange(4), sample_weight=omega))
 
 
@@ -414,16 +418,21 @@ def test_explicit_class_weight_matches_sklearn(rng):
     assert got == approx(log_loss(y, p, sample_weight=omega))
     # string keys and class names work the same way
     assert loss(p, y, "bce", sample_weight=w, class_weight={"0": 1, "1": 4}) == approx(got)
-    named = loss(p, y, "bce", sample_weight=w, classes=["neg", "pos"],
-                 class_weight={"pos": 4})
+    named = loss(p, y, "bce", sample_weight=w, classes=["neg", "pos"], class_weight={"pos": 4})
     assert named == approx(got)
 
 
 def test_class_weight_by_name_multiclass(rng):
     P, c, w = multiclass(rng, k=3)
     cw = np.array([1.0, 3.0, 0.5])
-    got = loss(P, c, "ce", sample_weight=w, classes=["cat", "dog", "eel"],
-               class_weight={"dog": 3, "eel": 0.5})
+    got = loss(
+        P,
+        c,
+        "ce",
+        sample_weight=w,
+        classes=["cat", "dog", "eel"],
+        class_weight={"dog": 3, "eel": 0.5},
+    )
     expected = log_loss(c, P, sample_weight=w * cw[c], labels=np.arange(3))
     assert got == approx(expected)
     by_index = loss(P, c, "ce", sample_weight=w, class_weight={1: 3, 2: 0.5})
@@ -557,8 +566,9 @@ def test_kl_binary_from_logits_with_smoothing(rng, s):
     z = rng.normal(0.0, 3.0, 300)
     ys = (1 - s) * y + s / 2
     # KL = Σ y' log y' − [y' log σ(z) + (1 − y') log σ(−z)] = xlogy terms + bce(y', z)
-    expected = np.mean(special.xlogy(ys, ys) + special.xlogy(1 - ys, 1 - ys)
-                       + _bce_logits_oracle(ys, z))
+    expected = np.mean(
+        special.xlogy(ys, ys) + special.xlogy(1 - ys, 1 - ys) + _bce_logits_oracle(ys, z)
+    )
     assert loss(z, y, "kl", from_logits=True, label_smoothing=s) == approx(float(expected))
 
 
@@ -581,8 +591,7 @@ def test_kl_multiclass_soft_labels_from_logits(rng):
     Z[0] = [1e4, -1e4, 0.0]
     Y = rng.dirichlet(np.ones(3), 300)
     # KL = Σ Y log Y − Σ Y (Z − logsumexp(Z)) = Σ xlogy(Y, Y) − Σ Y Z + logsumexp(Z)
-    per_row = (special.xlogy(Y, Y).sum(axis=1) - (Y * Z).sum(axis=1)
-               + special.logsumexp(Z, axis=1))
+    per_row = special.xlogy(Y, Y).sum(axis=1) - (Y * Z).sum(axis=1) + special.logsumexp(Z, axis=1)
     got = loss(Z, Y, "kl", from_logits=True)
     assert got == pytest.approx(float(np.mean(per_row)), rel=1e-11)  # Z·Y cancels ~1e4
 
@@ -695,8 +704,14 @@ def test_dice_from_logits(rng):
 
 @pytest.mark.parametrize(
     ("name", "task"),
-    [("mse", "regression"), ("mae", "regression"), ("huber", "regression"),
-     ("bce", "binary"), ("focal", "binary"), ("hinge", "binary")],
+    [
+        ("mse", "regression"),
+        ("mae", "regression"),
+        ("huber", "regression"),
+        ("bce", "binary"),
+        ("focal", "binary"),
+        ("hinge", "binary"),
+    ],
 )
 def test_reduction_sum_is_weighted_sum(rng, name, task):
     if task == "regression":
@@ -732,9 +747,31 @@ def test_rmse_binary_is_sqrt_brier(rng):
 def test_default_losses_cover_the_task(rng):
     p, y, _ = binary(rng)
     got = evaluate(p, y).losses
-    assert set(got) == {"mse", "rmse", "mae", "huber", "pseudo_huber", "log_cosh", "bce",
-                        "hinge", "squared_hinge", "ce", "kl", "focal", "dice"}
+    assert set(got) == {
+        "mse",
+        "rmse",
+        "mae",
+        "huber",
+        "pseudo_huber",
+        "log_cosh",
+        "bce",
+        "hinge",
+        "squared_hinge",
+        "ce",
+        "kl",
+        "focal",
+        "dice",
+    }
     assert got["bce"] == approx(log_loss(y, p))
     P, c, _ = multiclass(rng)
-    assert set(evaluate(P, c).losses) == {"mse", "rmse", "mae", "huber", "pseudo_huber",
-                                          "log_cosh", "hinge", "ce", "kl"}
+    assert set(evaluate(P, c).losses) == {
+        "mse",
+        "rmse",
+        "mae",
+        "huber",
+        "pseudo_huber",
+        "log_cosh",
+        "hinge",
+        "ce",
+        "kl",
+    }
