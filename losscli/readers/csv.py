@@ -51,11 +51,11 @@ class CsvTable:
 
     line_offset = 1  # the header is line 1, so data row r is line r + 1
 
-    def __init__(self, source: Source, delimiter: str | None = None, block_size: int = BLOCK_SIZE):
+    def __init__(self, source: Source, delimiter: str | None = None, block_size: int | None = None):
         self.source = source
         self.format = source.format
         self.delimiter = normalize_delimiter(delimiter, source.format)
-        self.block_size = block_size
+        self.block_size = block_size or BLOCK_SIZE
         self.text = TextInput(source)
         self.names = self._header()
 
