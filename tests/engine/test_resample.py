@@ -115,6 +115,7 @@ def _regression_sample(rng):
 REGRESSION_TRUTH = {
     "mse": 0.73 - 1.0,
     "mae": (math.sqrt(0.73) - 1.0) * math.sqrt(2.0 / math.pi),
+    "rmse": math.sqrt(0.73) - 1.0,
 }
 
 # x uniform on a grid, P(y = 1 | x) = σ(x); A predicts σ(0.5x), B predicts σ(x + 0.4)
@@ -127,6 +128,16 @@ def _bce_population(p: np.ndarray) -> float:
 
 
 BCE_TRUTH = _bce_population(sigmoid(GRID + 0.4)) - _bce_population(sigmoid(0.5 * GRID))
+
+
+def _dice_population(p: np.ndarray) -> float:
+    """Dice of the expected sums of N rows (σ = 1 is part of the statistic)."""
+    pi = sigmoid(GRID)
+    py, sp, sy = N * np.mean(p * pi), N * np.mean(p), N * np.mean(pi)
+    return float(1 - (2 * py + 1) / (sp + sy + 1))
+
+
+DICE_TRUTH = _dice_population(sigmoid(GRID + 0.4)) - _dice_population(sigmoid(0.5 * GRID))
 
 
 def _binary_sample(rng):
@@ -149,7 +160,7 @@ def _coverage(sample, task, truth, method, seed, weighted=False):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_coverage_mse_mae(method):
+def test_coverage_mse_mae_rmse(method):
     cov = _coverage(_regression_sample, "regression", REGRESSION_TRUTH, method, 11)
     print(f"coverage {method}: {cov}")
     for loss, value in cov.items():
@@ -165,10 +176,12 @@ def test_coverage_mse_weighted(method):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_coverage_bce(method):
-    cov = _coverage(_binary_sample, "binary", {"bce": BCE_TRUTH}, method, 13)
+def test_coverage_bce_dice(method):
+    truth = {"bce": BCE_TRUTH, "dice": DICE_TRUTH}
+    cov = _coverage(_binary_sample, "binary", truth, method, 13)
     print(f"coverage {method}: {cov}")
-    assert 0.90 <= cov["bce"] <= 0.99
+    for loss, value in cov.items():
+        assert 0.90 <= value <= 0.99, (loss, value)
 
 
 # --- power, reproducibility -------------------------------------------------------------------

@@ -1,0 +1,413 @@
+"""Paired comparison of models on the same rows: seeded bootstrap or normal approximation.
+
+Every loss of every model is a function g of a few column sums T = Σᵢ xᵢ of per-sample
+terms xᵢ (STYLE §4): Σω and Σωℓ for a mean, the same for rmse (ℓ = squared error), and
+Σωpy, Σωp, Σωy for Dice. Model B is written against the baseline A as A's terms plus the
+paired differences (ωℓ_B − ωℓ_A, ...), so that
+
+    d = loss(B) − loss(A) = g(T_A + T_Δ) − g(T_A)
+
+is exactly 0 when B's predictions equal A's (the Δ columns are exact zeros), in every
+resample too. Two ways to get an interval for d:
+
+- ``bootstrap``: resample rows with replacement, the same resample for every model; a
+  resample is a vector of counts cᵢ (multinomial, drawn as n uniform indices), and every
+  resampled sum is a matrix product T* = C·X. The interval is the percentile interval of
+  d*; the two-sided p-value for "no difference" is (1 + #{|d* − d| ≥ |d|}) / (B + 1)
+  (Efron & Tibshirani 1993, §16; Koehn 2004 for paired bootstrap of evaluation metrics).
+- ``normal``: the mean and covariance of xᵢ are accumulated chunk by chunk (mergeable, Chan
+  et al. 1979), Var(T) ≈ n·Cov(x), and the delta method gives Var(d) ≈ ∇gᵀ Var(T) ∇g —
+  for a weighted mean this is the usual ratio-estimator variance Σ ωᵢ²(Δᵢ − d)² / (Σω)².
+  CI d ± z·se; p = 2(1 − Φ(|d|/se)).
+
+NumPy and the standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscli.engine import kernels
+from losscli.engine.batch import Batch
+from losscli.engine.options import Options
+from losscli.engine.registry import LOSSES, LossSpec
+from losscli.engine.weights import class_weight_vector
+from losscli.errors import InputError
+
+Array = NDArray[np.float64]
+Method = Literal["bootstrap", "normal"]
+
+# Above this many rows `method='auto'` uses the normal approximation.
+AUTO_NORMAL_ROWS = 200_000
+# Counts matrix of one block of resamples: at most this many entries (16 MB of float64).
+BLOCK_ELEMENTS = 1 << 21
+# Rows per chunk when accumulating moments.
+MOMENT_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """Where the terms of one (model, loss) difference sit among the columns.
+
+    kind ``mean``/``rmse``: shared = (Σω,), base = (ΣωℓA,), delta = (Σω(ℓB − ℓA),).
+    kind ``dice``: shared = (Σωy,), base = (ΣωpAy, ΣωpA), delta = (the B − A differences).
+    """
+
+    model: int
+    loss: str
+    kind: str
+    shared: tuple[int, ...]
+    base: tuple[int, ...]
+    delta: tuple[int, ...]
+
+
+@dataclass
+class PairedTerms:
+    """Per-sample terms X (n, q) of every model and loss, and how to read them."""
+
+    columns: Array
+    contrasts: list[Contrast]
+    baseline: int
+    dice_smooth: float = 1.0
+    n_models: int = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.columns.shape[0])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """d = loss(model) − loss(baseline), its interval and the p-value for d = 0."""
+
+    model: int
+    baseline: int
+    loss: str
+    difference: float
+    ci: tuple[float, float]
+    p_value: float
+    method: str
+    p_adjusted: float | None = None
+
+
+# --- per-sample terms -------------------------------------------------------------------
+
+
+def _row_weights(batch: Batch, options: Options, task: str, classes: Sequence[str]) -> Array:
+    """ωᵢ = sᵢ·c(yᵢ); class weights come from the whole data (balanced counts are fixed,
+    not re-estimated in each resample)."""
+    s = np.ones(batch.n) if batch.weights is None else batch.weights
+    if options.class_weight is None or task == "regression":
+        return s
+    k = batch.n_classes
+    names = list(classes) or [str(c) for c in range(k)]
+    w = class_weight_vector(options.class_weight, batch.group_count(k), names)
+    c = w[batch.class_index] if batch.Y is None else batch.Y @ w
+    return s * c
+
+
+def _per_sample(batch: Batch, spec: LossSpec) -> Array:
+    """ℓᵢ of one loss, averaged over the columns of a matrix (SPEC §4)."""
+    if spec.kind == "rmse":
+        spec = LOSSES["mse"]
+    assert spec.per_sample is not None
+    values = spec.per_sample(batch)
+    return values.mean(axis=1) if values.ndim == 2 else values
+
+
+def paired_terms(
+    task: str,
+    specs: Sequence[LossSpec],
+    options: Options,
+    preds: Sequence[np.ndarray],
+    labels: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    classes: Sequence[str] = (),
+    baseline: int = 0,
+) -> PairedTerms:
+    """The per-sample terms of every model against the baseline, as columns.
+
+    Args:
+        task: ``regression``, ``binary`` or ``multiclass`` (decided for all models at once).
+        specs: the losses to compare.
+        options: validated options; ``reduction`` must be ``mean``.
+        preds: one (n,) or (n, k) array per model, rows aligned with `labels`.
+        labels, sample_weight: shared by every model.
+        classes: class names, for class weights given by name.
+        baseline: index of the reference model in `preds`.
+    """
+    if len(preds) < 2:
+        raise InputError(f"compare needs at least two models, got {len(preds)}")
+    n = np.shape(preds[0])[0]
+    for i, p in enumerate(preds):
+        if np.shape(p)[0] != n:
+            raise InputError(
+                f"model {i + 1} has {np.shape(p)[0]} rows, model 1 has {n}",
+                fix="Every model must predict the same rows, in the same order",
+            )
+    if not 0 <= baseline < len(preds):
+        raise InputError(f"baseline index {baseline} is out of range")
+    if options.reduction != "mean":
+        raise InputError(
+            f"compare compares mean losses; --reduction {options.reduction} does not apply",
+            fix="Leave out --reduction",
+        )
+    batches = [
+        Batch(task, np.asarray(p), labels, sample_weight, options, list(specs)) for p in preds
+    ]
+    omega = _row_weights(batches[baseline], options, task, classes)
+    cols: list[Array] = [omega]
+    contrasts: list[Contrast] = []
+
+    def add(values: Array) -> int:
+        cols.append(values)
+        return len(cols) - 1
+
+    base = batches[baseline]
+    for spec in specs:
+        if spec.kind == "dice":
+            a_py, a_p, y = (omega * t for t in kernels.dice_terms(base.y, base.p))
+            shared = (add(y),)
+            base_cols = (add(a_py), add(a_p))
+            for m, b in enumerate(batches):
+                if m == baseline:
+                    continue
+                b_py, b_p, _ = (omega * t for t in kernels.dice_terms(b.y, b.p))
+                delta = (add(b_py - a_py), add(b_p - a_p))
+                contrasts.append(Contrast(m, spec.name, "dice", shared, base_cols, delta))
+            continue
+        la = omega * _per_sample(base, spec)
+        base_cols = (add(la),)
+        for m, b in enumerate(batches):
+            if m == baseline:
+                continue
+            # ω(ℓB − ℓA), exact zeros when the predictions are the same
+            delta = (add(omega * _per_sample(b, spec) - la),)
+            contrasts.append(Contrast(m, spec.name, spec.kind, (0,), base_cols, delta))
+    return PairedTerms(np.column_stack(cols), contrasts, baseline, options.dice_smooth, len(preds))
+
+
+# --- the statistics as functions of the sums --------------------------------------------
+
+
+def _difference(c: Contrast, T: Array, smooth: float) -> Array:
+    """d for column sums T of shape (..., q); vectorised over resamples."""
+    if c.kind == "dice":
+        sy = T[..., c.shared[0]]
+        a_py, a_p = T[..., c.base[0]], T[..., c.base[1]]
+        b_py, b_p = a_py + T[..., c.delta[0]], a_p + T[..., c.delta[1]]
+        fa = (2.0 * a_py + smooth) / (a_p + sy + smooth)
+        fb = (2.0 * b_py + smooth) / (b_p + sy + smooth)
+        return fa - fb  # dice = 1 − f, so dice_B − dice_A = f_A − f_B
+    w, a, delta = T[..., c.shared[0]], T[..., c.base[0]], T[..., c.delta[0]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if c.kind == "rmse":
+            return np.sqrt(np.maximum(a + delta, 0.0) / w) - np.sqrt(a / w)
+        return delta / w
+
+
+def _gradient(c: Contrast, T: Array, q: int, smooth: float) -> Array:
+    """∇d with respect to the column sums (the delta method)."""
+    g = np.zeros(q)
+    if c.kind == "dice":
+        sy = T[c.shared[0]]
+        a_py, a_p = T[c.base[0]], T[c.base[1]]
+        b_py, b_p = a_py + T[c.delta[0]], a_p + T[c.delta[1]]
+        da, db = a_p + sy + smooth, b_p + sy + smooth
+        na, nb = 2.0 * a_py + smooth, 2.0 * b_py + smooth
+        # d = na/da − nb/db; B's sums are A's plus the deltas
+        g[c.base[0]] = 2.0 / da - 2.0 / db
+        g[c.base[1]] = -na / da**2 + nb / db**2
+        g[c.shared[0]] = -na / da**2 + nb / db**2
+        g[c.delta[0]] = -2.0 / db
+        g[c.delta[1]] = nb / db**2
+        return g
+    w, a, delta = T[c.shared[0]], T[c.base[0]], T[c.delta[0]]
+    if c.kind == "rmse":
+        ra, rb = math.sqrt(a / w), math.sqrt(max(a + delta, 0.0) / w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g[c.base[0]] = (1.0 / rb - 1.0 / ra) / (2.0 * w) if ra != rb else 0.0
+            g[c.delta[0]] = 1.0 / (2.0 * w * rb) if rb > 0 else math.inf
+        g[c.shared[0]] = (ra - rb) / (2.0 * w)
+        return g
+    g[c.shared[0]] = -delta / w**2
+    g[c.delta[0]] = 1.0 / w
+    return g
+
+
+# --- streamed moments --------------------------------------------------------------------
+
+
+@dataclass
+class Moments:
+    """Count, mean and scatter matrix M2 = Σ(x − x̄)(x − x̄)ᵀ of row vectors; mergeable."""
+
+    q: int
+    n: int = 0
+    mean: Array = field(default_factory=lambda: np.zeros(0))
+    m2: Array = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def __post_init__(self) -> None:
+        if self.mean.shape != (self.q,):
+            self.mean = np.zeros(self.q)
+            self.m2 = np.zeros((self.q, self.q))
+
+    def update(self, x: Array) -> Moments:
+        if x.shape[0] == 0:
+            return self
+        mean = x.mean(axis=0)
+        r = x - mean
+        return self.merge(Moments(self.q, x.shape[0], mean, r.T @ r))
+
+    def merge(self, other: Moments) -> Moments:
+        """Chan, Golub & LeVeque (1979): exact pooling of two groups' means and scatter."""
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.n / n)
+        m2 = self.m2 + other.m2 + np.outer(delta, delta) * (self.n * other.n / n)
+        return Moments(self.q, n, mean, m2)
+
+    def sums_covariance(self) -> Array:
+        """Var(T) for T = Σxᵢ: n times the sample covariance."""
+        if self.n < 2:
+            return np.full((self.q, self.q), math.nan)
+        return self.m2 * (self.n / (self.n - 1))
+
+
+# --- methods -----------------------------------------------------------------------------
+
+
+def choose_method(method: str, n: int) -> Method:
+    if method == "auto":
+        return "normal" if n > AUTO_NORMAL_ROWS else "bootstrap"
+    if method not in ("bootstrap", "normal"):
+        raise InputError(f"--method is {method}; it must be auto, bootstrap or normal")
+    return method  # type: ignore[return-value]
+
+
+def _check(confidence: float, n_resamples: int) -> None:
+    if not (0.0 < confidence < 1.0) or not math.isfinite(confidence):
+        raise InputError(
+            f"--ci is {confidence:g}; it must lie strictly between 0 and 1",
+            fix="Pass --ci 0.95 for a 95% interval",
+        )
+    if n_resamples < 1:
+        raise InputError(
+            f"--bootstrap is {n_resamples}; at least 1 resample is needed",
+            fix="Pass --bootstrap 1000 (the default)",
+        )
+
+
+def resample_counts(rng: np.random.Generator, n: int, size: int) -> Array:
+    """`size` multinomial(n; 1/n, ..., 1/n) count vectors, as n uniform draws per resample."""
+    idx = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+    return np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
+
+
+def bootstrap_differences(terms: PairedTerms, n_resamples: int, seed: int) -> Array:
+    """d* of every contrast in every resample: (n_resamples, n_contrasts)."""
+    rng = np.random.default_rng(seed)
+    n = terms.n
+    block = max(1, min(n_resamples, BLOCK_ELEMENTS // max(n, 1)))
+    out = np.empty((n_resamples, len(terms.contrasts)))
+    done = 0
+    while done < n_resamples:
+        size = min(block, n_resamples - done)
+        T = resample_counts(rng, n, size) @ terms.columns
+        for j, c in enumerate(terms.contrasts):
+            out[done : done + size, j] = _difference(c, T, terms.dice_smooth)
+        done += size
+    return out
+
+
+def compare(
+    terms: PairedTerms,
+    *,
+    method: str = "auto",
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    differences: Sequence[float] | None = None,
+) -> list[Comparison]:
+    """One `Comparison` per (model, loss), in the order of `terms.contrasts`.
+
+    Args:
+        terms: from `paired_terms`.
+        method: ``auto`` (bootstrap up to `AUTO_NORMAL_ROWS` rows), ``bootstrap`` or ``normal``.
+        confidence: the interval's coverage, in (0, 1).
+        n_resamples: bootstrap resamples, ≥ 1.
+        seed: seeds the resampling (the same seed gives the same numbers).
+        differences: the reported d per contrast (e.g. from `evaluate`, so that d is
+            exactly loss(B) − loss(A) as printed); by default computed from the terms.
+    """
+    _check(confidence, n_resamples)
+    chosen = choose_method(method, terms.n)
+    T = terms.columns.sum(axis=0)
+    q = T.shape[0]
+    d_hat = np.array([float(_difference(c, T, terms.dice_smooth)) for c in terms.contrasts])
+    reported = d_hat if differences is None else np.asarray(differences, dtype=np.float64)
+    alpha = 1.0 - confidence
+    out: list[Comparison] = []
+    if chosen == "bootstrap":
+        star = bootstrap_differences(terms, n_resamples, seed)
+        for j, c in enumerate(terms.contrasts):
+            col = star[:, j]
+            col = col[np.isfinite(col)]  # a resample without positive weight has no value
+            if col.size == 0:
+                ci, p = (math.nan, math.nan), math.nan
+            else:
+                lo, hi = np.quantile(col, [alpha / 2.0, 1.0 - alpha / 2.0])
+                ci = (float(lo), float(hi))
+                extreme = int(np.count_nonzero(np.abs(col - d_hat[j]) >= abs(d_hat[j])))
+                p = (1.0 + extreme) / (col.size + 1.0)
+            out.append(
+                Comparison(c.model, terms.baseline, c.loss, float(reported[j]), ci, p, chosen)
+            )
+        return out
+    moments = Moments(q)
+    for start in range(0, terms.n, MOMENT_CHUNK):
+        moments = moments.update(terms.columns[start : start + MOMENT_CHUNK])
+    cov = moments.sums_covariance()
+    z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
+    for j, c in enumerate(terms.contrasts):
+        g = _gradient(c, T, q, terms.dice_smooth)
+        nz = np.flatnonzero(g)
+        # only the columns the gradient touches: 0·(anything finite) stays exactly 0
+        var = float(g[nz] @ cov[np.ix_(nz, nz)] @ g[nz]) if nz.size else 0.0
+        se = math.sqrt(max(var, 0.0)) if math.isfinite(var) else math.nan
+        d = float(reported[j])
+        if se == 0.0:
+            ci, p = (d, d), (1.0 if d == 0.0 else 0.0)
+        elif math.isnan(se):
+            ci, p = (math.nan, math.nan), math.nan
+        else:
+            ci = (d - z * se, d + z * se)
+            p = math.erfc(abs(d) / se / math.sqrt(2.0))
+        out.append(Comparison(c.model, terms.baseline, c.loss, d, ci, p, chosen))
+    return out
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (Holm 1979), in the input order; NaN stays NaN."""
+    p = np.asarray(p_values, dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(p))
+    out = p.copy()
+    m = finite.size
+    order = finite[np.argsort(p[finite], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return [float(v) for v in out]
