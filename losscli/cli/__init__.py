@@ -14,6 +14,7 @@ import click
 
 from losscli._version import __version__
 from losscli.cli.check import check_command
+from losscli.cli.compare import compare_command
 from losscli.cli.eval import eval_command
 from losscli.cli.losses import losses_command
 
@@ -39,6 +40,7 @@ def cli(debug: bool) -> None:
 
 cli.add_command(eval_command)
 cli.add_command(check_command)
+cli.add_command(compare_command)
 cli.add_command(losses_command)
 
 

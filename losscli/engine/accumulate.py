@@ -72,6 +72,7 @@ class Diagnostics:
     first_unnormalized: int | None = None
     saw_zero_label: bool = False
     saw_minus_one_label: bool = False
+    sample_weighted: bool = False
 
     def merged(self, other: Diagnostics) -> Diagnostics:
         def first(a: int | None, b: int | None) -> int | None:
@@ -86,6 +87,7 @@ class Diagnostics:
             first(self.first_unnormalized, other.first_unnormalized),
             self.saw_zero_label or other.saw_zero_label,
             self.saw_minus_one_label or other.saw_minus_one_label,
+            self.sample_weighted or other.sample_weighted,
         )
 
 
@@ -171,6 +173,7 @@ class Accumulator:
         )
         d = self.diagnostics
         d.n_rows += batch.n
+        d.sample_weighted |= batch.weights is not None
         d.n_clipped += batch.n_clipped
         if batch.n_unnormalized:
             d.first_unnormalized = (
@@ -185,6 +188,12 @@ class Accumulator:
             d.saw_minus_one_label = True
         self._check_label_style()
 
+        with np.errstate(over="ignore", invalid="ignore"):
+            # overflow (1e200²) becomes inf here and one clear error at result()
+            self._add(batch, offset)
+        return self
+
+    def _add(self, batch: Batch, offset: int) -> None:
         g = self.n_groups
         self._weight.add(
             batch.group_sum(np.ones(batch.n), g)
@@ -205,7 +214,6 @@ class Accumulator:
                 kept[spec.name] = values
         if self.keep_per_sample:
             self.per_sample.append((offset, kept, batch.weights))
-        return self
 
     def _omit_nan(
         self, preds: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, offset: int

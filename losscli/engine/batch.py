@@ -82,7 +82,9 @@ class Batch:
             self._set_binary_labels(labels)
         else:
             self._set_multiclass_labels(labels)
-        if any(s.needs_probabilities for s in specs) and not options.from_logits:
+        if not options.from_logits and (
+            task == "multiclass" or any(s.needs_probabilities for s in specs)
+        ):
             self._check_probabilities(specs)
 
     # --- validation --------------------------------------------------------------------
@@ -105,7 +107,12 @@ class Batch:
             want = "(n,)" if role == "weights" else "(n,) or (n, k)"
             raise InputError(f"{role} has shape {arr.shape}; expected {want}", role=role)
         out = np.asarray(arr, dtype=np.float64)
-        if arr.dtype.kind == "f":
+        # one reduction finds NaN and ±inf alike (a sum of finite float64 values overflows
+        # only past 1e308 per value, which the mask below then explains); the mask is built
+        # only when something is wrong
+        with np.errstate(over="ignore", invalid="ignore"):
+            suspect = arr.dtype.kind == "f" and not np.isfinite(np.add.reduce(out, axis=None) * 0.0)
+        if suspect:
             bad = ~np.isfinite(out)
             if bad.any():
                 self._raise_not_finite(role, out, bad)
@@ -177,12 +184,17 @@ class Batch:
                 fix="Pass --label-col once",
             )
         pos = raw == 1.0
-        zero = raw == 0.0
-        minus = raw == -1.0
-        bad = ~(pos | zero | minus)
-        if zero.any() and minus.any():
-            bad |= minus
-        if bad.any():
+        lo = float(raw.min())
+        zero = lo == 0.0
+        minus = lo == -1.0
+        # labels are 1 or lo with lo ∈ {0, −1}; count_nonzero of the 1s is cheaper than masks
+        fine = lo in (0.0, -1.0, 1.0) and raw.max() <= 1.0
+        if fine and lo != 1.0:
+            fine = np.count_nonzero(pos) + np.count_nonzero(raw == lo) == raw.shape[0]
+        if not fine:
+            bad = ~(pos | (raw == 0.0) | (raw == -1.0))
+            if not bad.any():  # both 0 and −1: the first −1 is the odd one out
+                bad = raw == -1.0
             i = int(np.argmax(bad))
             raise InputError(
                 f"binary labels must be 0 and 1 (or −1 and 1), found {_fmt(raw[i])}",
@@ -190,7 +202,7 @@ class Batch:
                 row=self._row(i),
                 fix="Pass --task regression or --task multiclass if this is not a binary task",
             )
-        self.negative_label = -1.0 if minus.any() else (0.0 if zero.any() else None)
+        self.negative_label = -1.0 if minus else (0.0 if zero else None)
         self.y = pos.astype(np.float64)
         self._class_index = pos.astype(np.intp)
         self.Y = None
@@ -256,9 +268,8 @@ class Batch:
     def _check_probabilities(self, specs: list[LossSpec]) -> None:
         p = self.scores
         names = ", ".join(s.name for s in specs if s.needs_probabilities)
-        bad = (p < 0.0) | (p > 1.0)
-        if bad.any():
-            i, c = _first(bad)
+        if names and (p.min() < 0.0 or p.max() > 1.0):
+            i, c = _first((p < 0.0) | (p > 1.0))
             v = p[i] if c is None else p[i, c]
             raise InputError(
                 f"{names} need{'s' if ',' not in names else ''} probabilities in [0, 1], found {_fmt(v)}",
@@ -356,8 +367,24 @@ class Batch:
 
     @cached_property
     def bce(self) -> Array:
+        if self.options.label_smoothing == 0.0:
+            # hard labels: −log p_t with p_t = p or 1 − p; one log instead of two, and the
+            # same clipped values as scikit-learn (it clips p and 1 − p separately too)
+            if self.options.from_logits:
+                # −log σ(t·z) = logaddexp(0, −t·z), t = ±1
+                return np.logaddexp(
+                    0.0, np.where(self._class_index == 1, -self.scores, self.scores)
+                )
+            eps = self.options.eps
+            pt = np.where(self._class_index == 1, self.scores, 1.0 - self.scores)
+            return -np.log(np.clip(pt, eps, 1.0 - eps))
         y = self.y_smooth
         return -(y * self.log_p + (1.0 - y) * self.log_q)
+
+    @cached_property
+    def hinge(self) -> Array:
+        """max(0, 1 − t·s) on raw scores (binary), shared by hinge and squared_hinge."""
+        return kernels.binary_hinge(self.y, self.scores)
 
     @cached_property
     def log_P(self) -> Array:

@@ -44,24 +44,21 @@ def huber_r(r: Array, delta: float) -> Array:
 
 
 def pseudo_huber_r(r: Array, delta: float) -> Array:
-    # δ²(√(1 + (r/δ)²) − 1) = δ²·t/(√(1+t)+1) with t = (r/δ)²: the second form keeps full
-    # precision for |r| ≪ δ, where √(1+t) − 1 cancels (SciPy computes it the same way).
-    t = (r / delta) ** 2
-    return _row_mean(delta * delta * (t / (np.sqrt(1.0 + t) + 1.0)))
+    # δ²(√(1 + u²) − 1) = δ²·u·(u / (√(1 + u²) + 1)), u = |r|/δ: the second form keeps full
+    # precision for |r| ≪ δ, where √(1+u²) − 1 cancels, and never forms u² (which overflows
+    # at |r| = 1e200 although the loss, ≈ δ·|r|, is representable); hypot(1, u) = √(1 + u²).
+    u = np.abs(r) / delta
+    return _row_mean(delta * delta * u * (u / (np.hypot(1.0, u) + 1.0)))
 
 
 def log_cosh_r(r: Array) -> Array:
-    # Two exact forms, split at |r| = 1:
-    #   |r| < 1:  log cosh r = log1p(2·sinh²(r/2))     (cosh r − 1 = 2 sinh²(r/2); log(cosh r)
-    #             directly rounds cosh(1e-8) to 1 and returns 0 instead of 5e-17)
-    #   |r| ≥ 1:  log cosh r = |r| + log1p(e^(−2|r|)) − log 2   (cosh(1e6) overflows; this does not)
+    # log cosh a = log1p(cosh a − 1) and cosh a − 1 = expm1(a)² / (2·(expm1(a) + 1)), a = |r|:
+    # exact for tiny a, where log(cosh a) would round cosh(1e-8) to 1 and return 0 instead
+    # of 5e-17. Past a = 300 expm1(a)² would overflow, and there log cosh a = a − log 2 to
+    # the last digit (the neglected log1p(e^(−2a)) is below 1e-260).
     a = np.abs(r)
-    small = a < 1.0
-    out = np.empty_like(a)
-    s = np.sinh(0.5 * a[small])
-    out[small] = np.log1p(2.0 * s * s)
-    big = a[~small]
-    out[~small] = big + np.log1p(np.exp(-2.0 * big)) - LN2
+    em = np.expm1(np.minimum(a, 300.0))
+    out = np.where(a > 300.0, a - LN2, np.log1p(em * em / (2.0 * (em + 1.0))))
     return _row_mean(out)
 
 
@@ -131,8 +128,9 @@ def pseudo_huber(y_true: Array, y_pred: Array, *, delta: float = 1.0) -> Array:
     Formula (r = y_pred − y_true):
         ℓ = delta²·(√(1 + (r/delta)²) − 1)
 
-    Conventions: ≈ ½·r² near 0, ≈ delta·|r| far out; computed as delta²·t/(√(1+t)+1),
-    t = (r/delta)², which keeps every digit for tiny r.
+    Conventions: ≈ ½·r² near 0, ≈ delta·|r| far out; computed as
+    delta²·u·(u/(√(1+u²)+1)), u = |r|/delta, which keeps every digit for tiny r and stays
+    finite for huge r.
     Worked value: delta=1, r=[0, 1] → [0, √2 − 1 = 0.41421356...].
 
     Args:
@@ -150,12 +148,11 @@ def log_cosh(y_true: Array, y_pred: Array) -> Array:
     """Per-sample log-cosh loss.
 
     Formula (r = y_pred − y_true):
-        ℓ = log(cosh(r))
-          = log1p(2·sinh²(r/2))             for |r| < 1
-          = |r| + log1p(exp(−2|r|)) − log 2  for |r| ≥ 1
+        ℓ = log(cosh(r)) = log1p(m²/(2(m + 1))), m = expm1(|r|)   for |r| ≤ 300
+                         = |r| − log 2                             for |r| > 300
 
-    Conventions: both forms are exact; r = 1e6 gives 1e6 − log 2 instead of inf (cosh
-    overflows past |r| ≈ 710), and r = 1e-8 gives 5e-17 instead of 0.
+    Conventions: both forms are exact to the last digit; r = 1e6 gives 1e6 − log 2
+    instead of inf (cosh overflows past |r| ≈ 710), and r = 1e-8 gives 5e-17 instead of 0.
     Worked value: r=[0, 1] → [0, 0.43378083...].
 
     Args:

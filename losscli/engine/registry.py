@@ -55,10 +55,6 @@ class LossSpec:
         return self.kind != "mean"
 
 
-def _binary_hinge(b: Batch) -> np.ndarray:
-    return kernels.binary_hinge(b.y, b.scores)
-
-
 def _multiclass_hinge(b: Batch) -> np.ndarray:
     fn = (
         kernels.weston_watkins_hinge
@@ -69,7 +65,7 @@ def _multiclass_hinge(b: Batch) -> np.ndarray:
 
 
 def _hinge(b: Batch) -> np.ndarray:
-    return _binary_hinge(b) if b.task == "binary" else _multiclass_hinge(b)
+    return b.hinge if b.task == "binary" else _multiclass_hinge(b)
 
 
 def _ce(b: Batch) -> np.ndarray:
@@ -77,6 +73,8 @@ def _ce(b: Batch) -> np.ndarray:
 
 
 def _kl(b: Batch) -> np.ndarray:
+    if b.task == "binary" and b.options.label_smoothing == 0.0:
+        return b.bce  # hard labels: Σ Y log Y = 0, so KL(y ‖ p) is the cross-entropy
     if b.task == "binary":
         return kernels.binary_kl_divergence(b.y_smooth, b.log_p, b.log_q)
     return kernels.kl_divergence(b.Y_smooth, b.log_P)
@@ -182,7 +180,7 @@ SPECS: tuple[LossSpec, ...] = (
         "max(0, 1 − t·s)²",
         "Keras SquaredHinge",
         (),
-        per_sample=lambda b: kernels.binary_squared_hinge(b.y, b.scores),
+        per_sample=lambda b: b.hinge * b.hinge,  # kernels.binary_squared_hinge, sharing the hinge
     ),
     LossSpec(
         "ce",

@@ -297,7 +297,7 @@ def choose_method(method: str, n: int) -> Method:
     return method  # type: ignore[return-value]
 
 
-def _check(confidence: float, n_resamples: int) -> None:
+def check_settings(confidence: float, n_resamples: int) -> None:
     if not (0.0 < confidence < 1.0) or not math.isfinite(confidence):
         raise InputError(
             f"--ci is {confidence:g}; it must lie strictly between 0 and 1",
@@ -352,7 +352,7 @@ def compare(
         differences: the reported d per contrast (e.g. from `evaluate`, so that d is
             exactly loss(B) − loss(A) as printed); by default computed from the terms.
     """
-    _check(confidence, n_resamples)
+    check_settings(confidence, n_resamples)
     chosen = choose_method(method, terms.n)
     T = terms.columns.sum(axis=0)
     q = T.shape[0]

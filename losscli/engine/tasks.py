@@ -37,26 +37,24 @@ def detect_task(
         return "binary", None
     if labels.dtype.kind not in "iuf":
         return "multiclass", None  # class names: the caller needs class columns
-    values = np.unique(labels[:1_000_000]) if labels.size else labels
-    if labels.size > 1_000_000:
-        values = np.unique(labels)
-    if (
-        values.size
-        and set(values.tolist()) <= {0.0, 1.0} | {-1.0, 1.0}
-        and not ({0.0, -1.0} <= set(values.tolist()))
-    ):
-        note = None
-        if values.size == 1:
-            note = f"task: binary (every label is {values[0]:g}); pass --task regression if not"
-        return "binary", note
-    if (
-        values.size
-        and np.all(values == np.round(values))
-        and values.size <= 1000
-        and values.min() >= 0
-    ):
+    if labels.size == 0:
+        return "regression", None
+    lo, hi = float(labels.min()), float(labels.max())
+    # binary: every label is lo or hi, and {lo, hi} ⊆ {0, 1} or ⊆ {−1, 1}. Min, max and one
+    # comparison pass: np.unique would sort 10⁷ labels.
+    if {lo, hi} <= {0.0, 1.0} or {lo, hi} <= {-1.0, 1.0}:
+        if (
+            labels.dtype.kind in "iu"
+            or np.count_nonzero((labels == lo) | (labels == hi)) == labels.size
+        ):
+            note = None
+            if lo == hi:
+                note = f"task: binary (every label is {lo:g}); pass --task regression if not"
+            return "binary", note
+    integral = labels.dtype.kind in "iu" or bool(np.all(labels == np.round(labels)))
+    if integral and lo >= 0 and hi <= 20:
         return "regression", (
-            f"task: regression (labels are integers {values.min():g}..{values.max():g} and there "
+            f"task: regression (labels are integers {lo:g}..{hi:g} and there "
             "is one prediction column); pass --task multiclass with one column per class"
         )
     return "regression", None

@@ -78,6 +78,11 @@ def class_weight_vector(
     index = {name: i for i, name in enumerate(classes)}
     for key, weight in spec.items():
         name = str(key)
+        if not (math.isfinite(float(weight)) and float(weight) >= 0):
+            raise InputError(
+                f"class weight of '{name}' is {weight}; class weights must be finite and ≥ 0",
+                fix="Pass weights such as --class-weight 0=1,1=4",
+            )
         if name in index:
             out[index[name]] = float(weight)
         elif name.lstrip("-").isdigit() and 0 <= int(name) < k:

@@ -42,7 +42,7 @@ def shaped_by(name: str, task: str, options: dict[str, Any]) -> str:
 def title_line(result: Any, inputs: dict[str, Any] | None) -> str:
     """One line: task, rows, weights and where the data came from."""
     weights = []
-    if result.sample_weight is not None or (inputs or {}).get("weights"):
+    if result.sample_weighted:
         weights.append("sample")
     if result.class_weights is not None:
         weights.append(
