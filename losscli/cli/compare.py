@@ -52,8 +52,9 @@ from losscli.cli.options import (
 @output_options
 @config_option
 @click.pass_context
-def compare_command(ctx: click.Context, preds: tuple[str, ...], config_path: str | None,
-                    **params: Any) -> None:  # fmt: skip
+def compare_command(
+    ctx: click.Context, preds: tuple[str, ...], config_path: str | None, **params: Any
+) -> None:
     """Compare models on the same labels: losses side by side, and for each model against
     the baseline the difference d = loss(model) − loss(baseline), its confidence interval
     and a p-value for "no difference", paired over the same rows.
@@ -85,8 +86,9 @@ def compare_command(ctx: click.Context, preds: tuple[str, ...], config_path: str
     for name, path, cols in models:
         own: list[str] = []
         task = results[0].task if results else params.get("task")
-        r, i = evaluate_files(path, params["labels"], {**params, "pred_cols": cols, "task": task},
-                              own)  # fmt: skip
+        r, i = evaluate_files(
+            path, params["labels"], {**params, "pred_cols": cols, "task": task}, own
+        )
         for note in own:  # per model, once each
             warn = note.startswith("warning: ")
             text = f"{'warning: ' if warn else ''}{name}: {note.removeprefix('warning: ')}"
@@ -109,9 +111,16 @@ def compare_command(ctx: click.Context, preds: tuple[str, ...], config_path: str
         classes=[c.strip() for c in classes.split(",")] if classes else None,
         **options,
     )
-    terms = resample.paired_terms(the_plan.task, the_plan.specs, the_plan.options,
-                                  [i.preds for i in inputs], y, first.weights,
-                                  classes=the_plan.classes or [], baseline=index)  # fmt: skip
+    terms = resample.paired_terms(
+        the_plan.task,
+        the_plan.specs,
+        the_plan.options,
+        [i.preds for i in inputs],
+        y,
+        first.weights,
+        classes=the_plan.classes or [],
+        baseline=index,
+    )
     base = results[index].losses
     found = resample.compare(
         terms,
@@ -156,8 +165,10 @@ def _models(preds: tuple[str, ...], params: dict[str, Any]) -> list[tuple[str, s
                 "Give one PREDS file with --model-col, or one file per model without it",
             )
         if params.get("pred_cols"):
-            raise _error("--pred-col and --model-col both name prediction columns",
-                         "Use --model-col NAME=COL for each model")  # fmt: skip
+            raise _error(
+                "--pred-col and --model-col both name prediction columns",
+                "Use --model-col NAME=COL for each model",
+            )
         models = []
         for item in params["model_cols"]:
             name, sep, col = item.partition("=")
@@ -166,8 +177,10 @@ def _models(preds: tuple[str, ...], params: dict[str, Any]) -> list[tuple[str, s
         models = [(_stem(p), p, tuple(params.get("pred_cols") or ())) for p in preds]
     if params["names"]:
         if len(params["names"]) != len(models):
-            raise _error(f"{len(params['names'])} --name given for {len(models)} models",
-                         "Pass one --name per model, in order")  # fmt: skip
+            raise _error(
+                f"{len(params['names'])} --name given for {len(models)} models",
+                "Pass one --name per model, in order",
+            )
         models = [(n, p, c) for n, (_, p, c) in zip(params["names"], models, strict=True)]
     if len(models) < 2:
         raise _error(
@@ -184,8 +197,10 @@ def _models(preds: tuple[str, ...], params: dict[str, Any]) -> list[tuple[str, s
 
 def _baseline_index(names: list[str], baseline: str) -> int:
     if baseline not in names:
-        raise _error(f"--baseline '{baseline}' is not a model; models are {', '.join(names)}",
-                     "Pass one of the model names")  # fmt: skip
+        raise _error(
+            f"--baseline '{baseline}' is not a model; models are {', '.join(names)}",
+            "Pass one of the model names",
+        )
     return names.index(baseline)
 
 
@@ -196,11 +211,15 @@ def _same_rows(name: str, i: Any, r: Any, first: str, i0: Any, results: list[Any
     if i0 is None:
         return
     if r.n_samples != results[0].n_samples:
-        raise _error(f"model '{name}' has {r.n_samples} rows, model '{first}' has "
-                     f"{results[0].n_samples}", "Every model must predict the same rows")  # fmt: skip
+        raise _error(
+            f"model '{name}' has {r.n_samples} rows, model '{first}' has {results[0].n_samples}",
+            "Every model must predict the same rows",
+        )
     w0, w = i0.weights, i.weights
-    if not np.array_equal(i.labels, i0.labels) or (w0 is None) != (w is None) or (
-        w is not None and not np.array_equal(w, w0)
+    if (
+        not np.array_equal(i.labels, i0.labels)
+        or (w0 is None) != (w is None)
+        or (w is not None and not np.array_equal(w, w0))
     ):
         raise _error(
             f"model '{name}' has other labels or weights than model '{first}'",
@@ -214,19 +233,31 @@ def _document(models, results, inputs, found, the_plan, params, baseline) -> dic
 
     names = [m[0] for m in models]
     comparisons = [
-        {"model": names[c.model], "baseline": baseline, "loss": c.loss,
-         "difference": c.difference, "ci": list(c.ci), "p_value": c.p_value,
-         "method": c.method}
+        {
+            "model": names[c.model],
+            "baseline": baseline,
+            "loss": c.loss,
+            "difference": c.difference,
+            "ci": list(c.ci),
+            "p_value": c.p_value,
+            "method": c.method,
+        }
         for c in found
-    ]  # fmt: skip
+    ]
     if params["holm"]:  # one family per loss: the models compared with the baseline
         for loss in {c["loss"] for c in comparisons}:
             family = [c for c in comparisons if c["loss"] == loss]
             for c, p in zip(family, holm([c["p_value"] for c in family]), strict=True):
                 c["p_value_holm"] = p
-    options = {**results[0].options, "losses": list(results[0].losses), "ci": params["ci"],
-               "bootstrap": params["n_resamples"], "method": params["method"],
-               "baseline": baseline, "holm": params["holm"]}  # fmt: skip
+    options = {
+        **results[0].options,
+        "losses": list(results[0].losses),
+        "ci": params["ci"],
+        "bootstrap": params["n_resamples"],
+        "method": params["method"],
+        "baseline": baseline,
+        "holm": params["holm"],
+    }
     return {
         "losscli": __version__,
         "task": results[0].task,

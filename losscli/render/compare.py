@@ -92,8 +92,8 @@ def _p(value: float | None) -> str:
 
 def footer(doc: dict[str, Any]) -> str:
     return (
-        f"* best value. difference = loss(model) − loss({doc['baseline']}), "
-        f"paired over the same rows; p for no difference, two-sided."
+        f"Best value per loss marked *. difference = loss(model) − loss({doc['baseline']}), "
+        "paired over the same rows; p for no difference, two-sided."
     )
 
 
@@ -129,7 +129,9 @@ def markdown(doc: dict[str, Any], precision: int) -> str:
     h2, r2 = comparison_rows(doc, precision)
     return (
         f"**{title(doc)}**\n\n"
-        + md.table(h1, [[r[0], *(c.strip() for c in r[1:])] for r in r1], "l" + "r" * len(r1[0][1:]))
+        + md.table(
+            h1, [[r[0], *(c.strip() for c in r[1:])] for r in r1], "l" + "r" * len(r1[0][1:])
+        )
         + "\n"
         + md.table(h2, r2, "ll" + "r" * (len(h2) - 2))
         + f"\n{footer(doc)}\n"
@@ -157,4 +159,3 @@ def delimited(doc: dict[str, Any], delimiter: str) -> str:
                 row += [*([c.get("p_value_holm")] if holm else []), c["method"]]
             rows.append(row)
     return dl.dumps(header, rows, delimiter)
-

@@ -69,11 +69,13 @@ def test_identical_binary_predictions_give_exact_zero(rng, method):
 def test_identical_multiclass_and_regression_give_exact_zero(rng, method):
     P = rng.dirichlet(np.ones(4), 100)
     y = rng.integers(0, 4, 100)
-    terms = paired_terms("multiclass", specs("ce", "kl", "mse", "rmse"), Options.build(),
-                         [P, P.copy()], y)  # fmt: skip
+    terms = paired_terms(
+        "multiclass", specs("ce", "kl", "mse", "rmse"), Options.build(), [P, P.copy()], y
+    )
     yr, pr = rng.normal(size=(80, 2)), rng.normal(size=(80, 2))
-    terms_r = paired_terms("regression", specs("mse", "rmse", "huber"), Options.build(),
-                           [pr, pr.copy()], yr)  # fmt: skip
+    terms_r = paired_terms(
+        "regression", specs("mse", "rmse", "huber"), Options.build(), [pr, pr.copy()], yr
+    )
     for c in compare(terms, method=method) + compare(terms_r, method=method):
         assert (c.difference, c.ci, c.p_value) == (0.0, (0.0, 0.0), 1.0)
 
@@ -319,8 +321,9 @@ def test_fewer_than_two_models_is_an_error(rng):
 
 def test_models_of_different_lengths_is_an_error():
     with pytest.raises(InputError, match="model 2 has 4 rows, model 1 has 3"):
-        paired_terms("regression", specs("mse"), Options.build(), [np.zeros(3), np.zeros(4)],
-                     np.zeros(3))  # fmt: skip
+        paired_terms(
+            "regression", specs("mse"), Options.build(), [np.zeros(3), np.zeros(4)], np.zeros(3)
+        )
 
 
 @pytest.mark.parametrize("ci", [0.0, 1.0, 1.5, -0.1, float("nan")])
@@ -337,5 +340,10 @@ def test_fewer_than_one_resample_is_an_error(rng, b):
 
 def test_reduction_other_than_mean_is_an_error():
     with pytest.raises(InputError, match="reduction sum"):
-        paired_terms("regression", specs("mse"), Options.build(reduction="sum"),
-                     [np.zeros(3), np.zeros(3)], np.zeros(3))  # fmt: skip
+        paired_terms(
+            "regression",
+            specs("mse"),
+            Options.build(reduction="sum"),
+            [np.zeros(3), np.zeros(3)],
+            np.zeros(3),
+        )
