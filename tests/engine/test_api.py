@@ -115,22 +115,18 @@ def test_signature_describes_the_evaluation(bn):
     assert "weights:none" in evaluate(p, y, losses=["bce"]).signature
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: EvaluationResult.signature says 'weights:sample+class' when only class "
-    "weights were given (it infers sample weights from sum_weights != n_samples)",
-)
+# Regression test: failed at engine commit 272df42 — EvaluationResult.signature says
+# 'weights:sample+class' when only class weights were given (it infers sample weights from
+# sum_weights != n_samples)
 def test_signature_with_class_weights_only(bn):
     p, y, _ = bn
     sig = evaluate(p, y, losses=["bce"], class_weight={0: 1, 1: 4}).signature
     assert "weights:class" in sig and "sample" not in sig
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: EvaluationResult.signature says 'weights:none' when sample weights were "
-    "given but happen to sum to n (sample_weight is only kept for reduction='none')",
-)
+# Regression test: failed at engine commit 272df42 — EvaluationResult.signature says
+# 'weights:none' when sample weights were given but happen to sum to n (sample_weight is only
+# kept for reduction='none')
 def test_signature_with_sample_weights_summing_to_n(bn):
     p, y, _ = bn
     w = np.where(np.arange(80) % 2 == 0, 0.5, 1.5)  # Σw = 80 = n

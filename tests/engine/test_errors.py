@@ -233,22 +233,16 @@ def test_zero_class_weight_on_the_only_class_present():
     assert "the sum of weights is 0" in str(e)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a negative class weight given to evaluate() as a mapping ({0: -1, 1: 4}) is "
-    "accepted (parse_class_weight refuses it for the CLI, class_weight_vector does not check) "
-    "and yields ω < 0",
-)
+# Regression test: failed at engine commit 272df42 — a negative class weight given to evaluate()
+# as a mapping ({0: -1, 1: 4}) is accepted (parse_class_weight refuses it for the CLI,
+# class_weight_vector does not check) and yields ω < 0
 def test_negative_class_weight_mapping_is_refused():
     with pytest.raises(InputError, match="class-weight"):
         evaluate(p_bin, y_bin, losses=["bce"], class_weight={0: -1, 1: 4})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: class_weight={0: nan} is accepted and surfaces as the misleading "
-    "'the sum of weights is 0' instead of a class-weight error",
-)
+# Regression test: failed at engine commit 272df42 — class_weight={0: nan} is accepted and
+# surfaces as the misleading 'the sum of weights is 0' instead of a class-weight error
 def test_nan_class_weight_mapping_is_refused():
     with pytest.raises(InputError, match="class-weight"):
         evaluate(p_bin, y_bin, losses=["bce"], class_weight={0: float("nan")})
@@ -472,12 +466,10 @@ def test_renormalize_divides_rows_by_their_sum(rng):
     assert "renormalized 3 rows of probabilities to sum to 1" in res.notes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with only regression-style losses on multiclass probabilities (e.g. "
-    "losses=['mse'], the Brier score) rows are never checked: no 'do not sum to 1' warning, "
-    "and renormalize=True is silently ignored (the value stays that of the raw rows)",
-)
+# Regression test: failed at engine commit 272df42 — with only regression-style losses on
+# multiclass probabilities (e.g. losses=['mse'], the Brier score) rows are never checked: no
+# 'do not sum to 1' warning, and renormalize=True is silently ignored (the value stays that of
+# the raw rows)
 def test_renormalize_applies_to_brier_score(rng):
     P, c = _unnormalized(rng)
     res = evaluate(P, c, losses=["mse"], renormalize=True)
@@ -486,11 +478,8 @@ def test_renormalize_applies_to_brier_score(rng):
     assert res.losses["mse"] == pytest.approx(float(np.mean((Q - Y) ** 2)), rel=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: multiclass probabilities evaluated with losses=['mse'] only: rows that do "
-    "not sum to 1 get no warning note (SPEC §4 asks for one)",
-)
+# Regression test: failed at engine commit 272df42 — multiclass probabilities evaluated with
+# losses=['mse'] only: rows that do not sum to 1 get no warning note (SPEC §4 asks for one)
 def test_brier_alone_warns_about_rows_not_summing_to_one(rng):
     P, c = _unnormalized(rng)
     res = evaluate(P, c, losses=["mse"])
@@ -556,3 +545,16 @@ def test_reduction_none_multiclass_equals_kernels(rng):
 def test_reduction_none_with_only_dataset_level_losses():
     e = error_of(p_bin, y_bin, losses=["dice", "rmse"], reduction="none")
     assert "are dataset-level losses" in str(e)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (working-tree engine, not 272df42): multiclass hinge on raw scores with no "
+    "probability loss requested now runs the probability-row check and notes 'warning: 50 "
+    "rows of probabilities do not sum to 1'; hinge takes raw scores (SPEC §4)",
+)
+def test_multiclass_hinge_on_raw_scores_has_no_probability_warning(rng):
+    S = rng.normal(size=(50, 3))
+    c = rng.integers(0, 3, 50)
+    res = evaluate(S, c, losses=["hinge"], task="multiclass")
+    assert not any("do not sum to 1" in n for n in res.notes), res.notes

@@ -169,12 +169,10 @@ def test_overflow_is_an_input_error(name):
     assert "too large for float64" in str(exc.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: NumPy RuntimeWarnings ('overflow encountered in multiply', 'invalid value "
-    "encountered in subtract') leak out of evaluate() before the clean InputError; the CLI "
-    "would print them on stderr beside the one error: line (SPEC §6)",
-)
+# Regression test: failed at engine commit 272df42 — NumPy RuntimeWarnings ('overflow
+# encountered in multiply', 'invalid value encountered in subtract') leak out of evaluate()
+# before the clean InputError; the CLI would print them on stderr beside the one error: line
+# (SPEC §6)
 def test_overflow_raises_without_numpy_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
@@ -182,23 +180,18 @@ def test_overflow_raises_without_numpy_warnings():
             evaluate(np.array([1e200, 2.0]), np.array([-1e200, 1.5]), losses=["mse"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: huber on |r| = 1e200 returns the right finite value but emits "
-    "'RuntimeWarning: overflow encountered in multiply' (np.where evaluates ½r² everywhere)",
-)
+# Regression test: failed at engine commit 272df42 — huber on |r| = 1e200 returns the right
+# finite value but emits 'RuntimeWarning: overflow encountered in multiply' (np.where evaluates
+# ½r² everywhere)
 def test_huber_at_1e200_emits_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         one(np.array([1e200]), np.array([0.0]), "huber", task="regression")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="QUESTIONABLE: pseudo_huber(r = 1e200) ≈ δ·|r| = 1e200 is representable, but the "
-    "kernel forms t = (r/δ)² = inf and inf/inf = NaN, so evaluate raises 'overflow in "
-    "pseudo_huber' (huber and log_cosh stay finite there)",
-)
+# Regression test: failed at engine commit 272df42 — pseudo_huber(r = 1e200) ≈ δ·|r| = 1e200 is
+# representable, but the kernel forms t = (r/δ)² = inf and inf/inf = NaN, so evaluate raises
+# 'overflow in pseudo_huber' (huber and log_cosh stay finite there)
 def test_pseudo_huber_at_1e200_is_finite():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
