@@ -465,6 +465,15 @@ def test_baseline_with_same_nondefault_options_passes(cli):
     assert cli("check", *B, *opts, "--baseline", "b.json")[0] == 0
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (BAD_INPUTS 61): a baseline without sample weights is compared silently "
+    "with a weighted run (--weight-col): weights are not part of the comparability check",
+)
+def test_baseline_with_other_weights_is_exit_2(cli, baseline):
+    assert_usage_error(*cli("check", *B, "--weight-col", "id", "--baseline", baseline), "weight")
+
+
 def test_baseline_with_a_null_loss_is_exit_2(cli, baseline):
     edit_report(baseline, bce=None)
     assert_usage_error(*cli("check", *B, "--baseline", baseline), "bce")
