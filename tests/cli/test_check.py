@@ -881,14 +881,21 @@ def test_readme_ci_commands_run_on_sample_data():
     bin_dir = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-    for command in commands:
-        before = set(os.listdir(REPO))
-        done = subprocess.run(
-            ["bash", "-c", command], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
-        )
-        # files the command wrote into the repo root (reports, JUnit) are removed again
+    before = set(os.listdir(REPO))
+    try:
+        for command in commands:
+            done = subprocess.run(
+                ["bash", "-c", command],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode in (0, 1), (command, done.stdout, done.stderr)
+            assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    finally:
+        # files the commands wrote into the repo root (reports, JUnit) are removed again
         for name in set(os.listdir(REPO)) - before:
-            if name in command and (REPO / name).is_file():
+            if any(name in c for c in commands) and (REPO / name).is_file():
                 (REPO / name).unlink()
-        assert done.returncode in (0, 1), (command, done.stdout, done.stderr)
-        assert "Traceback" not in done.stderr and "internal error" not in done.stderr
