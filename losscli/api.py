@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -399,8 +400,7 @@ def evaluate(
         acc = make_accumulator(the_plan)
         for s in part:
             e = min(s + step, n)
-            w = None if w_arr is None else w_arr[s:e]
-            acc.update(p_arr[s:e], y_arr[s:e], w, row_offset=s)
+            update_in_pieces(acc, p_arr[s:e], y_arr[s:e], None if w_arr is None else w_arr[s:e], s)
         return acc
 
     if workers == 1:
@@ -415,3 +415,123 @@ def evaluate(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             acc = merge_all([a for a in pool.map(run, [p for p in parts if p])])
     return finish(the_plan, acc)
+
+
+def update_in_pieces(
+    acc: Accumulator, preds: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, offset: int
+) -> Accumulator:
+    """Feed rows to an accumulator in cache-sized pieces (~CHUNK_ELEMENTS values each)."""
+    n = preds.shape[0]
+    width = preds.shape[1] if preds.ndim == 2 else 1
+    step = max(1, CHUNK_ELEMENTS // width)
+    for s in range(0, n, step):
+        e = min(s + step, n)
+        acc.update(
+            preds[s:e],
+            labels[s:e],
+            None if weights is None else weights[s:e],
+            row_offset=offset + s,
+        )
+    return acc
+
+
+class Chunk(Protocol):
+    """What `evaluate_stream` needs of a chunk: `losscli.readers.columns.Inputs` fits."""
+
+    preds: np.ndarray
+    labels: np.ndarray
+    weights: np.ndarray | None
+    row_offset: int  # 0-based row of the chunk's first row in the whole input
+
+
+def encode_chunk_labels(p: Plan, labels: np.ndarray, offset: int = 0) -> np.ndarray:
+    """Text labels of a later chunk → the class indices the plan chose from the first chunk."""
+    if labels.dtype.kind not in "USO" or p.task == "regression":
+        return labels
+    try:
+        codes, _, _ = encode_labels(labels, p.classes, p.n_classes)
+    except InputError as exc:
+        raise replace(exc, row=None if exc.row is None else exc.row + offset) from None
+    return codes
+
+
+def evaluate_stream(
+    chunks: Iterable[Chunk],
+    losses: Sequence[str] | str | None = None,
+    *,
+    task: str = "auto",
+    classes: Sequence[str] | None = None,
+    pred_names: Sequence[str] | None = None,
+    threads: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    locate: Callable[[Chunk, InputError], InputError] | None = None,
+    **options: Any,
+) -> EvaluationResult:
+    """`evaluate` over a stream of chunks, in bounded memory and on every core.
+
+    The task, classes and losses are decided from the first chunk (a later chunk that does
+    not fit, such as a label 2 after a binary first chunk, is an error naming its row).
+    Each chunk is evaluated into its own accumulator on a worker thread while the next one
+    is read; at most `threads + 1` chunks are in flight, and they are merged in input order,
+    so the first error reported is the first in the file. `locate(chunk, error)` may place an
+    engine error in the user's files; `progress(rows)` is called after each chunk.
+    """
+    iterator = iter(chunks)
+    first = next(iterator, None)
+    if first is None:
+        raise InputError("no rows to evaluate", fix="A mean over no rows is undefined")
+    place = locate or (lambda _chunk, exc: exc)
+    try:
+        the_plan, first_labels = plan(
+            np.asarray(first.preds),
+            np.asarray(first.labels),
+            losses,
+            task=task,
+            pred_names=pred_names,
+            classes=classes,
+            **options,
+        )
+    except InputError as exc:
+        raise place(first, exc) from None
+    workers = max(1, threads or os.cpu_count() or 1)
+
+    def run(chunk: Chunk, labels: np.ndarray) -> Accumulator:
+        acc = make_accumulator(the_plan)
+        return update_in_pieces(
+            acc, np.asarray(chunk.preds), labels, chunk.weights, chunk.row_offset
+        )
+
+    def settle(item: tuple[Chunk, Future[Accumulator]]) -> Accumulator:
+        chunk, future = item
+        try:
+            acc = future.result()
+        except InputError as exc:
+            raise place(chunk, exc) from None
+        if progress is not None:
+            progress(chunk.preds.shape[0])
+        return acc
+
+    total: Accumulator | None = None
+    pending: deque[tuple[Chunk, Future[Accumulator]]] = deque()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            pending.append((first, pool.submit(run, first, first_labels)))
+            for chunk in iterator:
+                try:
+                    labels = encode_chunk_labels(
+                        the_plan, np.asarray(chunk.labels), chunk.row_offset
+                    )
+                except InputError as exc:
+                    raise place(chunk, exc) from None
+                pending.append((chunk, pool.submit(run, chunk, labels)))
+                while len(pending) > workers:
+                    acc = settle(pending.popleft())
+                    total = acc if total is None else total.merge(acc)
+            while pending:
+                acc = settle(pending.popleft())
+                total = acc if total is None else total.merge(acc)
+        finally:
+            for _, future in pending:
+                future.cancel()
+    assert total is not None
+    return finish(the_plan, total)

@@ -181,40 +181,72 @@ INPUT_OPTIONS = (
 )
 
 
+# rows per chunk read from a file; the engine splits each into cache-sized pieces
+STREAM_ROWS = 1 << 18
+
+
 def evaluate_files(
     preds: str, labels: str | None, params: dict[str, Any], notes: list[str]
 ) -> tuple[Any, Any]:
-    """Read the inputs, evaluate, and return (EvaluationResult, Inputs).
+    """Read the inputs, evaluate, and return (EvaluationResult, inputs description).
 
-    Engine errors come back placed in the user's files: file, column, row and line.
+    Files are streamed in chunks through the engine's accumulators (bounded memory, both
+    cores); a join by id reads both files whole. Engine errors come back placed in the
+    user's files: file, column, row and line.
     """
-    from losscli.api import evaluate
+    from dataclasses import replace
+
+    from losscli.api import evaluate, evaluate_stream
     from losscli.engine.weights import parse_class_weight
     from losscli.errors import InputError
-    from losscli.readers.columns import load_inputs
+    from losscli.readers.columns import load_inputs, stream_inputs
 
-    inputs = load_inputs(
-        preds,
-        labels,
-        **{k: params.get(k) or (() if k.endswith("cols") else None) for k in INPUT_OPTIONS},
-    )
-    notes.extend(inputs.notes)
+    read = {k: params.get(k) or (() if k.endswith("cols") else None) for k in INPUT_OPTIONS}
     options = {k: params.get(k) for k in ENGINE_OPTIONS}
     options["class_weight"] = parse_class_weight(params.get("class_weight"))
     classes = params.get("classes")
-    try:
-        result = evaluate(
-            inputs.preds,
-            inputs.labels,
-            list(params.get("losses") or ()) or None,
-            task=params.get("task") or "auto",
-            sample_weight=inputs.weights,
-            classes=[c.strip() for c in classes.split(",")] if classes else None,
-            pred_names=inputs.pred_columns,
-            **options,
-        )
-    except InputError as exc:
-        raise exc.locate(inputs.locate) from None
+    common = dict(
+        task=params.get("task") or "auto",
+        classes=[c.strip() for c in classes.split(",")] if classes else None,
+        **options,
+    )
+    losses = list(params.get("losses") or ()) or None
+    if read["id_col"]:
+        inputs = load_inputs(preds, labels, **read)
+        notes.extend(inputs.notes)
+        try:
+            result = evaluate(
+                inputs.preds,
+                inputs.labels,
+                losses,
+                sample_weight=inputs.weights,
+                pred_names=inputs.pred_columns,
+                **common,
+            )
+        except InputError as exc:
+            raise exc.locate(inputs.locate) from None
+    else:
+        header, chunks = stream_inputs(preds, labels, batch_rows=STREAM_ROWS, **read)
+        notes.extend(header.notes)
+
+        def place(chunk: Any, exc: InputError) -> InputError:
+            # engine rows count from the start of the input; a chunk locates its own rows
+            if exc.row is not None:
+                exc = replace(exc, row=exc.row - chunk.row_offset)
+            return exc.locate(chunk.locate)
+
+        from losscli.cli.output import progress_bar
+
+        with progress_bar([preds, labels], quiet=bool(params.get("quiet"))) as advance:
+            result = evaluate_stream(
+                chunks,
+                losses,
+                pred_names=header.pred_columns,
+                locate=place,
+                progress=advance,
+                **common,
+            )
+        inputs = header
     notes.extend(result.notes)
     return result, inputs
 

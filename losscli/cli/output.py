@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from losscli.render import format_number
@@ -126,3 +130,69 @@ def emit_check(
             )
         )
         out.print(gates.summary_line(verdicts), markup=False)
+
+
+# inputs at least this large get a progress bar (on a terminal, without --quiet)
+PROGRESS_MIN_BYTES = 32 << 20
+
+
+@contextlib.contextmanager
+def progress_bar(paths: Sequence[str | None], quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar on stderr for long work: rows, rate, time left.
+
+    Only on a terminal, never with --quiet, never on stdout (so JSON and CSV output stay
+    byte-identical with and without a terminal). The total is the row count where the
+    format knows it (Parquet, NPY) and an estimate from the file size otherwise.
+    """
+    from rich.console import Console
+
+    files = [p for p in paths if p and p != "-" and os.path.isfile(p)]
+    size = sum(os.path.getsize(p) for p in files)
+    err = Console(file=sys.stderr)
+    if quiet or not err.is_terminal or size < PROGRESS_MIN_BYTES:
+        yield lambda rows: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    total = _estimate_rows(files[0]) if files else None
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("evaluating", total=total)
+        yield lambda rows: progress.advance(task, rows)
+
+
+def _estimate_rows(path: str) -> int | None:
+    """Rows in a file: exact for Parquet and NPY, estimated from line lengths for text."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 20)
+        if head.startswith(b"PAR1"):
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if head.startswith(b"\x93NUMPY"):
+            import numpy as np
+
+            return int(np.load(path, mmap_mode="r", allow_pickle=False).shape[0])
+        if head[:2] == b"\x1f\x8b" or b"\n" not in head:
+            return None  # compressed or unknown: no total, the bar counts rows
+        lines = head.count(b"\n")
+        return max(1, int(os.path.getsize(path) * lines / len(head)) - 1)
+    except Exception:  # a progress total is never worth an error
+        return None

@@ -40,11 +40,9 @@ def describe_method(doc: dict[str, Any]) -> str:
     return f"{how} · {o['ci'] * 100:g}% CI"
 
 
-def title(doc: dict[str, Any]) -> str:
-    return (
-        f"{doc['task']} · {doc['n_samples']:,} rows · {len(doc['models'])} models · "
-        f"baseline {doc['baseline']} · {describe_method(doc)}"
-    )
+def title(doc: dict[str, Any], sep: str = " · ") -> str:
+    data = f"{doc['task']} · {doc['n_samples']:,} rows · {len(doc['models'])} models"
+    return f"{data} · baseline {doc['baseline']}{sep}{describe_method(doc)}"
 
 
 def loss_rows(doc: dict[str, Any], precision: int) -> tuple[list[str], list[list[str]]]:
@@ -90,9 +88,9 @@ def _p(value: float | None) -> str:
     return f"{value:.3g}" if value >= 1e-4 else f"{value:.1e}"
 
 
-def footer(doc: dict[str, Any]) -> str:
+def footer(doc: dict[str, Any], sep: str = " ") -> str:
     return (
-        f"Best value per loss marked *. difference = loss(model) − loss({doc['baseline']}), "
+        f"Best value per loss marked *.{sep}difference = loss(model) − loss({doc['baseline']}), "
         "paired over the same rows; p for no difference, two-sided."
     )
 
@@ -115,10 +113,10 @@ def table(doc: dict[str, Any], precision: int) -> Any:
     h1, r1 = loss_rows(doc, precision)
     h2, r2 = comparison_rows(doc, precision)
     return Group(
-        Text(title(doc)),
+        Text(title(doc, "\n"), no_wrap=True, overflow="ignore"),
         _rich_table(h1, r1, range(1, len(h1))),
         _rich_table(h2, r2, range(2, len(h2))),
-        Text(footer(doc)),
+        Text(footer(doc, "\n"), no_wrap=True, overflow="ignore"),
     )
 
 
