@@ -12,9 +12,9 @@ import click
 
 from losscli.cli.options import (
     ENGINE_OPTIONS,
+    INPUT_OPTIONS,
     apply_config,
     config_option,
-    evaluate_files,
     input_options,
     loss_options,
     output_options,
@@ -66,7 +66,6 @@ def compare_command(
     from losscli.api import plan
     from losscli.cli.output import console
     from losscli.engine import resample
-    from losscli.engine.weights import parse_class_weight
     from losscli.render import compare as render
     from losscli.render import json
 
@@ -82,13 +81,11 @@ def compare_command(
         )
 
     notes: list[str] = []
-    results, inputs = [], []
+    results, inputs, settings = [], [], _settings(params)
     for name, path, cols in models:
         own: list[str] = []
-        task = results[0].task if results else params.get("task")
-        r, i = evaluate_files(
-            path, params["labels"], {**params, "pred_cols": cols, "task": task}, own
-        )
+        task = results[0].task if results else params.get("task") or "auto"
+        r, i = _evaluate(path, params["labels"], {**params, "pred_cols": cols}, task, settings, own)
         for note in own:  # per model, once each
             warn = note.startswith("warning: ")
             text = f"{'warning: ' if warn else ''}{name}: {note.removeprefix('warning: ')}"
@@ -99,16 +96,13 @@ def compare_command(
         inputs.append(i)
 
     first = inputs[index]
-    options = {k: params.get(k) for k in ENGINE_OPTIONS}
-    options["class_weight"] = parse_class_weight(params.get("class_weight"))
-    classes = params.get("classes")
+    losses, options = settings
     the_plan, y = plan(
         first.preds,
         first.labels,
-        list(params.get("losses") or ()) or None,
+        losses,
         task=results[0].task,
         pred_names=first.pred_columns,
-        classes=[c.strip() for c in classes.split(",")] if classes else None,
         **options,
     )
     terms = resample.paired_terms(
@@ -141,6 +135,51 @@ def compare_command(
         out.write(render.markdown(doc, params["precision"]))
     else:
         console(out).print(render.table(doc, params["precision"]))
+
+
+def _settings(params: dict[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
+    """Losses and the keywords of `evaluate`/`plan` (classes and engine options)."""
+    from losscli.engine.weights import parse_class_weight
+
+    options: dict[str, Any] = {k: params.get(k) for k in ENGINE_OPTIONS}
+    options["class_weight"] = parse_class_weight(params.get("class_weight"))
+    classes = params.get("classes")
+    options["classes"] = [c.strip() for c in classes.split(",")] if classes else None
+    return list(params.get("losses") or ()) or None, options
+
+
+def _evaluate(
+    path: str,
+    labels: str | None,
+    params: dict[str, Any],
+    task: str,
+    settings: tuple[list[str] | None, dict[str, Any]],
+    notes: list[str],
+) -> tuple[Any, Any]:
+    """One model's file read whole (the comparison needs its rows) and evaluated; engine
+    errors are placed in the user's files."""
+    from losscli.api import evaluate
+    from losscli.errors import InputError
+    from losscli.readers.columns import load_inputs
+
+    read = {k: params.get(k) or (() if k.endswith("cols") else None) for k in INPUT_OPTIONS}
+    inputs = load_inputs(path, labels, **read)
+    notes.extend(inputs.notes)
+    losses, options = settings
+    try:
+        result = evaluate(
+            inputs.preds,
+            inputs.labels,
+            losses,
+            task=task,
+            sample_weight=inputs.weights,
+            pred_names=inputs.pred_columns,
+            **options,
+        )
+    except InputError as exc:
+        raise exc.locate(inputs.locate) from None
+    notes.extend(result.notes)
+    return result, inputs
 
 
 def _error(problem: str, fix: str | None = None) -> Exception:

@@ -113,10 +113,10 @@ def table(doc: dict[str, Any], precision: int) -> Any:
     h1, r1 = loss_rows(doc, precision)
     h2, r2 = comparison_rows(doc, precision)
     return Group(
-        Text(title(doc, "\n"), no_wrap=True, overflow="ignore"),
+        Text(title(doc, "\n")),
         _rich_table(h1, r1, range(1, len(h1))),
         _rich_table(h2, r2, range(2, len(h2))),
-        Text(footer(doc, "\n"), no_wrap=True, overflow="ignore"),
+        Text(footer(doc, "\n")),
     )
 
 
