@@ -347,3 +347,13 @@ def test_reduction_other_than_mean_is_an_error():
             [np.zeros(3), np.zeros(3)],
             np.zeros(3),
         )
+
+
+def test_threads_do_not_change_the_numbers(rng):
+    from losscli.engine import resample
+
+    y = rng.normal(size=5000)
+    terms = paired_terms("regression", specs("mse"), Options.build(), [y + 1, y - 0.5], y)
+    one = resample.bootstrap_differences(terms, 1200, seed=4, threads=1)
+    two = resample.bootstrap_differences(terms, 1200, seed=4, threads=2)
+    np.testing.assert_array_equal(one, two)
