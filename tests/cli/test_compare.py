@@ -92,9 +92,30 @@ def test_same_seed_same_output_other_seed_close(capsys, regression):
 
 def test_method_normal_names_and_baseline(capsys, regression):
     labels, a, b, c = regression
-    doc = as_json(capsys, "compare", "--labels", labels, a, b, c, "-l", "mse", "--method",
-                  "normal", "--name", "good", "--name", "bad", "--name", "twin",
-                  "--baseline", "bad", "--holm", "--ci", "0.9")  # fmt: skip
+    doc = as_json(
+        capsys,
+        "compare",
+        "--labels",
+        labels,
+        a,
+        b,
+        c,
+        "-l",
+        "mse",
+        "--method",
+        "normal",
+        "--name",
+        "good",
+        "--name",
+        "bad",
+        "--name",
+        "twin",
+        "--baseline",
+        "bad",
+        "--holm",
+        "--ci",
+        "0.9",
+    )
     assert list(doc["models"]) == ["good", "bad", "twin"]
     assert doc["options"]["ci"] == 0.9 and doc["options"]["holm"] is True
     assert {x["model"] for x in doc["comparisons"]} == {"good", "twin"}
@@ -109,8 +130,17 @@ def test_model_columns_of_one_table(capsys, tmp_path):
     y = rng.integers(0, 2, 80)
     p = rng.uniform(0.05, 0.95, 80)
     table = write_csv(tmp_path / "scores.csv", label=y, p_old=p, p_new=np.clip(p + 0.02, 0, 1))
-    doc = as_json(capsys, "compare", table, "--model-col", "old=p_old", "--model-col",
-                  "new=p_new", "-l", "bce,dice")  # fmt: skip
+    doc = as_json(
+        capsys,
+        "compare",
+        table,
+        "--model-col",
+        "old=p_old",
+        "--model-col",
+        "new=p_new",
+        "-l",
+        "bce,dice",
+    )
     assert doc["task"] == "binary"
     assert list(doc["models"]) == ["old", "new"]
     assert doc["models"]["new"]["inputs"]["preds"]["columns"] == ["p_new"]
@@ -223,9 +253,20 @@ def test_model_col_with_two_files(capsys, regression):
 
 
 def test_sample_data_csv_and_npy_are_the_same_model(capsys):
-    doc = as_json(capsys, "compare", "--labels", SAMPLE / "binary_labels.csv",
-                  SAMPLE / "binary_preds.csv", SAMPLE / "binary_preds.npy",
-                  "--name", "csv", "--name", "npy", "-l", "bce,mse")  # fmt: skip
+    doc = as_json(
+        capsys,
+        "compare",
+        "--labels",
+        SAMPLE / "binary_labels.csv",
+        SAMPLE / "binary_preds.csv",
+        SAMPLE / "binary_preds.npy",
+        "--name",
+        "csv",
+        "--name",
+        "npy",
+        "-l",
+        "bce,mse",
+    )
     # reference value from sample_data/README.md (sklearn.metrics.log_loss)
     assert doc["models"]["csv"]["losses"]["bce"] == pytest.approx(0.0857951510196059, rel=1e-12)
     for comp in doc["comparisons"]:
@@ -233,8 +274,19 @@ def test_sample_data_csv_and_npy_are_the_same_model(capsys):
 
 
 def test_multiclass_model_columns_by_glob(capsys):
-    doc = as_json(capsys, "compare", SAMPLE / "multiclass.csv", "--model-col", "iris=p_*",
-                  "--model-col", "twin=p_*", "--label-col", "species", "-l", "ce,mse")  # fmt: skip
+    doc = as_json(
+        capsys,
+        "compare",
+        SAMPLE / "multiclass.csv",
+        "--model-col",
+        "iris=p_*",
+        "--model-col",
+        "twin=p_*",
+        "--label-col",
+        "species",
+        "-l",
+        "ce,mse",
+    )
     assert doc["task"] == "multiclass"
     # reference value from sample_data/README.md (sklearn.metrics.log_loss)
     assert doc["models"]["iris"]["losses"]["ce"] == pytest.approx(0.1208148915183713, rel=1e-12)
@@ -243,12 +295,62 @@ def test_multiclass_model_columns_by_glob(capsys):
 
 def test_subprocess_on_sample_data():
     proc = subprocess.run(
-        [sys.executable, "-m", "losscli", "compare", "--labels",
-         str(SAMPLE / "binary_labels.npy"), str(SAMPLE / "binary_preds.npy"),
-         str(SAMPLE / "binary_preds.csv"), "--name", "npy", "--name", "csv", "-l", "bce",
-         "--method", "normal"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "losscli",
+            "compare",
+            "--labels",
+            str(SAMPLE / "binary_labels.npy"),
+            str(SAMPLE / "binary_preds.npy"),
+            str(SAMPLE / "binary_preds.csv"),
+            "--name",
+            "npy",
+            "--name",
+            "csv",
+            "-l",
+            "bce",
+            "--method",
+            "normal",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "normal approximation (delta method) · 95% CI" in proc.stdout
     assert "npy" in proc.stdout and "csv" in proc.stdout
+
+
+def test_sample_weights_flow_into_the_comparison(capsys, tmp_path):
+    from losscli import evaluate
+
+    rng = np.random.default_rng(3)
+    y, w = rng.normal(size=90), rng.uniform(0.1, 3, 90)
+    pa, pb = y + rng.normal(size=90), y + 0.5 * rng.normal(size=90)
+    labels = write_csv(tmp_path / "labels.csv", y=y, w=w)
+    a, b = write_csv(tmp_path / "a.csv", pred=pa), write_csv(tmp_path / "b.csv", pred=pb)
+    doc = as_json(
+        capsys,
+        "compare",
+        "--labels",
+        labels,
+        a,
+        b,
+        "--weight-col",
+        "w",
+        "-l",
+        "mse",
+        "--method",
+        "normal",
+    )
+    # oracle: evaluate() with the weights, and the hand-worked ratio-estimator variance
+    d = (
+        evaluate(pb, y, "mse", sample_weight=w)["mse"]
+        - evaluate(pa, y, "mse", sample_weight=w)["mse"]
+    )
+    (comp,) = doc["comparisons"]
+    assert comp["difference"] == pytest.approx(d, rel=1e-12)
+    delta = (pb - y) ** 2 - (pa - y) ** 2
+    se = np.sqrt(np.sum((w * (delta - d)) ** 2) / np.sum(w) ** 2 * 90 / 89)
+    assert comp["ci"][1] - comp["difference"] == pytest.approx(1.959963984540054 * se, rel=1e-8)
