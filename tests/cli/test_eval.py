@@ -182,11 +182,6 @@ def test_id_col_per_sample_rows_follow_the_predictions(binary, rng):
     np.testing.assert_allclose([float(r["bce"]) for r in rows], expected, rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: --reduction none prints integer ids of a CSV id column as floats "
-    "('1000.0' for the file's '1000')",
-)
 def test_id_col_per_sample_ids_are_printed_as_in_the_file(binary):
     to_csv(binary[["id", "pred"]], "preds.csv")
     to_csv(binary[["id", "label"]], "labels.csv")
@@ -229,12 +224,6 @@ def test_multiclass_one_hot_label_columns_equal_text_labels(multiclass):
     assert onehot["ce"] == pytest.approx(log_loss(idx, prob, labels=[0, 1, 2]), rel=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with one-hot --label-col columns and no --loss, eval exits 2 ('hinge needs "
-    "one class per row, but the labels are soft'): the default set should hold only the "
-    "losses that apply (SPEC §4), or one-hot rows should count as classes",
-)
 def test_multiclass_one_hot_labels_without_loss_option(multiclass):
     df, prob, idx = multiclass
     to_csv(df, "m.csv")
