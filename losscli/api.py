@@ -164,6 +164,8 @@ def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> 
     for name in sorted(options.given):
         if name in ("reduction", "nan_policy"):
             continue
+        if name in ("from_logits", "renormalize") and not getattr(options, name):
+            continue  # --no-from-logits turns a config's setting off; it shapes nothing
         flag = "--" + name.replace("_", "-")
         if name in ("from_logits", "class_weight") and task == "regression":
             raise InputError(
@@ -187,6 +189,25 @@ def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> 
                 fix=f"It applies to {', '.join(users) or 'no loss of this task'}; "
                 f"add one with --loss or leave out {flag}",
             )
+
+
+def _refuse_numbers_with_typos(labels: np.ndarray) -> None:
+    """Labels that are numbers but for a few cells ('x7', '1,5') are a typo, not class names."""
+    values = labels.reshape(-1)[:10_000].astype(str)
+    bad = []
+    for i, text in enumerate(values.tolist()):
+        try:
+            float(text)
+        except ValueError:
+            bad.append(i)
+    if bad and len(bad) <= len(values) // 2:
+        i = bad[0]
+        raise InputError(
+            f"'{values[i]}' is not a number, in a label column of numbers",
+            role="labels",
+            row=i + 1,
+            fix="Fix the cell (no thousands separators or decimal commas)",
+        )
 
 
 @dataclass
@@ -215,6 +236,8 @@ def plan(
     opts = Options.build(**options)
     notes: list[str] = []
     text_labels = labels.dtype.kind in "USO"
+    if text_labels:
+        _refuse_numbers_with_typos(labels)
     if text_labels and task == "auto" and preds.ndim == 1:
         task = "binary"
     task, note = detect_task(preds, labels, task)
@@ -264,6 +287,11 @@ def plan(
         )
     names = [losses] if isinstance(losses, str) else losses
     specs = resolve_many(list(names) if names else None, task)
+    if not names and task == "multiclass" and labels.ndim == 2:
+        one_hot = np.all((labels == 0) | (labels == 1)) and np.all(labels.sum(axis=1) == 1)
+        if not one_hot:  # soft labels have no class per row for hinge
+            specs = [s for s in specs if s.name != "hinge"]
+            notes.append("hinge left out: the labels are soft (no single class per row)")
     _check_options_apply(opts, specs, task)
     if opts.reduction == "none" and all(s.dataset_level for s in specs):
         raise InputError(

@@ -34,7 +34,7 @@ ZERO = Tolerance(0.0, relative=False)
 
 
 def parse_tolerance(text: str) -> Tolerance:
-    """``2%`` (relative), ``abs:0.01`` (absolute), or a bare number (relative fraction)."""
+    """``2%`` or ``rel:0.02`` (relative), ``abs:0.01`` (absolute); a bare number is an error."""
     raw = text.strip()
     try:
         if raw.endswith("%"):
@@ -44,7 +44,12 @@ def parse_tolerance(text: str) -> Tolerance:
         elif raw.lower().startswith("rel:"):
             tol = Tolerance(float(raw[4:]), relative=True)
         else:
-            tol = Tolerance(float(raw), relative=True)
+            # a bare number is ambiguous (2 = 2% or 200%?): say which
+            float(raw)
+            raise InputError(
+                f"--tolerance '{text}' needs a unit",
+                fix=f"Pass {raw}% for a relative tolerance or abs:{raw} for an absolute one",
+            )
     except ValueError:
         raise InputError(
             f"--tolerance '{text}' is malformed",
@@ -163,7 +168,7 @@ def baseline_gates(
     gates = []
     for name in losses:
         ref = baseline.get(name)
-        if ref is None or not math.isfinite(ref):
+        if isinstance(ref, bool) or not isinstance(ref, int | float) or not math.isfinite(ref):
             raise InputError(
                 f"the baseline has no finite value for {name}",
                 fix="Regenerate the baseline with `losscli eval ... --save FILE`",

@@ -28,6 +28,17 @@ def write_text_atomic(path: str, text: str) -> None:
     """Write to a temporary file beside `path`, then rename it over `path`: a reader sees
     the old file or the new one, never half of one."""
     folder = os.path.dirname(os.path.abspath(path))
+    try:
+        _write(path, folder, text)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the file ({exc.strerror or exc}); it was left as it was",
+            source=path,
+            fix="Free space or choose another path",
+        ) from None
+
+
+def _write(path: str, folder: str, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".losscli-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -103,7 +103,7 @@ def check_command(
     default_tol, per_loss_tol = gates_mod.parse_tolerances(
         [*tolerance_items(settings), *tolerances]
     )
-    if (default_tol or per_loss_tol) and not baseline:
+    if tolerances and not baseline:  # a config's tolerance waits for a baseline quietly
         raise InputError(
             "--tolerance applies to a baseline, and none is given",
             fix="Pass --baseline REPORT.json",
@@ -113,7 +113,12 @@ def check_command(
             "no gates to check",
             fix="Pass --max NAME=V, --min NAME=V or --baseline REPORT.json (or set them in losscli.toml)",
         )
-    for path, flag in ((report, "--report"), (junit, "--junit")):
+    summary = (
+        os.environ.get("GITHUB_STEP_SUMMARY")
+        if os.environ.get("GITHUB_ACTIONS") == "true"
+        else None
+    )
+    for path, flag in ((report, "--report"), (junit, "--junit"), (summary, "GITHUB_STEP_SUMMARY")):
         if path:
             check_writable(path, flag)
     base = read_report(baseline) if baseline else None
@@ -179,10 +184,19 @@ def _check_comparable(path: str, base: dict[str, Any], result: Any) -> None:
     from losscli.errors import InputError
 
     problems = []
+    if not base["losses"]:
+        raise InputError(
+            "the baseline holds no losses",
+            source=path,
+            fix="Regenerate it with `losscli eval ... --save FILE`",
+        )
     if base.get("task") != result.task:
         problems.append(f"task {base.get('task')} ≠ {result.task}")
     if base.get("n_samples") != result.n_samples:
         problems.append(f"n_samples {base.get('n_samples')} ≠ {result.n_samples}")
+    elif base.get("sum_weights") != result.sum_weights:
+        # the same rows weighted differently (sample or class weights added or changed)
+        problems.append(f"sum_weights {base.get('sum_weights')} ≠ {result.sum_weights}")
     old = base.get("options", {})
     for key in SIGNATURE_OPTIONS:
         if key in old and old[key] != result.options.get(key):

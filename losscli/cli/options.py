@@ -74,8 +74,7 @@ def loss_options(f: F) -> F:
             help="What the predictions are.",
         ),
         click.option(
-            "--from-logits",
-            is_flag=True,
+            "--from-logits/--no-from-logits",
             default=None,
             help="Predictions are logits; losses see sigmoid/softmax of them.",
         ),
@@ -120,8 +119,7 @@ def loss_options(f: F) -> F:
             help="mean (Σωℓ/Σω), sum (Σωℓ), or none (one row per sample). [default: mean]",
         ),
         click.option(
-            "--renormalize",
-            is_flag=True,
+            "--renormalize/--no-renormalize",
             default=None,
             help="Divide each row of class probabilities by its sum.",
         ),

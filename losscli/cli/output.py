@@ -58,6 +58,8 @@ def _emit_per_sample(result: Any, inputs: Any, fmt: str, precision: int, stream:
     n = len(next(iter(result.per_sample.values()))) if names else 0
     ids = getattr(inputs, "ids", None)
     key = "id" if ids is not None and len(ids) == n else "row"
+    if key == "id" and ids.dtype.kind == "f" and np.all(ids == np.round(ids)):
+        ids = ids.astype(np.int64)  # CSV ids read as floats print as in the file
     index = ids.tolist() if key == "id" else list(range(1, n + 1))
     columns: list[list[Any]] = [index]
     header = [key]

@@ -309,6 +309,8 @@ class Accumulator:
                 out["rmse"] = math.sqrt(mse)
         for name, value in out.items():
             if not math.isfinite(value):
+                if name == "mse" and "mse" not in (s.name for s in self.specs):
+                    name = "rmse"  # its sums are mse's; name the loss the user asked for
                 raise InputError(
                     f"overflow in {name}: the values are too large for float64",
                     fix="Rescale the predictions and labels",

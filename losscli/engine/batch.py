@@ -31,6 +31,7 @@ def _first(mask: NDArray[np.bool_]) -> tuple[int, int | None]:
 
 
 def _fmt(value: float) -> str:
+    value = float(value)
     return np.format_float_positional(value, trim="-") if abs(value) < 1e16 else repr(value)
 
 
@@ -82,8 +83,13 @@ class Batch:
             self._set_binary_labels(labels)
         else:
             self._set_multiclass_labels(labels)
-        if not options.from_logits and (
-            task == "multiclass" or any(s.needs_probabilities for s in specs)
+        # what the probability losses read: the predictions, or each row divided by its sum
+        # (--renormalize); hinge always reads the raw scores
+        self.probabilities = self.scores
+        if (
+            not options.from_logits
+            and any(not s.raw_scores for s in specs)
+            and (task == "multiclass" or any(s.needs_probabilities for s in specs))
         ):
             self._check_probabilities(specs)
 
@@ -124,8 +130,8 @@ class Batch:
         what = "NaN" if nan.any() else "infinite"
         count = int(nan.sum()) if nan.any() else int(bad.sum())
         row, col = _first(nan) if nan.any() else (row, col)
-        if role == "preds" and what == "infinite":
-            fix = "Predictions must be finite; logits too"
+        if what == "infinite":
+            fix = "Values must be finite (logits too); remove or fix those rows"
         else:
             fix = "Remove those rows, or pass --nan-policy omit to drop rows with NaN"
         raise InputError(
@@ -244,6 +250,8 @@ class Batch:
                 )
             self.Y = raw
             self._class_index: NDArray[np.intp] | None = None
+            if np.count_nonzero(raw) == raw.shape[0] and np.all((raw == 0.0) | (raw == 1.0)):
+                self._class_index = raw.argmax(axis=1)  # one-hot: a class per row (for hinge)
             return
         if raw.ndim != 1:
             raise InputError("labels must be (n,) or (n, k)", role="labels")
@@ -299,7 +307,7 @@ class Batch:
                             role="preds",
                             row=self._row(i),
                         )
-                    self.scores = p / sums[:, None]
+                    self.probabilities = p / sums[:, None]
 
     # --- shared intermediates ----------------------------------------------------------
 
@@ -326,7 +334,7 @@ class Batch:
     def p(self) -> Array:
         """Probability of the positive class (binary) or of each class (multiclass)."""
         if not self.options.from_logits:
-            return self.scores
+            return self.probabilities
         if self.task == "binary":
             return kernels.sigmoid(self.scores)
         return kernels.softmax(self.scores)
@@ -390,7 +398,7 @@ class Batch:
     def log_P(self) -> Array:
         if self.options.from_logits:
             return kernels.log_softmax(self.scores)
-        return np.log(np.clip(self.scores, self.options.eps, 1.0 - self.options.eps))
+        return np.log(np.clip(self.probabilities, self.options.eps, 1.0 - self.options.eps))
 
     @cached_property
     def Y_smooth(self) -> Array:

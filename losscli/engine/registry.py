@@ -46,6 +46,7 @@ class LossSpec:
     kind: Literal["mean", "rmse", "dice"] = "mean"
     per_sample: Callable[[Batch], np.ndarray] | None = None
     needs_probabilities: bool = False  # validated to lie in [0, 1] unless from_logits
+    raw_scores: bool = False  # reads the raw predictions, never probabilities
     higher_is_better: bool = False
     mergeable: bool = True
 
@@ -171,6 +172,7 @@ SPECS: tuple[LossSpec, ...] = (
         "scikit-learn hinge_loss; Crammer & Singer (2001); Weston & Watkins (1999)",
         ("hinge_mode",),
         per_sample=_hinge,
+        raw_scores=True,
     ),
     LossSpec(
         "squared_hinge",
@@ -181,6 +183,7 @@ SPECS: tuple[LossSpec, ...] = (
         "Keras SquaredHinge",
         (),
         per_sample=lambda b: b.hinge * b.hinge,  # kernels.binary_squared_hinge, sharing the hinge
+        raw_scores=True,
     ),
     LossSpec(
         "ce",

@@ -493,17 +493,16 @@ def _lockstep(
         if p is None and q is None:
             return
         if p is None or q is None or p.n_rows != q.n_rows:
-            longer = LABELS if p is None or (q is not None and q.n_rows > p.n_rows) else PREDS
-            shorter = PREDS if longer == LABELS else LABELS
-            n_short = seen + (
-                0
-                if (p if shorter == PREDS else q) is None
-                else (p if shorter == PREDS else q).n_rows
-            )
+            # count both files to the end (reading on costs one pass, and a message with
+            # both lengths says which file is off and by how much)
+            n = {PREDS: seen + (p.n_rows if p is not None else 0),
+                 LABELS: seen + (q.n_rows if q is not None else 0)}  # fmt: skip
+            for role in (PREDS, LABELS):
+                n[role] += sum(frame.n_rows for frame in chunks[role])
             raise InputError(
-                f"{tables[shorter].source.name} has {n_short} rows, "
-                f"{tables[longer].source.name} has more",
-                fix="Pass --id-col to join by id (without streaming)",
+                f"{tables[PREDS].source.name} has {n[PREDS]} rows, "
+                f"{tables[LABELS].source.name} has {n[LABELS]}",
+                fix="Pass --id-col to join by id",
             )
         seen += p.n_rows
         yield _assemble(header, {PREDS: p, LABELS: q}, the_plan, {}, p.row_offset)

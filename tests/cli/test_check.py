@@ -465,11 +465,6 @@ def test_baseline_with_same_nondefault_options_passes(cli):
     assert cli("check", *B, *opts, "--baseline", "b.json")[0] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (BAD_INPUTS 61): a baseline without sample weights is compared silently "
-    "with a weighted run (--weight-col): weights are not part of the comparability check",
-)
 def test_baseline_with_other_weights_is_exit_2(cli, baseline):
     assert_usage_error(*cli("check", *B, "--weight-col", "id", "--baseline", baseline), "weight")
 
@@ -479,15 +474,11 @@ def test_baseline_with_a_null_loss_is_exit_2(cli, baseline):
     assert_usage_error(*cli("check", *B, "--baseline", baseline), "bce")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a baseline with no losses gives 0 gates and exit 0")
 def test_baseline_with_no_losses_is_not_a_silent_pass(cli, baseline):
     edit_report(baseline, losses={})
     assert_usage_error(*cli("check", *B, "--baseline", baseline))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a non-numeric loss in the baseline is exit 3 (TypeError)"
-)
 def test_baseline_with_a_string_loss_is_exit_2(cli, baseline):
     edit_report(baseline, bce="0.1")
     assert_usage_error(*cli("check", *B, "--baseline", baseline), "bce")
@@ -564,9 +555,6 @@ def test_failed_write_leaves_old_report_and_no_temp_file(cli, monkeypatch):
     assert sorted(os.listdir(".")) == ["r.json"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: an OSError writing --report (disk full) is exit 3 'internal error'"
-)
 def test_failed_write_is_an_input_error_not_a_bug(cli, monkeypatch):
     _disk_full(monkeypatch)
     code, out, err = cli("check", *B, "--max", "bce=1", "--report", "r.json")
@@ -686,11 +674,6 @@ def test_no_github_output_outside_actions(cli, tmp_path, monkeypatch):
     assert not summary.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (BAD_INPUTS 62): an unwritable $GITHUB_STEP_SUMMARY is a warning and exit 0, "
-    "not exit 2 before computing",
-)
 def test_unwritable_step_summary_is_exit_2(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "missing" / "summary.md"))
@@ -799,11 +782,6 @@ def test_cli_option_replaces_config_option(cli, binary_losses):
     assert doc["losses"]["mse"] == binary_losses["mse"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: from-logits = true in the config cannot be turned off on the command line "
-    "(no --no-from-logits), although a CLI option should replace the file's",
-)
 def test_cli_can_turn_off_config_from_logits(cli, binary_losses):
     losscli_toml("from-logits = true\nmax = { bce = 0.3 }\n")
     code, doc, err = gate_json(cli, *B, "--no-from-logits")
@@ -844,11 +822,6 @@ def test_config_gate_on_loss_the_task_lacks_is_exit_2(cli):
     assert_usage_error(*cli("check", REGRESSION), "bce")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a default tolerance in the config makes every check without a baseline "
-    "exit 2, even when the command line gives --max gates",
-)
 def test_config_tolerance_without_baseline_is_a_default_not_an_error(cli):
     pyproject('pred-col = "prob"\ntolerance = "2%"\n')
     code, out, err = cli("check", BINARY, "--max", "bce=0.3")

@@ -61,7 +61,7 @@ def test_inf_in_preds():
     e = error_of(np.array([0.1, 0.2, np.inf]), y_bin)
     assert str(e) == (
         "preds, row 3: 1 infinite value in preds (first at row 3). "
-        "Predictions must be finite; logits too."
+        "Values must be finite (logits too); remove or fix those rows."
     )
 
 
@@ -547,12 +547,6 @@ def test_reduction_none_with_only_dataset_level_losses():
     assert "are dataset-level losses" in str(e)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (working-tree engine, not 272df42): multiclass hinge on raw scores with no "
-    "probability loss requested now runs the probability-row check and notes 'warning: 50 "
-    "rows of probabilities do not sum to 1'; hinge takes raw scores (SPEC §4)",
-)
 def test_multiclass_hinge_on_raw_scores_has_no_probability_warning(rng):
     S = rng.normal(size=(50, 3))
     c = rng.integers(0, 3, 50)

@@ -107,9 +107,9 @@ def test_length_mismatch(chdir_tmp):
     assert error_of(load_inputs, "preds.npy", "labels.csv") == (
         "preds.npy has 998 rows, labels.csv has 1000. Pass --id-col to join by id."
     )
+    # streaming reads both files to the end, so the message has both lengths too
     assert error_of(stream_inputs, "preds.npy", "labels.csv", batch_rows=300) == (
-        "preds.npy has 998 rows, labels.csv has more. "
-        "Pass --id-col to join by id (without streaming)."
+        "preds.npy has 998 rows, labels.csv has 1000. Pass --id-col to join by id."
     )
 
 
