@@ -278,6 +278,11 @@ def plan(
                 )
             labels, class_names, _ = encode_labels(labels, classes, 2)
         else:
+            if classes is not None and len(classes) != 2:
+                raise InputError(
+                    f"--classes names {len(classes)} classes, but a binary task has 2",
+                    fix="Pass --classes NEGATIVE,POSITIVE, or --task multiclass",
+                )
             class_names = [str(c) for c in classes] if classes is not None else ["0", "1"]
     elif text_labels:
         raise InputError(

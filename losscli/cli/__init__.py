@@ -74,6 +74,8 @@ def run(argv: list[str] | None = None) -> int:
     from losscli.errors import LossCliError
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write results
+        return _error("standard output is closed; redirect it to a file or /dev/null", 2)
     try:
         rv = cli.main(args=args, prog_name="losscli", standalone_mode=False)
         sys.stdout.flush()

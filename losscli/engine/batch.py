@@ -227,6 +227,7 @@ class Batch:
             if raw.shape[1] != k:
                 raise InputError(
                     f"labels have {raw.shape[1]} columns, predictions {k}; one per class is needed",
+                    role="labels",
                     fix="Pass one --label-col per class, in the order of the prediction columns",
                 )
             bad = (raw < 0) | (raw > 1)

@@ -27,12 +27,7 @@ def detect_task(
     preds = np.asarray(preds)
     labels = np.asarray(labels)
     if preds.ndim == 2 and preds.shape[1] >= 2:
-        if labels.ndim == 2 and labels.dtype.kind == "f" and not _looks_like_distributions(labels):
-            return "regression", (
-                f"task: regression ({preds.shape[1]} prediction and label columns that are not "
-                "class probabilities); pass --task multiclass if they are"
-            )
-        return "multiclass", None
+        return "multiclass", None  # SPEC §3; multi-output regression needs --task regression
     if labels.dtype.kind == "b":
         return "binary", None
     if labels.dtype.kind not in "iuf":
@@ -58,13 +53,6 @@ def detect_task(
             "is one prediction column); pass --task multiclass with one column per class"
         )
     return "regression", None
-
-
-def _looks_like_distributions(labels: np.ndarray) -> bool:
-    sample = labels[:10_000]
-    return bool(
-        np.all((sample >= 0) & (sample <= 1)) and np.allclose(sample.sum(axis=1), 1.0, atol=1e-6)
-    )
 
 
 def encode_labels(

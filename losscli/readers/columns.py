@@ -187,9 +187,25 @@ def _open(preds, labels, pred_cols, label_cols, weight_col, id_col, input_format
             fix="Save one of them to a file",
         )
     options = dict(input_format=input_format, key=key, delimiter=delimiter)
-    tables = {PREDS: open_table(preds, **options)}
-    if labels is not None:
-        tables[LABELS] = open_table(labels, **options)
+    if key is not None and labels is not None:
+        # --key names an array of an NPZ archive: with two files it goes to the archive(s)
+        # among them (NPZ predictions beside NPY or CSV labels), and is an error only when
+        # neither file is an archive
+        from losscli.readers import sniff_format
+
+        npz = {side: path != "-" and sniff_format(path) == "npz" for side, path in
+               ((PREDS, preds), (LABELS, labels))}  # fmt: skip
+        if any(npz.values()):
+            tables = {
+                side: open_table(path, **{**options, "key": key if npz[side] else None})
+                for side, path in ((PREDS, preds), (LABELS, labels))
+            }
+        else:
+            tables = {PREDS: open_table(preds, **options), LABELS: open_table(labels, **options)}
+    else:
+        tables = {PREDS: open_table(preds, **options)}
+        if labels is not None:
+            tables[LABELS] = open_table(labels, **options)
     sides = [Side(role, t.source.name, list(t.names), _positional(t)) for role, t in tables.items()]
     the_plan = plan(sides, pred_cols, label_cols, weight_col, id_col)
     for t in tables.values():

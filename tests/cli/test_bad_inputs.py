@@ -314,10 +314,6 @@ def test_id_col_missing_in_one_file(tmp_path):  # 25
     assert_error(eval_("p.csv", "y.csv", "--id-col", "id"), "y.csv", "'id'", "key, label")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: 'labels have 2 columns, predictions 3' does not name the file (m.csv)",
-)
 def test_one_hot_width_differs_from_classes(tmp_path):  # 26
     write(tmp_path / "m.csv", "p_a,p_b,p_c,y_a,y_b\n0.2,0.3,0.5,0,1\n0.6,0.3,0.1,1,0\n")
     assert_error(eval_("m.csv", "--pred-col", "p_*", "--label-col", "y_a", "--label-col", "y_b"),
@@ -629,13 +625,6 @@ def test_one_hot_row_not_summing_to_one(tmp_path):  # 29
                  "oh.csv", "row 2 (line 3)", "sum to 1")  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with --task auto, 2 prediction columns and one-hot label columns of which "
-    "row 2 sums to 2, the task is guessed as regression and the error is 'ce does not apply "
-    "to a regression task' (no file, no row); SPEC §3 puts k ≥ 2 prediction columns → "
-    "multiclass first, which gives the precise 'row 2 ... must sum to 1'",
-)
 def test_one_hot_row_not_summing_to_one_auto_task(tmp_path):  # 29
     write(tmp_path / "oh.csv", ONE_HOT_BAD)
     assert_error(eval_("oh.csv", "--pred-col", "p_*", "--label-col", "y_a", "--label-col", "y_b",
@@ -643,11 +632,6 @@ def test_one_hot_row_not_summing_to_one_auto_task(tmp_path):  # 29
                  "oh.csv", "row 2 (line 3)", "sum to 1")  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: --classes a (or a,b,c) is accepted for a binary task (exit 0, options.classes "
-    "lists 1 or 3 classes); a binary task has exactly 2",
-)
 @pytest.mark.parametrize("classes", ["a", "a,b,c"])
 def test_wrong_number_of_classes_for_binary(tmp_path, classes):  # 26
     write(tmp_path / "b.csv", GOOD)

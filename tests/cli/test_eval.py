@@ -674,11 +674,6 @@ def test_delimiter_and_input_format_options():
     assert got["bce"] == pytest.approx(-np.mean(np.log([0.7, 0.8])), rel=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: --key is applied to both inputs, so NPZ preds with NPY (or CSV) labels "
-    "cannot use it: 'y.npy: --key applies to NPZ archives, but this is npy'",
-)
 def test_npz_key_selects_the_predictions(binary):
     np.savez("p.npz", a=binary["pred"].to_numpy(), b=1 - binary["pred"].to_numpy())
     np.save("y.npy", binary["label"].to_numpy())

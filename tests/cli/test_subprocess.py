@@ -149,12 +149,6 @@ def test_head_one_of_large_json_output_ends_quietly(big_csv):  # BAD_INPUTS 70
     assert proc.returncode in (0, 141), proc.returncode
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (BAD_INPUTS 71): with stdout closed (>&-) eval exits 3 with 'error: internal "
-    "error: AttributeError: 'NoneType' object has no attribute 'write'' (sys.stdout is None) "
-    "instead of exit 2 with a plain error line",
-)
 def test_closed_stdout(tmp_path, data):  # BAD_INPUTS 71
     p, y = data
     (tmp_path / "b.csv").write_bytes(csv_bytes(p, y))
