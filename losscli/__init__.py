@@ -1,23 +1,42 @@
 """losscli: loss functions for predictions in files, exact and stable.
 
->>> import losscli
->>> losscli.evaluate([0.9, 0.2], [1, 0], losses=["bce"]).losses["bce"]  # doctest: +ELLIPSIS
-0.16425...
+    >>> import losscli
+    >>> round(losscli.evaluate([0.9, 0.2], [1, 0], losses=["bce"]).losses["bce"], 6)
+    0.164252
+
+The public names are loaded on first use, so that `losscli --version` and `--help` do not
+import NumPy.
 """
 
-from losscli._version import __version__
-from losscli.api import EvaluationResult, evaluate
-from losscli.engine.accumulate import Accumulator
-from losscli.engine.registry import LOSSES, LossSpec
-from losscli.errors import InputError, LossCliError
+from __future__ import annotations
 
-__all__ = [
-    "LOSSES",
-    "Accumulator",
-    "EvaluationResult",
-    "InputError",
-    "LossCliError",
-    "LossSpec",
-    "__version__",
-    "evaluate",
-]
+from typing import TYPE_CHECKING, Any
+
+from losscli._version import __version__
+
+if TYPE_CHECKING:
+    from losscli.api import EvaluationResult, evaluate, evaluate_stream
+    from losscli.engine.accumulate import Accumulator
+    from losscli.engine.registry import LOSSES, LossSpec
+    from losscli.errors import InputError, LossCliError
+
+_LAZY = {
+    "evaluate": "losscli.api",
+    "evaluate_stream": "losscli.api",
+    "EvaluationResult": "losscli.api",
+    "Accumulator": "losscli.engine.accumulate",
+    "LOSSES": "losscli.engine.registry",
+    "LossSpec": "losscli.engine.registry",
+    "InputError": "losscli.errors",
+    "LossCliError": "losscli.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'losscli' has no attribute {name!r}")

@@ -44,7 +44,7 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
         stream.write(markdown.table(["loss", "value", "shaped by"], rows, "lrl"))
     else:
         out = console(stream)
-        out.print(table.title_line(result, described), markup=False)
+        out.print(table.title_line(result, described), markup=False, soft_wrap=True)
         out.print(table.evaluation_table(result, described, precision))
 
 
@@ -123,7 +123,7 @@ def emit_check(
         stream.write(gates.markdown(verdicts, table.title_line(result, described), precision))
     else:
         out = console(stream)
-        out.print(table.title_line(result, described), markup=False)
+        out.print(table.title_line(result, described), markup=False, soft_wrap=True)
         out.print(
             table.simple_table(
                 gates.HEADER,

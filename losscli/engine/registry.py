@@ -84,7 +84,13 @@ def _kl(b: Batch) -> np.ndarray:
 def _focal(b: Batch) -> np.ndarray:
     o = b.options
     return kernels.binary_focal(
-        b.y_smooth, b.p, b.q, b.bce, gamma=o.focal_gamma, alpha=o.focal_alpha
+        b.y_smooth,
+        b.p,
+        b.q,
+        b.bce,
+        gamma=o.focal_gamma,
+        alpha=o.focal_alpha,
+        soft=o.label_smoothing != 0.0,
     )
 
 
