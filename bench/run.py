@@ -96,8 +96,9 @@ def binary_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bench_engine() -> None:
-    import losscli
     from sklearn.metrics import hinge_loss, log_loss, mean_absolute_error, mean_squared_error
+
+    import losscli
 
     p, y = binary_data(ROWS)
     t_log = best(lambda: np.log(p))

@@ -31,7 +31,17 @@ _LAZY = {
     "LossCliError": "losscli.errors",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "LOSSES",
+    "Accumulator",
+    "EvaluationResult",
+    "InputError",
+    "LossCliError",
+    "LossSpec",
+    "__version__",
+    "evaluate",
+    "evaluate_stream",
+]
 
 
 def __getattr__(name: str) -> Any:
