@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from losscli.cli.options import (
+    ENGINE_OPTIONS,
     apply_config,
     config_option,
     evaluate_files,
@@ -18,7 +19,9 @@ from losscli.cli.options import (
     print_notes,
 )
 
-# options whose difference makes a baseline incomparable (BAD_INPUTS 61)
+# options whose difference makes a baseline incomparable (BAD_INPUTS 61): every engine
+# option but the NaN policy (dropped rows already show in n_samples)
+SIGNATURE_OPTIONS = tuple(o for o in ENGINE_OPTIONS if o != "nan_policy")
 SIGNATURE_OPTIONS = (
     "from_logits",
     "eps",
