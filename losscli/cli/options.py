@@ -7,6 +7,7 @@ out are passed as None, so the engine knows which ones the user set (BAD_INPUTS 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -180,7 +181,7 @@ INPUT_OPTIONS = (
 
 
 # rows per chunk read from a file; the engine splits each into cache-sized pieces
-STREAM_ROWS = 1 << 18
+STREAM_ROWS = int(os.environ.get("LOSSCLI_CHUNK_ROWS", 1 << 18))
 
 
 def evaluate_files(

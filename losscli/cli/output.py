@@ -135,7 +135,7 @@ def emit_check(
 
 
 # inputs at least this large get a progress bar (on a terminal, without --quiet)
-PROGRESS_MIN_BYTES = 32 << 20
+PROGRESS_MIN_BYTES = int(os.environ.get("LOSSCLI_PROGRESS_MIN_BYTES", 32 << 20))
 
 
 @contextlib.contextmanager
