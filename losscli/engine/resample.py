@@ -194,7 +194,9 @@ def paired_terms(
             # ω(ℓB − ℓA), exact zeros when the predictions are the same
             delta = (add(omega * _per_sample(b, spec) - la),)
             contrasts.append(Contrast(m, spec.name, spec.kind, (0,), base_cols, delta))
-    return PairedTerms(np.column_stack(cols), contrasts, baseline, options.dice_smooth, len(preds))
+    # (m, n) filled row by row, seen as (n, m): column_stack would transpose while copying,
+    # the slowest step of compare on 10⁶ rows (0.84 s of 3.4 s)
+    return PairedTerms(np.stack(cols).T, contrasts, baseline, options.dice_smooth, len(preds))
 
 
 # --- the statistics as functions of the sums --------------------------------------------
