@@ -13,6 +13,7 @@ fresh process):
             reading alone, + one np.log pass).
 4. memory   peak RSS of `losscli eval` on CSV and Parquet files of BENCH_GB and 2·BENCH_GB
             gigabytes (default 0.5; BENCH_GB=4 for the issue's 4 GB figure).
+5. compare  three models × 10⁶ rows with intervals, against `eval` on one of them.
 
 Environment: BENCH_ROWS (default 10⁷), BENCH_GB, BENCH_SKIP (comma list of sections).
 Data is generated under bench/data/ (ignored by git) and reused across runs.
@@ -312,6 +313,41 @@ def bench_memory() -> None:
         f"4. memory: peak RSS of losscli eval (MiB) as the file doubles (BENCH_GB={GB:g})",
         ["file", "seconds", "peak MiB", "growth"],
         rows,
+    )
+
+
+# --- 5. compare ------------------------------------------------------------------------------
+
+
+def bench_compare() -> None:
+    """Three models × 10⁶ rows with intervals for every binary loss, against eval on one."""
+    DATA.mkdir(exist_ok=True)
+    n = 1_000_000
+    rng = np.random.default_rng(3)
+    y = (rng.uniform(0.0, 1.0, n) < 0.4).astype(np.int64)
+    np.save(DATA / "compare_labels.npy", y)
+    models = []
+    for i, name in enumerate("abc"):
+        noise = rng.normal(0.0, 0.2 + 0.05 * i, n)
+        np.save(DATA / f"compare_{name}.npy", np.clip(0.4 + 0.3 * (y - 0.4) + noise, 0.001, 0.999))
+        models.append(str(DATA / f"compare_{name}.npy"))
+    exe = str(Path(PY).with_name("losscli"))
+    labels = str(DATA / "compare_labels.npy")
+    t_eval, _ = run_timed([exe, "eval", models[0], labels, "-f", "json"])
+    t_cmp, m_cmp = run_timed([exe, "compare", "--labels", labels, *models, "-f", "json"])
+    table(
+        "5. compare: 3 models × 1,000,000 binary rows, every binary loss, 95% intervals "
+        "(normal approximation, chosen by --method auto)",
+        ["what", "seconds", "peak MiB", "ratio"],
+        [
+            ["losscli eval, one model", f"{t_eval:.2f}", "", "1.0×"],
+            [
+                "losscli compare, three models",
+                f"{t_cmp:.2f}",
+                f"{m_cmp:.0f}",
+                f"{t_cmp / t_eval:.1f}×",
+            ],
+        ],
     )
 
 
