@@ -363,6 +363,7 @@ def main() -> None:
         ("startup", bench_startup),
         ("files", bench_files),
         ("memory", bench_memory),
+        ("compare", bench_compare),
     ):
         if name not in SKIP:
             fn()
