@@ -14,6 +14,8 @@ fresh process):
 4. memory   peak RSS of `losscli eval` on CSV and Parquet files of BENCH_GB and 2·BENCH_GB
             gigabytes (default 0.5; BENCH_GB=4 for the issue's 4 GB figure).
 5. compare  three models × 10⁶ rows with intervals, against `eval` on one of them.
+6. tasks    multiclass (k = 10, k = 1000) and regression Parquet files, against pandas +
+            scikit-learn (log_loss, one-hot Brier; mse, mae, SciPy huber).
 
 Environment: BENCH_ROWS (default 10⁷), BENCH_GB, BENCH_SKIP (comma list of sections).
 Data is generated under bench/data/ (ignored by git) and reused across runs.
@@ -351,6 +353,97 @@ def bench_compare() -> None:
     )
 
 
+# --- 6. multiclass and regression ---------------------------------------------------------------
+
+
+def bench_tasks() -> None:
+    """Multiclass (k = 10 and k = 1000) and regression Parquet files, end to end."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    exe = str(Path(PY).with_name("losscli"))
+    DATA.mkdir(exist_ok=True)
+    rows = []
+    cases = [
+        ("multiclass", 10, min(ROWS // 10, 1_000_000)),
+        ("multiclass", 1000, 20_000),
+        ("regression", 1, ROWS),
+    ]
+    for task, k, n in cases:
+        path = DATA / f"{task}_{k}_{n}.parquet"
+        rng = np.random.default_rng(4)
+        if not path.exists():
+            if task == "regression":
+                y = rng.normal(size=n)
+                pq.write_table(pa.table({"y_pred": y + rng.normal(0, 0.5, n), "y_true": y}), path)
+            else:
+                logits = rng.normal(size=(n, k))
+                probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+                probs /= probs.sum(axis=1, keepdims=True)
+                cols = {f"p_{j}": probs[:, j] for j in range(k)}
+                cols["label"] = rng.integers(0, k, n)
+                pq.write_table(pa.table(cols), path)
+        if task == "regression":
+            ours = [
+                exe,
+                "eval",
+                str(path),
+                "--pred-col",
+                "y_pred",
+                "--label-col",
+                "y_true",
+                "--loss",
+                "mse,mae,huber",
+                "-f",
+                "json",
+            ]
+            theirs = (
+                "import pandas as pd\nfrom sklearn.metrics import mean_squared_error as a, "
+                "mean_absolute_error as b\nfrom scipy.special import huber\n"
+                f"d = pd.read_parquet({str(path)!r})\n"
+                "a(d.y_true, d.y_pred); b(d.y_true, d.y_pred); huber(1.0, d.y_pred - d.y_true).mean()\n"
+            )
+        else:
+            ours = [
+                exe,
+                "eval",
+                str(path),
+                "--pred-col",
+                "p_*",
+                "--label-col",
+                "label",
+                "--loss",
+                "ce,mse",
+                "-f",
+                "json",
+            ]
+            theirs = (
+                "import numpy as np, pandas as pd\nfrom sklearn.metrics import log_loss\n"
+                f"d = pd.read_parquet({str(path)!r})\n"
+                "P = d.filter(like='p_').to_numpy(); y = d['label'].to_numpy()\n"
+                f"log_loss(y, P, labels=np.arange({k})); Y = np.eye({k})[y]; ((P - Y) ** 2).mean()\n"
+            )
+        t_ours, m_ours = run_timed(ours)
+        t_theirs, m_theirs = run_timed(theirs, repeat=1)
+        label = f"{task}, k={k}" if task != "regression" else "regression"
+        rows.append(
+            [
+                f"{label}, {n:,} rows",
+                f"{t_ours:.2f}",
+                f"{m_ours:.0f}",
+                f"{t_theirs:.2f}",
+                f"{m_theirs:.0f}",
+                f"{t_theirs / t_ours:.1f}×",
+            ]
+        )
+    table(
+        "6. other tasks, Parquet end to end: losscli eval vs pandas + scikit-learn/NumPy "
+        "(seconds, peak MiB)",
+        ["file", "losscli s", "MiB", "pandas+sklearn s", "MiB", "speed-up"],
+        rows,
+    )
+
+
 def main() -> None:
     import losscli
 
@@ -364,6 +457,7 @@ def main() -> None:
         ("files", bench_files),
         ("memory", bench_memory),
         ("compare", bench_compare),
+        ("tasks", bench_tasks),
     ):
         if name not in SKIP:
             fn()
