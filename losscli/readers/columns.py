@@ -170,6 +170,10 @@ def stream_inputs(
             fix="Read the files whole (without streaming), or sort both files by id and drop --id-col",
         )
     header = _header(tables, the_plan)
+    # a chunk holds about 2**20 values whatever the width: 1000 class columns get chunks of
+    # ~1000 rows, not 262,144 rows of 1000 columns (2 GB)
+    width = sum(len(the_plan.needed(role)) for role in tables)
+    batch_rows = max(1, min(batch_rows, max(1024, (1 << 20) // max(1, width))))
     chunks = {
         role: _rechunk(t.iterate(the_plan.needed(role), batch_rows), batch_rows)
         for role, t in tables.items()
