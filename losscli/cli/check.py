@@ -22,19 +22,6 @@ from losscli.cli.options import (
 # options whose difference makes a baseline incomparable (BAD_INPUTS 61): every engine
 # option but the NaN policy (dropped rows already show in n_samples)
 SIGNATURE_OPTIONS = tuple(o for o in ENGINE_OPTIONS if o != "nan_policy")
-SIGNATURE_OPTIONS = (
-    "from_logits",
-    "eps",
-    "huber_delta",
-    "label_smoothing",
-    "class_weight",
-    "hinge_mode",
-    "focal_gamma",
-    "focal_alpha",
-    "dice_smooth",
-    "reduction",
-    "renormalize",
-)
 
 
 @click.command("check")

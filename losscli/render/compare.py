@@ -13,6 +13,7 @@ from rich.console import Group
 from rich.text import Text
 
 from losscli.render import format_number
+from losscli.render.table import simple_table
 
 BEST = " *"
 
@@ -95,27 +96,14 @@ def footer(doc: dict[str, Any], sep: str = " ") -> str:
     )
 
 
-def _rich_table(header: list[str], rows: list[list[str]], right: range) -> Any:
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
-
-    out = Table(box=box.SIMPLE_HEAD, header_style="bold")
-    for i, h in enumerate(header):
-        out.add_column(escape(h), justify="right" if i in right else "left")
-    for row in rows:
-        out.add_row(*(escape(str(c)) for c in row))
-    return out
-
-
 def table(doc: dict[str, Any], precision: int) -> Any:
     """Title, the losses of every model, the comparisons, and what the marks mean."""
     h1, r1 = loss_rows(doc, precision)
     h2, r2 = comparison_rows(doc, precision)
     return Group(
         Text(title(doc, "\n")),
-        _rich_table(h1, r1, range(1, len(h1))),
-        _rich_table(h2, r2, range(2, len(h2))),
+        simple_table(h1, r1, range(1, len(h1))),
+        simple_table(h2, r2, range(2, len(h2))),
         Text(footer(doc, "\n")),
     )
 
