@@ -195,11 +195,7 @@ class Accumulator:
 
     def _add(self, batch: Batch, offset: int) -> None:
         g = self.n_groups
-        self._weight.add(
-            batch.group_sum(np.ones(batch.n), g)
-            if batch.weights is not None
-            else batch.group_count(g)
-        )
+        self._weight.add(batch.group_weight(g))
         self._count.add(batch.group_count(g))
         kept: dict[str, Array] = {}
         for spec in self._stat_specs():

@@ -418,7 +418,15 @@ class Batch:
 
     def group_sum(self, values: Array, n_groups: int) -> Array:
         """Σ sᵢ·Y_ic·vᵢ for each class c (n_groups = k), or Σ sᵢ·vᵢ (n_groups = 1)."""
-        v = values if self.weights is None else self.weights * values
+        return self._per_class(values if self.weights is None else self.weights * values, n_groups)
+
+    def group_weight(self, n_groups: int) -> Array:
+        """Σ sᵢ·Y_ic per class (W_c, the denominators), or [Σ sᵢ]; counts without weights."""
+        if self.weights is None:
+            return self.group_count(n_groups)
+        return self._per_class(self.weights, n_groups)
+
+    def _per_class(self, v: Array, n_groups: int) -> Array:
         if n_groups == 1:
             return np.array([v.sum()])
         if self.Y is None:
