@@ -25,9 +25,16 @@ from losscli.readers._frame import Frame
 from losscli.readers._source import Source
 from losscli.readers._text import TextInput
 
-# pyarrow's block size is also the longest line it can parse. 4 MiB streaming blocks kept
-# peak memory near 320 MiB in measurements (16 MiB blocks: near 800 MiB).
-BLOCK_SIZE = 4 << 20
+# pyarrow's streaming reader reads up to 32 blocks ahead of its consumer (Arrow's background
+# generator queue), so the block size sets the memory that reading ahead takes: 4 MiB blocks
+# buffered 128 MiB of text (peak 300 MiB on a 170 MB file, growing with the file up to that
+# point), 1 MiB blocks 32 MiB (peak 175 MiB) at the same speed. A block is also the longest
+# line pyarrow can parse, so wide files get larger blocks: room for ROWS_PER_BLOCK lines like
+# the first ones, between MIN_BLOCK_SIZE and MAX_BLOCK_SIZE.
+MIN_BLOCK_SIZE = 1 << 20
+MAX_BLOCK_SIZE = 64 << 20
+ROWS_PER_BLOCK = 64
+HEADER_LIMIT = 4 << 20  # the longest header line looked for
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_DELIMITERS = {"\t": "tab", ";": "';'", "|": "'|'", ",": "','"}
@@ -55,15 +62,15 @@ class CsvTable:
         self.source = source
         self.format = source.format
         self.delimiter = normalize_delimiter(delimiter, source.format)
-        self.block_size = block_size or BLOCK_SIZE
         self.text = TextInput(source)
-        self.names = self._header()
+        head = self.text.head(HEADER_LIMIT + 1)
+        self.names = self._header(head)
+        self.block_size = block_size or _block_size(head)
 
     # -- header ---------------------------------------------------------------------------
 
-    def _header(self) -> list[str]:
+    def _header(self, head: bytes) -> list[str]:
         name = self.source.name
-        head = self.text.head(self.block_size + 1)
         if head.startswith(_UTF16_BOMS):
             raise InputError(
                 "is UTF-16 encoded (it starts with a UTF-16 byte-order mark)",
@@ -81,9 +88,9 @@ class CsvTable:
         start = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
         end = head.find(b"\n", start)
         if end < 0:
-            if len(head) > self.block_size:
+            if len(head) > HEADER_LIMIT:
                 raise InputError(
-                    f"line 1 is longer than {self.block_size} bytes",
+                    f"line 1 is longer than {HEADER_LIMIT} bytes",
                     fix="Check that the file has line breaks; a CSV line must be shorter",
                     source=name,
                 )
@@ -241,6 +248,13 @@ class CsvTable:
         return found or generic
 
 
+def _block_size(head: bytes) -> int:
+    """Room for ROWS_PER_BLOCK lines as long as the longest of the first eight."""
+    longest = max(len(line) + 1 for line in head.split(b"\n", 8)[:8])
+    wanted = 1 << (ROWS_PER_BLOCK * longest - 1).bit_length()
+    return max(MIN_BLOCK_SIZE, min(MAX_BLOCK_SIZE, wanted))
+
+
 def _not_utf8(name: str, data: bytes, offset: int) -> InputError:
     line = data.count(b"\n", 0, offset) + 1
     return _not_utf8_at(name, data[offset], offset, line)
@@ -283,8 +297,10 @@ def _long_line(stream, name: str, limit: int) -> InputError:  # type: ignore[no-
             length += len(part)
             if length > limit:
                 return InputError(
-                    f"line {line} is longer than {limit} bytes",
-                    fix="Check that the file has line breaks; a CSV line must be shorter",
+                    f"line {line} is longer than {limit} bytes, the most this file's first lines "
+                    "made room for",
+                    fix="Check that the file has line breaks and no stray quote; a line may be "
+                    f"at most 64 times as long as the first lines, and at most {MAX_BLOCK_SIZE} bytes",
                     source=name,
                     row=line - 1 if line > 1 else None,
                     line=line,

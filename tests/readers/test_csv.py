@@ -125,10 +125,12 @@ def test_header_only_and_empty_file(chdir_tmp):
 
 
 def test_one_enormous_line(chdir_tmp):
-    write("a.csv", "p,y\n1,2\n" + "1" * (9 << 20) + ",2\n")
+    # blocks are sized from the first eight lines (here 1 MiB); line 11 is longer
+    write("a.csv", "p,y\n" + "1,2\n" * 9 + "1" * (2 << 20) + ",2\n")
     message = (
-        "a.csv, row 2 (line 3): line 3 is longer than 4194304 bytes. "
-        "Check that the file has line breaks; a CSV line must be shorter."
+        "a.csv, row 10 (line 11): line 11 is longer than 1048576 bytes, the most this file's "
+        "first lines made room for. Check that the file has line breaks and no stray quote; "
+        "a line may be at most 64 times as long as the first lines, and at most 67108864 bytes."
     )
     assert error_of(read_frame, "a.csv") == message
     assert error_of(iter_frames, "a.csv") == message
@@ -137,6 +139,14 @@ def test_one_enormous_line(chdir_tmp):
         "b.csv: line 1 is longer than 4194304 bytes. "
         "Check that the file has line breaks; a CSV line must be shorter."
     )
+
+
+def test_long_first_lines_get_larger_blocks(chdir_tmp):
+    # a wide file: 1.5 MiB data lines (over the 1 MiB minimum block) are read
+    wide = ",".join(["0.5"] * (3 << 17))
+    write("w.csv", ",".join(f"c{i}" for i in range(3 << 17)) + "\n" + (wide + "\n") * 3)
+    frame = read_frame("w.csv", columns=["c7"])
+    assert frame.columns["c7"].tolist() == [0.5, 0.5, 0.5]
 
 
 def test_compressed_csv(chdir_tmp):
@@ -217,7 +227,7 @@ def test_streaming_gives_the_same_values_as_reading(chdir_tmp):
 def test_integer_then_float_column_streams(chdir_tmp, monkeypatch):
     # The streaming reader fixes types from its first block: ints are read as floats.
     write("a.csv", "p\n" + "1\n" * 100 + "0.5\n")
-    monkeypatch.setattr("losscli.readers.csv.BLOCK_SIZE", 64)
+    monkeypatch.setattr("losscli.readers.csv.MIN_BLOCK_SIZE", 64)
     _, chunks = iter_frames("a.csv", batch_rows=1000)
     assert np.concatenate([c.columns["p"] for c in chunks])[-1] == 0.5
 
