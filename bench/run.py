@@ -39,7 +39,7 @@ PY = sys.executable
 ROWS = int(float(os.environ.get("BENCH_ROWS", "1e7")))
 GB = float(os.environ.get("BENCH_GB", "0.5"))
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
-REPEAT = 3
+REPEAT = 5
 SUITE = ["mse", "mae", "huber", "log_cosh", "bce", "hinge", "squared_hinge", "focal"]
 
 

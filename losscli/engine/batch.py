@@ -183,6 +183,8 @@ class Batch:
                 f"a binary task needs one prediction column, got {self.scores.shape[1]}",
                 fix="Pass --task multiclass for one column per class",
             )
+        if self._set_integer_binary_labels(np.asarray(labels)):
+            return
         raw = self._as_float("labels", labels)
         if raw.ndim != 1:
             raise InputError(
@@ -273,6 +275,25 @@ class Batch:
             )
         self._class_index = raw.astype(np.intp)
         self.Y = None  # built on demand
+
+    def _set_integer_binary_labels(self, labels: np.ndarray) -> bool:
+        """The common case, integer or bool labels in {0, 1} or {−1, 1}, checked with a min
+        and a max; False sends anything else to the general path (and its errors)."""
+        if labels.ndim != 1 or labels.dtype.kind not in "biu" or labels.size == 0:
+            return False
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo == -1 and hi == 1 and np.count_nonzero(labels) == labels.size:
+            pos = labels > 0
+            self.y, self._class_index = pos.astype(np.float64), pos.astype(np.intp)
+        elif 0 <= lo <= hi <= 1:
+            self.y = labels.astype(np.float64)
+            self._class_index = labels.astype(np.intp, copy=False)
+        else:
+            return False
+        self.negative_label = {-1: -1.0, 0: 0.0}.get(lo)
+        self.Y = None
+        self.n_classes = 2
+        return True
 
     def _check_probabilities(self, specs: list[LossSpec]) -> None:
         p = self.scores
@@ -370,6 +391,11 @@ class Batch:
         return self._binary_logs[1]
 
     @cached_property
+    def not_y(self) -> Array:
+        """1 − y (binary)."""
+        return 1.0 - self.y
+
+    @cached_property
     def y_smooth(self) -> Array:
         s = self.options.label_smoothing
         return self.y if s == 0.0 else self.y * (1.0 - s) + 0.5 * s
@@ -380,13 +406,15 @@ class Batch:
             # hard labels: −log p_t with p_t = p or 1 − p; one log instead of two, and the
             # same clipped values as scikit-learn (it clips p and 1 − p separately too)
             if self.options.from_logits:
-                # −log σ(t·z) = logaddexp(0, −t·z), t = ±1
-                return np.logaddexp(
-                    0.0, np.where(self._class_index == 1, -self.scores, self.scores)
-                )
+                # −log σ(t·z) = logaddexp(0, −t·z), t = 2y − 1 = ±1 (−t·z is exact)
+                return np.logaddexp(0.0, (1.0 - 2.0 * self.y) * self.scores)
+            # p_t = y·p + (1 − y)·(1 − p) is exact for y ∈ {0, 1} (0·x = 0 and x + 0 = x),
+            # and arithmetic, where np.where on a random mask costs as much as the log
             eps = self.options.eps
-            pt = np.where(self._class_index == 1, self.scores, 1.0 - self.scores)
-            return -np.log(np.clip(pt, eps, 1.0 - eps))
+            pt = self.y * self.scores
+            pt += self.not_y * self.q
+            np.clip(pt, eps, 1.0 - eps, out=pt)
+            return np.negative(np.log(pt, out=pt), out=pt)
         y = self.y_smooth
         return -(y * self.log_p + (1.0 - y) * self.log_q)
 

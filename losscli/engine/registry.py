@@ -90,7 +90,6 @@ def _focal(b: Batch) -> np.ndarray:
         b.bce,
         gamma=o.focal_gamma,
         alpha=o.focal_alpha,
-        soft=o.label_smoothing != 0.0,
     )
 
 

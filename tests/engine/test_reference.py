@@ -24,6 +24,7 @@ from sklearn.metrics import (
 from sklearn.utils.class_weight import compute_sample_weight
 
 from losscli import evaluate
+from losscli.engine import kernels
 
 RTOL = 1e-12
 EPS = float(np.finfo(np.float64).eps)
@@ -173,6 +174,36 @@ def test_log_cosh_matches_numpy_for_moderate_residuals(rng):
 def test_log_cosh_closed_forms(r, expected):
     got = loss(np.array([r]), np.array([0.0]), "log_cosh", task="regression")
     assert got == approx(expected)
+
+
+# log cosh a to 20 digits (mpmath, 30-digit arithmetic); |r| ≤ 1 everywhere takes the
+# polynomial path, a larger |r| in the same chunk the expm1/log1p path
+LOG_COSH_DIGITS = {
+    1e-8: 5.0000000000000022357e-17,
+    0.001: 4.999999166666889097e-7,
+    0.1: 0.004991688821646530821,
+    0.25: 0.030929803620161371456,
+    0.5: 0.12011450695827752463,
+    0.75: 0.25826609742280710008,
+    0.999: 0.43301944642088479211,
+    1.0: 0.43378083048302718703,
+}
+
+
+@pytest.mark.parametrize("path", ["polynomial", "expm1/log1p"])
+def test_log_cosh_to_the_last_digits_on_both_paths(path):
+    a = np.array(list(LOG_COSH_DIGITS))
+    r = a if path == "polynomial" else np.append(a, 1.5)
+    got = kernels.log_cosh_r(r * np.resize([1.0, -1.0], r.size))[: a.size]
+    expected = np.array(list(LOG_COSH_DIGITS.values()))
+    np.testing.assert_allclose(got, expected, rtol=4.5e-16, atol=0)
+
+
+def test_log_cosh_paths_agree(rng):
+    a = np.concatenate([rng.uniform(0.0, 1.0, 5000), 10.0 ** rng.uniform(-12, 0, 5000)])
+    polynomial = kernels.log_cosh_r(a)
+    general = kernels.log_cosh_r(np.append(a, 2.0))[:-1]
+    np.testing.assert_allclose(polynomial, general, rtol=9e-16, atol=0)
 
 
 # --- regression losses on classification tasks --------------------------------------------
