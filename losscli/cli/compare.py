@@ -16,6 +16,7 @@ from losscli.cli.options import (
     apply_config,
     config_option,
     input_options,
+    keep_freed_memory,
     loss_options,
     output_options,
     print_notes,
@@ -158,6 +159,7 @@ def _evaluate(
 ) -> tuple[Any, Any]:
     """One model's file read whole (the comparison needs its rows) and evaluated; engine
     errors are placed in the user's files."""
+    keep_freed_memory()
     from losscli.api import evaluate
     from losscli.errors import InputError
     from losscli.readers.columns import load_inputs

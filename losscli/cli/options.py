@@ -8,6 +8,7 @@ out are passed as None, so the engine knows which ones the user set (BAD_INPUTS 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -184,6 +185,36 @@ INPUT_OPTIONS = (
 STREAM_ROWS = int(os.environ.get("LOSSCLI_CHUNK_ROWS", 1 << 18))
 
 
+_ALLOCATOR_TUNED = False
+
+
+def keep_freed_memory() -> None:
+    """Let glibc's malloc reuse freed chunk-sized memory instead of unmapping it.
+
+    The engine makes NumPy temporaries of about 1 MB per loss and chunk. By default glibc
+    maps such blocks fresh and returns them on free (or trims them off the heap), so every
+    temporary page-faults again: Parquet end to end took 0.9–1.3 s instead of 0.6–0.9 s on
+    10⁷ rows. Blocks under 32 MiB now come from the heap, and up to 128 MiB of free heap is
+    kept; peak memory is unchanged. Only this process (the CLI); the MALLOC_MMAP_THRESHOLD_
+    and MALLOC_TRIM_THRESHOLD_ environment variables, when set, win.
+    """
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED or not sys.platform.startswith("linux"):
+        return
+    _ALLOCATOR_TUNED = True
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_TRIM_THRESHOLD_"):
+        return
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt  # glibc's; musl's exists and does nothing
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 << 20)
+    mallopt(m_trim_threshold, 128 << 20)
+
+
 def evaluate_files(
     preds: str, labels: str | None, params: dict[str, Any], notes: list[str]
 ) -> tuple[Any, Any]:
@@ -195,6 +226,7 @@ def evaluate_files(
     """
     from dataclasses import replace
 
+    keep_freed_memory()
     from losscli.api import evaluate, evaluate_stream
     from losscli.engine.weights import parse_class_weight
     from losscli.errors import InputError

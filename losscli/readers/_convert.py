@@ -55,7 +55,9 @@ def column_to_numpy(column) -> tuple[np.ndarray, np.ndarray | None]:  # type: ig
     n = len(column)
     if pt.is_null(kind):
         return np.full(n, np.nan), np.ones(n, dtype=bool)
-    if pt.is_integer(kind) or pt.is_floating(kind) or pt.is_boolean(kind) or pt.is_decimal(kind):
+    if pt.is_integer(kind) or pt.is_floating(kind) or pt.is_boolean(kind):
+        return _float64(column), mask
+    if pt.is_decimal(kind):
         return _float64(column.cast(pa.float64())), mask
     if pt.is_string(kind) or pt.is_large_string(kind) or pt.is_string_view(kind):
         return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object), mask
@@ -70,18 +72,29 @@ def column_to_numpy(column) -> tuple[np.ndarray, np.ndarray | None]:  # type: ig
 
 
 def _float64(column):  # type: ignore[no-untyped-def]
-    """float64 values of an Arrow float64 column, straight from its buffers.
+    """float64 values of an Arrow integer, float or bool column, straight from its buffers.
 
-    `to_numpy` makes pyarrow import pandas (~0.2 s of every run); the values buffer of a
-    float64 array is the NumPy array already. Slots of nulls hold arbitrary values: the
+    `to_numpy` makes pyarrow import pandas (~0.2 s of every run) and `cast` imports
+    pyarrow.compute (~50 ms); the values buffer of a primitive array is a NumPy array
+    already, and NumPy converts it to float64. Slots of nulls hold arbitrary values: the
     caller's mask says which they are.
     """
     chunks = column.chunks if hasattr(column, "chunks") else [column]
-    parts = [
-        np.frombuffer(a.buffers()[1], dtype=np.float64, count=len(a), offset=a.offset * 8)
-        for a in chunks
-        if len(a)
-    ]
+    parts = [_chunk_float64(a) for a in chunks if len(a)]
     if not parts:
         return np.empty(0, dtype=np.float64)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _chunk_float64(array) -> np.ndarray:  # type: ignore[no-untyped-def]
+    import pyarrow.types as pt
+
+    kind, n, start = array.type, len(array), array.offset
+    buffer = array.buffers()[1]
+    if pt.is_boolean(kind):  # one bit per value, least significant first
+        bits = np.frombuffer(buffer, dtype=np.uint8)
+        return np.unpackbits(bits, bitorder="little")[start : start + n].astype(np.float64)
+    code = "f" if pt.is_floating(kind) else "i" if pt.is_signed_integer(kind) else "u"
+    dtype = np.dtype(f"<{code}{kind.bit_width // 8}")
+    values = np.frombuffer(buffer, dtype=dtype, count=n, offset=start * dtype.itemsize)
+    return values if dtype == np.float64 else values.astype(np.float64)

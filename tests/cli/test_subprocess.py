@@ -215,3 +215,46 @@ def test_version_and_help_real_process():
     assert proc.returncode == 0 and proc.stdout.startswith(b"losscli ")
     proc = losscli("eval", "--help")
     assert proc.returncode == 0 and proc.stdout.startswith(b"Usage: losscli eval")
+
+
+# --- what a command imports (start-up time) ---------------------------------------------
+
+_IMPORTED = (
+    "import sys\n"
+    "from losscli.cli import run\n"
+    "code = run(sys.argv[1:])\n"
+    "heavy = ('numpy', 'pandas', 'pyarrow', 'pyarrow.compute', 'rich', 'sklearn')\n"
+    "print(' '.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+)
+
+
+def imported(*args, cwd=None) -> set[str]:
+    done = subprocess.run(
+        [PY, "-c", _IMPORTED, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(done.stderr.splitlines()[-1].split())
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["eval", "--help"]])
+def test_help_and_version_import_no_data_library(args):
+    assert imported(*args) == set()
+
+
+def test_losses_imports_neither_pandas_nor_pyarrow():
+    assert not imported("losses", "--format", "json") & {"pandas", "pyarrow"}
+
+
+def test_json_from_parquet_needs_no_pandas_rich_or_arrow_compute(tmp_path):
+    # pandas (~0.2 s), Rich (~35 ms) and pyarrow.compute (~50 ms) are for other paths
+    pq.write_table(
+        pa.table({"p": [0.2, 0.9, 0.6], "y": pa.array([0, 1, 1], pa.int8())}),
+        tmp_path / "a.parquet",
+    )
+    got = imported("eval", tmp_path / "a.parquet", "--pred-col", "p", "--label-col", "y",
+                   "-f", "json")  # fmt: skip
+    assert got == {"numpy", "pyarrow"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from conftest import error_of, write
@@ -103,3 +104,42 @@ def test_permission_denied(chdir_tmp):
         )
     finally:
         os.chmod("a.csv", 0o644)
+
+
+def test_every_numeric_arrow_type_converts_exactly(chdir_tmp):
+    # values are taken from the Arrow buffers (no pyarrow.compute), sliced and null slots too
+    table = pa.table(
+        {
+            "i8": pa.array([-128, 0, None, 127], pa.int8()),
+            "u64": pa.array([0, 2**53, 7, None], pa.uint64()),
+            "i64": pa.array([-(2**40), 1, 2, 3], pa.int64()),
+            "f16": pa.array([0.5, 1.5, -2.0, 0.0], pa.float16()),
+            "f32": pa.array([0.1, 0.25, None, 1e30], pa.float32()),
+            "flag": pa.array([True, None, False, True]),
+        }
+    )
+    pq.write_table(table, "t.parquet", row_group_size=3)  # two row groups: chunked columns
+    frame = read_frame("t.parquet")
+    expected = {
+        "i8": [-128.0, 0.0, None, 127.0],
+        "u64": [0.0, 2.0**53, 7.0, None],
+        "i64": [-(2.0**40), 1.0, 2.0, 3.0],
+        "f16": [0.5, 1.5, -2.0, 0.0],
+        "f32": [float(np.float32(0.1)), 0.25, None, float(np.float32(1e30))],
+        "flag": [1.0, None, 0.0, 1.0],
+    }
+    for name, values in expected.items():
+        got = frame.columns[name]
+        assert got.dtype == np.float64, name
+        nulls = frame.nulls.get(name, np.zeros(4, bool)).tolist()
+        assert nulls == [v is None for v in values], name
+        assert [g for g, v in zip(got.tolist(), values, strict=True) if v is not None] == [
+            v for v in values if v is not None
+        ], name
+    # a batch that starts inside a bit-packed byte
+    sliced = list(iter_frames("t.parquet", batch_rows=1)[1])
+    assert [c.columns["flag"][0] for c in sliced if not c.nulls.get("flag", [False])[0]] == [
+        1.0,
+        0.0,
+        1.0,
+    ]
