@@ -60,6 +60,13 @@ class ArrowTable:
         else:
             self._table = pa.ipc.open_stream(handle).read_all()
 
+    def rows_hint(self) -> int | None:
+        """Rows, from the IPC file's record batch headers."""
+        if self._table is not None:
+            return int(self._table.num_rows)
+        count = getattr(self._file, "count_rows", None)
+        return int(count()) if count is not None else None
+
     def read(self, columns: Sequence[str] | None = None) -> Frame:
         table = self._file.read_all() if self._file is not None else self._table
         if columns is not None:

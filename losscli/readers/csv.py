@@ -124,6 +124,20 @@ class CsvTable:
                 )
             seen[field] = i
 
+    def rows_hint(self) -> int | None:
+        """Data rows: counted in a small file, estimated from the first MiB's line lengths
+        in a large one; None for compressed files and standard input."""
+        import os
+
+        if self.source.path is None or self.source.compression:
+            return None
+        size = os.path.getsize(self.source.path)
+        head = self.text.head(1 << 20)
+        lines = head.count(b"\n") + (0 if head.endswith(b"\n") else 1)
+        if len(head) >= size:
+            return max(0, lines - 1)
+        return max(1, round(size * head.count(b"\n") / len(head)) - 1)
+
     # -- data -------------------------------------------------------------------------------
 
     def _options(self, columns: Sequence[str] | None, use_threads: bool, types=None):  # type: ignore[no-untyped-def]

@@ -183,6 +183,10 @@ class NpyTable:
         order = "F" if header.fortran else "C"
         return np.memmap(path, header.dtype, "r", header.offset, header.shape, order)
 
+    def rows_hint(self) -> int | None:
+        """Rows: the array's first dimension."""
+        return int(self.array.shape[0]) if self.array.ndim else 1
+
     def read(self, columns: Sequence[str] | None = None) -> Frame:
         names = list(columns) if columns is not None else self.names
         out = {n: _convert(self._columns[n], self.source.name) for n in names}

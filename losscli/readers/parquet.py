@@ -73,6 +73,10 @@ class ParquetTable:
             raise InputError("no rows in any of its Parquet files", source=self.source.name)
         return parts
 
+    def rows_hint(self) -> int | None:
+        """Rows, from the files' metadata."""
+        return sum(pf.metadata.num_rows for _, pf in self._parts)
+
     def read(self, columns: Sequence[str] | None = None) -> Frame:
         import pyarrow as pa
 

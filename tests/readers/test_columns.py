@@ -196,9 +196,9 @@ def test_id_col_cannot_stream(chdir_tmp):
     write("preds.csv", "id,p\n1,0.1\n")
     write("labels.csv", "id,y\n1,1\n")
     assert error_of(stream_inputs, "preds.csv", "labels.csv", id_col="id") == (
-        "--id-col cannot be used while streaming: a join by id holds both files in memory "
-        "(about 48 MB per million rows). "
-        "Read the files whole (without streaming), or sort both files by id and drop --id-col."
+        "--id-col cannot be used while streaming: a join by id holds about 0.3 KiB for these "
+        "files in memory. "
+        "Read the files whole (load_inputs), or sort both files by id and drop --id-col."
     )
 
 
@@ -210,3 +210,116 @@ def test_wide_parquet_reads_only_needed_columns(chdir_tmp):
     pq.write_table(table, "wide.parquet")
     inputs = load_inputs("wide.parquet", pred_cols=["c1999"])
     assert inputs.pred_columns == ["c1999"] and inputs.labels.tolist() == [1.0]
+
+
+# --- joins by id at scale, and the memory they need --------------------------------------
+
+
+def _shuffled_pair(n: int, text: bool, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"user-{i}" for i in range(n)]) if text else np.arange(n) * 7 + 3
+    p = rng.uniform(0.0, 1.0, n)
+    y = (rng.uniform(0.0, 1.0, n) < p).astype(int)
+    perm = rng.permutation(n)
+    write(
+        "preds.csv", "id,p\n" + "".join(f"{i},{float(v)!r}\n" for i, v in zip(ids, p, strict=True))
+    )
+    write("labels.csv", "id,y\n" + "".join(f"{ids[j]},{y[j]}\n" for j in perm))
+    return p, y
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_join_of_shuffled_ids_matches_the_aligned_rows(chdir_tmp, text):
+    p, y = _shuffled_pair(5000, text)
+    inputs = load_inputs("preds.csv", "labels.csv", id_col="id")
+    assert inputs.preds.tolist() == p.tolist()
+    assert inputs.labels.tolist() == y.astype(float).tolist()
+
+
+def test_text_ids_survive_hash_collisions(chdir_tmp, monkeypatch):
+    # every id hashing alike makes the sorted join see duplicates: the exact join takes over
+    import losscli.readers.columns as columns
+
+    p, y = _shuffled_pair(300, text=True)
+    monkeypatch.setattr(columns, "hash", lambda _value: 1, raising=False)
+    inputs = load_inputs("preds.csv", "labels.csv", id_col="id")
+    assert inputs.labels.tolist() == y.astype(float).tolist()
+
+
+def test_join_errors_name_ids_in_file_order(chdir_tmp):
+    write("preds.csv", "id,p\nz,0.1\nb,0.2\na,0.3\nq,0.4\n")
+    write("labels.csv", "id,y\na,1\nb,0\nx,1\nz,0\n")
+    assert error_of(load_inputs, "preds.csv", "labels.csv", id_col="id") == (
+        "1 of 4 ids in preds.csv are not in labels.csv (first: q). "
+        "Give both files the same ids in column 'id'."
+    )
+    write("labels.csv", "id,y\na,1\nw,0\nb,0\nq,1\nv,0\nz,0\n")
+    assert error_of(load_inputs, "preds.csv", "labels.csv", id_col="id") == (
+        "2 of 6 ids in labels.csv are not in preds.csv (first: w, v). "
+        "Give both files the same ids in column 'id'."
+    )
+    write("labels.csv", "id,y\n9,1\n5,0\n9,1\n5,0\n7,1\n")
+    write("preds.csv", "id,p\n5,0.1\n")
+    assert error_of(load_inputs, "preds.csv", "labels.csv", id_col="id") == (
+        "labels.csv: 2 id(s) appear more than once in column 'id' (first: 9, 5). "
+        "Make the ids unique."
+    )
+
+
+def test_rows_hint_of_every_format(chdir_tmp):
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    from losscli.readers import open_table
+
+    table = pa.table({"p": np.linspace(0.0, 1.0, 1000), "y": np.arange(1000) % 2})
+    pq.write_table(table, "t.parquet", row_group_size=300)
+    feather.write_feather(table, "t.feather")
+    np.save("t.npy", np.zeros((1000, 3)))
+    write("small.csv", "p,y\n0.5,1\n0.25,0")  # no final line break
+    write("big.csv", "p,y\n" + "".join(f"{i / 200_000!r},{i % 2}\n" for i in range(200_000)))
+    with gzip.open("t.csv.gz", "wt") as fh:
+        fh.write("p,y\n0.5,1\n")
+    hints = {name: open_table(name).rows_hint() for name in
+             ("t.parquet", "t.feather", "t.npy", "small.csv", "big.csv", "t.csv.gz")}  # fmt: skip
+    assert hints["t.parquet"] == hints["t.feather"] == hints["t.npy"] == 1000
+    assert hints["small.csv"] == 2
+    assert hints["big.csv"] == pytest.approx(200_000, rel=0.05)  # estimated from the first MiB
+    assert hints["t.csv.gz"] is None
+
+
+def test_a_join_larger_than_memory_is_refused_before_reading(chdir_tmp, monkeypatch):
+    import losscli.readers.columns as columns
+
+    _shuffled_pair(1000, text=False)
+    # 1000 rows · (2 values · 16 + 128) bytes per file = 320,000 bytes
+    assert columns.join_memory(
+        *columns._open("preds.csv", "labels.csv", (), (), None, "id", None, None, None)
+    ) == (320_000, 1000)
+    monkeypatch.setattr(columns, "available_memory", lambda: 100_000)
+    assert error_of(load_inputs, "preds.csv", "labels.csv", id_col="id") == (
+        "joining preds.csv and labels.csv by --id-col holds both files in memory: about "
+        "312.5 KiB for 1,000 rows, and 97.7 KiB is available. Sort both files by id (they "
+        "must hold the same ids) and drop --id-col; files aligned by position are streamed "
+        "in bounded memory."
+    )
+    monkeypatch.setattr(columns, "available_memory", lambda: 10**12)
+    monkeypatch.setattr(columns, "JOIN_NOTE_BYTES", 1)
+    notes = load_inputs("preds.csv", "labels.csv", id_col="id").notes
+    assert (
+        "--id-col joins preds.csv and labels.csv in memory: about 312.5 KiB for 1,000 rows "
+        "(files aligned by position are streamed in bounded memory)"
+    ) in notes
+
+
+def test_available_memory_is_read_on_linux():
+    import sys
+
+    from losscli.readers.columns import available_memory
+
+    found = available_memory()
+    if sys.platform.startswith("linux"):
+        assert found is not None and found > 0
