@@ -233,6 +233,7 @@ def evaluate_files(
     from losscli.readers.columns import load_inputs, stream_inputs
 
     read = {k: params.get(k) or (() if k.endswith("cols") else None) for k in INPUT_OPTIONS}
+    read["nan_policy"] = params.get("nan_policy") or "raise"
     options = {k: params.get(k) for k in ENGINE_OPTIONS}
     options["class_weight"] = parse_class_weight(params.get("class_weight"))
     classes = params.get("classes")

@@ -32,6 +32,8 @@ def detect_task(
         return "binary", None
     if labels.dtype.kind not in "iuf":
         return "multiclass", None  # class names: the caller needs class columns
+    if labels.size and labels.dtype.kind == "f" and np.isnan(labels.min()):
+        labels = labels[~np.isnan(labels)]  # rows that --nan-policy omit will drop
     if labels.size == 0:
         return "regression", None
     lo, hi = float(labels.min()), float(labels.max())

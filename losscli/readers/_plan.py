@@ -49,6 +49,7 @@ class Plan:
     weight: tuple[str, str] | None = None
     id_column: str | None = None
     notes: list[str] = field(default_factory=list)
+    empty_is_nan: bool = False  # --nan-policy omit: an empty numeric cell reads as NaN
 
     def needed(self, side: str) -> list[str]:
         """Columns to read from a side, without repeats."""

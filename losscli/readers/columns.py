@@ -129,10 +129,16 @@ def load_inputs(
     input_format: str | None = None,
     key: str | None = None,
     delimiter: str | None = None,
+    nan_policy: str = "raise",
 ) -> Inputs:
-    """Read PREDS (and LABELS) whole and return aligned arrays (SPEC §2)."""
+    """Read PREDS (and LABELS) whole and return aligned arrays (SPEC §2).
+
+    With `nan_policy="omit"` an empty cell of a numeric column reads as NaN, for the engine
+    to drop its row; otherwise it is an error naming the cell.
+    """
     tables, the_plan = _open(preds, labels, pred_cols, label_cols, weight_col, id_col,
                              input_format, key, delimiter)  # fmt: skip
+    the_plan.empty_is_nan = nan_policy == "omit"
     if the_plan.id_column is not None and len(tables) == 2:
         _check_join_memory(tables, the_plan)
     frames = {role: t.read(the_plan.needed(role)) for role, t in tables.items()}
@@ -156,6 +162,7 @@ def stream_inputs(
     key: str | None = None,
     delimiter: str | None = None,
     batch_rows: int = 65536,
+    nan_policy: str = "raise",
 ) -> tuple[InputsHeader, Iterator[Inputs]]:
     """Like `load_inputs`, in chunks of `batch_rows` rows; two files are read in lockstep.
 
@@ -164,6 +171,7 @@ def stream_inputs(
     """
     tables, the_plan = _open(preds, labels, pred_cols, label_cols, weight_col, id_col,
                              input_format, key, delimiter)  # fmt: skip
+    the_plan.empty_is_nan = nan_policy == "omit"
     if the_plan.id_column is not None and len(tables) == 2:
         need, _ = join_memory(tables, the_plan)
         size = f"about {_size(need)} for these files" if need else "both files whole"
@@ -334,13 +342,14 @@ def _assemble(
     file_rows: dict[str, np.ndarray],
     row_offset: int,
 ) -> Inputs:
+    nan = the_plan.empty_is_nan
     pred_frame = frames[the_plan.preds[0]]
-    pred_arrays = [_numeric(pred_frame, c, "--pred-col") for c in the_plan.preds[1]]
+    pred_arrays = [_numeric(pred_frame, c, "--pred-col", nan) for c in the_plan.preds[1]]
     preds = pred_arrays[0] if len(pred_arrays) == 1 else np.column_stack(pred_arrays)
-    labels = _labels(frames[the_plan.labels[0]], the_plan.labels[1])
+    labels = _labels(frames[the_plan.labels[0]], the_plan.labels[1], nan)
     weights = None
     if the_plan.weight is not None:
-        weights = _numeric(frames[the_plan.weight[0]], the_plan.weight[1], "--weight-col")
+        weights = _numeric(frames[the_plan.weight[0]], the_plan.weight[1], "--weight-col", nan)
     ids = None
     if the_plan.id_column is not None:
         ids = frames[PREDS].columns[the_plan.id_column]
@@ -367,21 +376,28 @@ def _where(frame: Frame, column: str, index: int) -> dict[str, Any]:
     return dict(source=frame.source, column=column, row=row, line=line)
 
 
-def _check_empty(frame: Frame, column: str, flag: str) -> None:
+def _check_empty(frame: Frame, column: str, flag: str, omittable: bool = False) -> None:
     mask = frame.nulls.get(column)
     if mask is not None and mask.any():
         first = int(np.argmax(mask))
         raise InputError(
             f"the cell is empty ({int(mask.sum())} empty in this column)",
-            fix="Fill in or drop the rows with empty cells",
+            fix="Fill in or drop the rows with empty cells"
+            + (", or pass --nan-policy omit to skip them" if omittable else ""),
             **_where(frame, column, first),
         )
 
 
-def _numeric(frame: Frame, column: str, flag: str) -> np.ndarray:
-    """A float64 column, or an InputError at the first cell that is not a number."""
-    _check_empty(frame, column, flag)
+def _numeric(frame: Frame, column: str, flag: str, empty_is_nan: bool = False) -> np.ndarray:
+    """A float64 column, or an InputError at the first cell that is not a number; empty
+    cells are an error, or NaN with `empty_is_nan` (--nan-policy omit)."""
     values = frame.columns[column]
+    mask = frame.nulls.get(column)
+    if empty_is_nan and mask is not None and values.dtype.kind in "biuf":
+        out = values.astype(np.float64)  # a copy: the null slots hold arbitrary values
+        out[mask] = np.nan
+        return out
+    _check_empty(frame, column, flag, omittable=values.dtype.kind in "biuf")
     if values.dtype == np.float64:
         return values
     if values.dtype.kind in "biuf":
@@ -431,9 +447,9 @@ def _not_a_number(frame: Frame, column: str, index: int, text: object) -> InputE
     )
 
 
-def _labels(frame: Frame, columns: list[str]) -> np.ndarray:
+def _labels(frame: Frame, columns: list[str], empty_is_nan: bool = False) -> np.ndarray:
     if len(columns) > 1:
-        return np.column_stack([_numeric(frame, c, "--label-col") for c in columns])
+        return np.column_stack([_numeric(frame, c, "--label-col", empty_is_nan) for c in columns])
     column = columns[0]
     values = frame.columns[column]
     if values.dtype.kind in "OUS":
@@ -444,7 +460,7 @@ def _labels(frame: Frame, columns: list[str]) -> np.ndarray:
                 column=column,
             )  # fmt: skip
         return values  # class names: the engine maps them to classes
-    return _numeric(frame, column, "--label-col")
+    return _numeric(frame, column, "--label-col", empty_is_nan)
 
 
 # -- joining by id ------------------------------------------------------------------------------

@@ -711,3 +711,13 @@ def test_quiet_hides_notes_but_not_results(binary):
                 "--quiet"])  # fmt: skip
     assert quiet.stdout == loud.stdout
     assert "note:" not in quiet.stderr
+
+
+def test_nan_policy_omit_drops_rows_with_empty_cells(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.csv").write_text("p,y\n0.2,0\n,1\n0.7,1\n0.9,\n0.4,0\n")
+    (tmp_path / "kept.csv").write_text("p,y\n0.2,0\n0.7,1\n0.4,0\n")
+    omitted = ok(["eval", "a.csv", "--nan-policy", "omit", "-f", "json", "--loss", "bce,mse"])
+    assert "omitted 2 rows" in omitted.stderr
+    kept = as_json(["eval", "kept.csv", "--loss", "bce,mse"])
+    assert json.loads(omitted.stdout)["losses"] == kept["losses"]

@@ -121,7 +121,8 @@ def test_length_mismatch(chdir_tmp):
          "Write plain numbers with a decimal point, e.g. 1234.5; losscli does not guess locales"),
         ('"0,5"', "'0,5' is not a number (it has a decimal comma)",
          "Write numbers with a decimal point, e.g. 0.5; losscli does not guess locales"),
-        ("", "the cell is empty (1 empty in this column)", "Fill in or drop the rows with empty cells"),
+        ("", "the cell is empty (1 empty in this column)",
+         "Fill in or drop the rows with empty cells, or pass --nan-policy omit to skip them"),
     ],
 )  # fmt: skip
 def test_non_numeric_prediction_cell(chdir_tmp, cell, problem, fix):
@@ -323,3 +324,20 @@ def test_available_memory_is_read_on_linux():
     found = available_memory()
     if sys.platform.startswith("linux"):
         assert found is not None and found > 0
+
+
+def test_nan_policy_omit_reads_empty_numeric_cells_as_nan(chdir_tmp):
+    write("a.csv", "p,y,w\n0.1,0,1\n,1,2\n0.3,,3\n0.4,1,\n0.5,0,5\n")
+    inputs = load_inputs("a.csv", pred_cols=["p"], label_cols=["y"], weight_col="w",
+                         nan_policy="omit")  # fmt: skip
+    assert np.isnan(inputs.preds).tolist() == [False, True, False, False, False]
+    assert np.isnan(inputs.labels).tolist() == [False, False, True, False, False]
+    assert np.isnan(inputs.weights).tolist() == [False, False, False, True, False]
+    chunks = list(stream_inputs("a.csv", pred_cols=["p"], label_cols=["y"], weight_col="w",
+                                nan_policy="omit", batch_rows=2)[1])  # fmt: skip
+    assert np.isnan(np.concatenate([c.preds for c in chunks])).tolist() == [
+        False, True, False, False, False
+    ]  # fmt: skip
+    # text labels have no NaN: an empty class name stays an error
+    write("b.csv", "p,label\n0.5,cat\n0.5,\n")
+    assert "the cell is empty" in error_of(load_inputs, "b.csv", nan_policy="omit")
