@@ -13,7 +13,7 @@ from losscli.readers._frame import Frame
 
 
 def table_to_frame(
-    table, source: str, fmt: str, line_offset: int | None, row_offset: int = 0
+    table, source: str, fmt: str, line_offset: int | None, row_offset: int = 0, line_of=None
 ) -> Frame:  # type: ignore[no-untyped-def]
     columns: dict[str, np.ndarray] = {}
     nulls: dict[str, np.ndarray] = {}
@@ -33,6 +33,7 @@ def table_to_frame(
         row_offset=row_offset,
         nulls=nulls,
         types=types,
+        line_of=line_of,
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,8 @@ class Frame:
         row_offset: 0-based row in the file of this frame's first row (streaming chunks).
         nulls: name -> boolean mask of empty cells, only for columns that have any.
         types: name -> the file's own type name (e.g. "int64", "string"), for messages.
+        line_of: the exact editor line of data row r where r + line_offset may be wrong
+            (a CSV file with blank lines), or None.
     """
 
     source: str
@@ -33,3 +37,14 @@ class Frame:
     row_offset: int = 0
     nulls: dict[str, np.ndarray] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
+    line_of: Callable[[int], int] | None = field(default=None, repr=False)
+
+
+def editor_line(where: Any, row: int | None) -> int | None:
+    """The editor line of 1-based data row `row` of a Frame (or anything with `line_offset`
+    and `line_of`); None for binary formats."""
+    if row is None or where.line_offset is None:
+        return None
+    if where.line_of is not None:
+        return where.line_of(row)
+    return row + where.line_offset

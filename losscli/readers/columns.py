@@ -21,6 +21,7 @@ import numpy as np
 
 from losscli.errors import InputError
 from losscli.readers import Frame, open_table
+from losscli.readers._frame import editor_line
 from losscli.readers._plan import LABELS, PREDS, Plan, Side, plan
 
 __all__ = ["Inputs", "InputsHeader", "load_inputs", "stream_inputs"]
@@ -36,6 +37,7 @@ class _Origin:
     source: str
     format: str
     line_offset: int | None
+    line_of: Any = None  # the table's exact line finder (CSV with blank lines)
 
 
 @dataclass
@@ -112,10 +114,7 @@ class Inputs(InputsHeader):
                 file_row = int(rows[row - 1]) + 1
             else:
                 file_row = self.row_offset + row
-        line = None
-        if file_row is not None and origin.line_offset is not None:
-            line = file_row + origin.line_offset
-        return origin.source, column, file_row, line
+        return origin.source, column, file_row, editor_line(origin, file_row)
 
 
 def load_inputs(
@@ -308,7 +307,7 @@ def _positional(table: Any) -> bool:
 def _header(tables: dict[str, Any], the_plan: Plan) -> InputsHeader:
     def origin(side: str) -> _Origin:
         t = tables[side]
-        return _Origin(t.source.name, t.format, t.line_offset)
+        return _Origin(t.source.name, t.format, t.line_offset, getattr(t, "line_of", None))
 
     origins = {"preds": origin(the_plan.preds[0]), "labels": origin(the_plan.labels[0])}
     if the_plan.weight is not None:
@@ -372,8 +371,7 @@ def _assemble(
 
 def _where(frame: Frame, column: str, index: int) -> dict[str, Any]:
     row = frame.row_offset + index + 1
-    line = row + frame.line_offset if frame.line_offset is not None else None
-    return dict(source=frame.source, column=column, row=row, line=line)
+    return dict(source=frame.source, column=column, row=row, line=editor_line(frame, row))
 
 
 def _check_empty(frame: Frame, column: str, flag: str, omittable: bool = False) -> None:
@@ -522,6 +520,7 @@ def _join(header: InputsHeader, frames: dict[str, Frame], the_plan: Plan) -> Inp
         {n: v[order] for n, v in labels_frame.columns.items()},
         len(order), labels_frame.line_offset, 0,
         {n: m[order] for n, m in labels_frame.nulls.items()}, labels_frame.types,
+        labels_frame.line_of,
     )  # fmt: skip
     try:
         inputs = _assemble(header, {PREDS: frames[PREDS], LABELS: aligned}, the_plan, {}, 0)
@@ -633,10 +632,10 @@ def _unalign(exc: InputError, frame: Frame, order: np.ndarray) -> InputError:
     if exc.source != frame.source or exc.row is None:
         return exc
     row = int(order[exc.row - 1]) + 1
-    line = row + frame.line_offset if frame.line_offset is not None else None
     return InputError(
-        exc.problem, fix=exc.fix, source=exc.source, column=exc.column, row=row, line=line
-    )
+        exc.problem, fix=exc.fix, source=exc.source, column=exc.column, row=row,
+        line=editor_line(frame, row),
+    )  # fmt: skip
 
 
 # -- streaming ------------------------------------------------------------------------------------
@@ -668,14 +667,14 @@ def _concat(frames: list[Frame]) -> Frame:
         if any(n in f.nulls for f in frames):
             nulls[n] = np.concatenate([f.nulls.get(n, np.zeros(f.n_rows, bool)) for f in frames])
     return Frame(first.source, first.format, columns, sum(f.n_rows for f in frames),
-                 first.line_offset, first.row_offset, nulls, first.types)  # fmt: skip
+                 first.line_offset, first.row_offset, nulls, first.types, first.line_of)  # fmt: skip
 
 
 def _slice(frame: Frame, start: int, stop: int) -> Frame:
     return Frame(
         frame.source, frame.format, {n: v[start:stop] for n, v in frame.columns.items()},
         max(0, min(stop, frame.n_rows) - start), frame.line_offset, frame.row_offset + start,
-        {n: m[start:stop] for n, m in frame.nulls.items()}, frame.types,
+        {n: m[start:stop] for n, m in frame.nulls.items()}, frame.types, frame.line_of,
     )  # fmt: skip
 
 

@@ -3,8 +3,7 @@
 Types are inferred. Only the empty field is null, so a class called "NA" or "None"
 stays a string, and "nan"/"inf" parse as floats (the engine rejects them with their row).
 CRLF line ends, a UTF-8 byte-order mark and blank lines are accepted; blank lines are
-skipped and not counted as rows (line numbers after a blank line in the middle of a file
-are then off by the number of blank lines above).
+skipped and not counted as rows, and messages count them in their line numbers.
 
 pyarrow does not report rows reliably when it parses in parallel, so when it fails, a
 second pass in Python (`_diagnose`) finds the first offending row and its editor line.
@@ -124,6 +123,19 @@ class CsvTable:
                 )
             seen[field] = i
 
+    def line_of(self, row: int) -> int:
+        """The editor line of 1-based data row `row`: row + 1, plus the blank lines above it
+        (pyarrow skips them without counting them as rows). Found by reading the file up
+        to that row, so only for messages."""
+        try:
+            with self.text.open() as stream:
+                if not _blank_line_before(stream, row):
+                    return row + self.line_offset
+            with self.text.open() as stream:
+                return _line_of_row(stream, row)
+        except (InputError, OSError, ValueError):
+            return row + self.line_offset
+
     def rows_hint(self) -> int | None:
         """Data rows: counted in a small file, estimated from the first MiB's line lengths
         in a large one; None for compressed files and standard input."""
@@ -167,7 +179,9 @@ class CsvTable:
         except (pa.ArrowException, OSError, ValueError, UnicodeError) as exc:
             raise self._diagnose(exc) from None
         self._check_table(table)
-        return table_to_frame(table, self.source.name, self.format, self.line_offset)
+        return table_to_frame(
+            table, self.source.name, self.format, self.line_offset, line_of=self.line_of
+        )
 
     def iterate(self, columns: Sequence[str] | None, batch_rows: int) -> Iterator[Frame]:
         import pyarrow as pa
@@ -186,8 +200,9 @@ class CsvTable:
                     part = batch.slice(start, batch_rows)
                     table = pa.Table.from_batches([part])
                     yield table_to_frame(
-                        table, self.source.name, self.format, self.line_offset, offset
-                    )
+                        table, self.source.name, self.format, self.line_offset, offset,
+                        line_of=self.line_of,
+                    )  # fmt: skip
                     offset += part.num_rows
         except InputError:
             raise
@@ -267,6 +282,33 @@ def _block_size(head: bytes) -> int:
     longest = max(len(line) + 1 for line in head.split(b"\n", 8)[:8])
     wanted = 1 << (ROWS_PER_BLOCK * longest - 1).bit_length()
     return max(MIN_BLOCK_SIZE, min(MAX_BLOCK_SIZE, wanted))
+
+
+def _blank_line_before(stream, row: int) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a blank line may come before data row `row` (one newline count per MiB)."""
+    seen, last = 0, b"\n"
+    while chunk := stream.read(1 << 20):
+        joined = last + chunk
+        if b"\n\n" in joined or b"\n\r\n" in joined:
+            return True
+        seen += chunk.count(b"\n")
+        if seen >= row + 1:
+            return False
+        last = chunk[-2:]
+    return False
+
+
+def _line_of_row(stream, row: int) -> int:  # type: ignore[no-untyped-def]
+    """Line of data row `row`, counting blank lines (the header is the first other line)."""
+    line = data = 0
+    for raw in stream:
+        line += 1
+        if raw in (b"\n", b"\r\n", b"\r"):
+            continue
+        if data == row:
+            return line
+        data += 1
+    return row + 1
 
 
 def _not_utf8(name: str, data: bytes, offset: int) -> InputError:

@@ -679,3 +679,28 @@ def test_join_by_id_that_would_not_fit_in_memory(chdir_tmp, monkeypatch):
     r = eval_("preds.csv", "labels.csv", "--id-col", "id", "--pred-col", "p", "--label-col", "y")
     assert_error(r, "joining preds.csv and labels.csv by --id-col", "31.2 KiB for 100 rows",
                  "4.0 KiB is available", "drop --id-col")  # fmt: skip
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1 << 18])
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("1.7", "need probabilities in [0, 1], found 1.7"),
+        ("abc", "'abc' is not a number"),
+        ("", "the cell is empty"),
+    ],
+)
+def test_lines_count_blank_lines_above_the_row(chdir_tmp, monkeypatch, chunk_rows, cell, problem):
+    # pyarrow skips blank lines without counting them as rows; the editor line counts them
+    import gzip
+
+    import losscli.cli.options as options
+
+    monkeypatch.setattr(options, "STREAM_ROWS", chunk_rows)
+    text = f"p,y\n0.1,0\n\n0.3,1\r\n\r\n\n{cell},1\n0.2,0\n\n"
+    write("b.csv", text)
+    with gzip.open("b.csv.gz", "wt", newline="") as fh:
+        fh.write(text)
+    for name in ("b.csv", "b.csv.gz"):
+        assert_error(eval_(name), f"{name}, column 'p', row 3 (line 7): ", problem)
+    assert_error(eval_("-", input=text), "stdin, column 'p', row 3 (line 7): ", problem)
