@@ -224,7 +224,6 @@ def evaluate_files(
     cores); a join by id reads both files whole. Engine errors come back placed in the
     user's files: file, column, row and line.
     """
-    from dataclasses import replace
 
     keep_freed_memory()
     from losscli.api import evaluate, evaluate_stream
@@ -261,26 +260,31 @@ def evaluate_files(
         header, chunks = stream_inputs(preds, labels, batch_rows=STREAM_ROWS, **read)
         notes.extend(header.notes)
 
-        def place(chunk: Any, exc: InputError) -> InputError:
-            # engine rows count from the start of the input; a chunk locates its own rows
-            if exc.row is not None:
-                exc = replace(exc, row=exc.row - chunk.row_offset)
-            return exc.locate(chunk.locate)
-
         from losscli.cli.output import progress_bar
 
-        with progress_bar([preds, labels], quiet=bool(params.get("quiet"))) as advance:
+        quiet = bool(params.get("quiet"))
+        with progress_bar([preds, labels], quiet, total=header.rows_hint) as advance:
             result = evaluate_stream(
                 chunks,
                 losses,
                 pred_names=header.pred_columns,
-                locate=place,
+                locate=place_in_chunk,
                 progress=advance,
                 **common,
             )
         inputs = header
     notes.extend(result.notes)
     return result, inputs
+
+
+def place_in_chunk(chunk: Any, exc: Any) -> Any:
+    """An engine error at a row of the whole input, placed in the user's files: engine rows
+    count from the start of the input, and a chunk locates its own rows."""
+    from dataclasses import replace
+
+    if exc.row is not None:
+        exc = replace(exc, row=exc.row - chunk.row_offset)
+    return exc.locate(chunk.locate)
 
 
 def print_notes(notes: list[str], quiet: bool) -> None:

@@ -146,12 +146,14 @@ PROGRESS_MIN_BYTES = int(os.environ.get("LOSSCLI_PROGRESS_MIN_BYTES", 32 << 20))
 
 
 @contextlib.contextmanager
-def progress_bar(paths: Sequence[str | None], quiet: bool) -> Iterator[Callable[[int], None]]:
+def progress_bar(
+    paths: Sequence[str | None], quiet: bool, total: int | None = None
+) -> Iterator[Callable[[int], None]]:
     """A Rich progress bar on stderr for long work: rows, rate, time left.
 
     Only on a terminal, never with --quiet, never on stdout (so JSON and CSV output stay
-    byte-identical with and without a terminal). The total is the row count where the
-    format knows it (Parquet, NPY) and an estimate from the file size otherwise.
+    byte-identical with and without a terminal). `total` is the reader's `rows_hint` (exact
+    for Parquet, Feather and NPY, estimated for CSV); without it the bar counts rows.
     """
     files = [p for p in paths if p and p != "-" and os.path.isfile(p)]
     size = sum(os.path.getsize(p) for p in files)
@@ -179,7 +181,6 @@ def progress_bar(paths: Sequence[str | None], quiet: bool) -> Iterator[Callable[
         TimeRemainingColumn,
     )
 
-    total = _estimate_rows(files[0]) if files else None
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -192,24 +193,3 @@ def progress_bar(paths: Sequence[str | None], quiet: bool) -> Iterator[Callable[
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=total)
         yield lambda rows: progress.advance(task, rows)
-
-
-def _estimate_rows(path: str) -> int | None:
-    """Rows in a file: exact for Parquet and NPY, estimated from line lengths for text."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1 << 20)
-        if head.startswith(b"PAR1"):
-            import pyarrow.parquet as pq
-
-            return int(pq.ParquetFile(path).metadata.num_rows)
-        if head.startswith(b"\x93NUMPY"):
-            import numpy as np
-
-            return int(np.load(path, mmap_mode="r", allow_pickle=False).shape[0])
-        if head[:2] == b"\x1f\x8b" or b"\n" not in head:
-            return None  # compressed or unknown: no total, the bar counts rows
-        lines = head.count(b"\n")
-        return max(1, int(os.path.getsize(path) * lines / len(head)) - 1)
-    except Exception:  # a progress total is never worth an error
-        return None

@@ -18,7 +18,9 @@ resample too. Two ways to get an interval for d:
 - ``normal``: the mean and covariance of xᵢ are accumulated chunk by chunk (mergeable, Chan
   et al. 1979), Var(T) ≈ n·Cov(x), and the delta method gives Var(d) ≈ ∇gᵀ Var(T) ∇g —
   for a weighted mean this is the usual ratio-estimator variance Σ ωᵢ²(Δᵢ − d)² / (Σω)².
-  CI d ± z·se; p = 2(1 − Φ(|d|/se)).
+  CI d ± z·se; p = 2(1 − Φ(|d|/se)). It needs only T and the moments, so `PairedSums`
+  takes the terms of a file chunk by chunk (`paired_terms` of each chunk) in memory that
+  does not grow with n, and `compare_sums` finishes from it.
 
 NumPy and the standard library only.
 """
@@ -37,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscli.engine import kernels
+from losscli.engine.accumulate import CompensatedSum
 from losscli.engine.batch import Batch
 from losscli.engine.options import Options
 from losscli.engine.registry import LOSSES, LossSpec
@@ -102,15 +105,24 @@ class Comparison:
 # --- per-sample terms -------------------------------------------------------------------
 
 
-def _row_weights(batch: Batch, options: Options, task: str, classes: Sequence[str]) -> Array:
+def _row_weights(
+    batch: Batch,
+    options: Options,
+    task: str,
+    classes: Sequence[str],
+    class_weights: Array | None = None,
+) -> Array:
     """ωᵢ = sᵢ·c(yᵢ); class weights come from the whole data (balanced counts are fixed,
-    not re-estimated in each resample)."""
+    not re-estimated in each resample): the batch's own class counts, or `class_weights`
+    when the batch is one chunk of a larger input."""
     s = np.ones(batch.n) if batch.weights is None else batch.weights
     if options.class_weight is None or task == "regression":
         return s
     k = batch.n_classes
     names = list(classes) or [str(c) for c in range(k)]
-    w = class_weight_vector(options.class_weight, batch.group_count(k), names)
+    w = class_weights
+    if w is None:
+        w = class_weight_vector(options.class_weight, batch.group_count(k), names)
     c = w[batch.class_index] if batch.Y is None else batch.Y @ w
     return s * c
 
@@ -134,6 +146,7 @@ def paired_terms(
     *,
     classes: Sequence[str] = (),
     baseline: int = 0,
+    class_weights: Array | None = None,
 ) -> PairedTerms:
     """The per-sample terms of every model against the baseline, as columns.
 
@@ -145,6 +158,9 @@ def paired_terms(
         labels, sample_weight: shared by every model.
         classes: class names, for class weights given by name.
         baseline: index of the reference model in `preds`.
+        class_weights: one weight per class, from the whole input, when the rows are one
+            chunk of it (balanced class weights need the class counts of every row); by
+            default computed from these rows.
     """
     if len(preds) < 2:
         raise InputError(f"compare needs at least two models, got {len(preds)}")
@@ -157,15 +173,11 @@ def paired_terms(
             )
     if not 0 <= baseline < len(preds):
         raise InputError(f"baseline index {baseline} is out of range")
-    if options.reduction != "mean":
-        raise InputError(
-            f"compare compares mean losses; --reduction {options.reduction} does not apply",
-            fix="Leave out --reduction",
-        )
+    check_reduction(options)
     batches = [
         Batch(task, np.asarray(p), labels, sample_weight, options, list(specs)) for p in preds
     ]
-    omega = _row_weights(batches[baseline], options, task, classes)
+    omega = _row_weights(batches[baseline], options, task, classes, class_weights)
     cols: list[Array] = [omega]
     contrasts: list[Contrast] = []
 
@@ -197,6 +209,15 @@ def paired_terms(
     # (m, n) filled row by row, seen as (n, m): column_stack would transpose while copying,
     # the slowest step of compare on 10⁶ rows (0.84 s of 3.4 s)
     return PairedTerms(np.stack(cols).T, contrasts, baseline, options.dice_smooth, len(preds))
+
+
+def check_reduction(options: Options) -> None:
+    """A comparison is of mean losses (what the sums T give)."""
+    if options.reduction != "mean":
+        raise InputError(
+            f"compare compares mean losses; --reduction {options.reduction} does not apply",
+            fix="Leave out --reduction",
+        )
 
 
 # --- the statistics as functions of the sums --------------------------------------------
@@ -288,6 +309,63 @@ class Moments:
         if self.n < 2:
             return np.full((self.q, self.q), math.nan)
         return self.m2 * (self.n / (self.n - 1))
+
+
+@dataclass
+class PairedSums:
+    """What the normal approximation needs of the terms X: the column sums T and the
+    `Moments` of the rows, taken chunk by chunk (`update` with the `paired_terms` of each
+    chunk, in row order), so that memory does not grow with n.
+
+    T is a compensated sum across chunks (pairwise within one), so it agrees with
+    ``X.sum(axis=0)`` of the whole matrix to the last digit or so; the moments merge as in
+    `compare`, which splits the rows at multiples of `MOMENT_CHUNK` (`moment_pieces`).
+    """
+
+    contrasts: list[Contrast]
+    baseline: int
+    dice_smooth: float
+    n_models: int
+    q: int
+    total: CompensatedSum
+    moments: Moments
+
+    @classmethod
+    def like(cls, terms: PairedTerms) -> PairedSums:
+        """Empty sums for terms laid out as `terms` (same losses, models and baseline)."""
+        q = int(terms.columns.shape[1])
+        return cls(
+            terms.contrasts,
+            terms.baseline,
+            terms.dice_smooth,
+            terms.n_models,
+            q,
+            CompensatedSum.zeros((q,)),
+            Moments(q),
+        )
+
+    @property
+    def n(self) -> int:
+        return self.moments.n
+
+    def update(self, terms: PairedTerms) -> PairedSums:
+        if terms.columns.shape[1] != self.q or terms.contrasts != self.contrasts:
+            raise ValueError("the terms are laid out differently from the sums")
+        self.total.add(terms.columns.sum(axis=0))
+        self.moments = self.moments.update(terms.columns)
+        return self
+
+
+def moment_pieces(offset: int, n: int) -> list[tuple[int, int]]:
+    """(start, stop) of the pieces of rows offset..offset+n−1, cut at the multiples of
+    `MOMENT_CHUNK` (as `compare` cuts the whole matrix), as positions in the chunk."""
+    cuts = [0]
+    nxt = (offset // MOMENT_CHUNK + 1) * MOMENT_CHUNK - offset
+    while nxt < n:
+        cuts.append(nxt)
+        nxt += MOMENT_CHUNK
+    cuts.append(n)
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
 # --- methods -----------------------------------------------------------------------------
@@ -400,10 +478,54 @@ def compare(
     moments = Moments(q)
     for start in range(0, terms.n, MOMENT_CHUNK):
         moments = moments.update(terms.columns[start : start + MOMENT_CHUNK])
+    return _normal(
+        terms.contrasts, terms.baseline, terms.dice_smooth, T, moments, confidence, reported
+    )
+
+
+def compare_sums(
+    sums: PairedSums,
+    *,
+    confidence: float = 0.95,
+    differences: Sequence[float] | None = None,
+) -> list[Comparison]:
+    """`compare(method='normal')` from streamed `PairedSums`, in the order of its contrasts.
+
+    Args:
+        sums: the sums and moments of every chunk's `paired_terms`.
+        confidence: the interval's coverage, in (0, 1).
+        differences: the reported d per contrast (e.g. from the engine's accumulators);
+            by default computed from the sums.
+    """
+    check_settings(confidence, 1)
+    if sums.n == 0:
+        raise InputError("no rows to compare", fix="A mean over no rows is undefined")
+    T = sums.total.value()
+    if differences is None:
+        differences = [float(_difference(c, T, sums.dice_smooth)) for c in sums.contrasts]
+    reported = np.asarray(differences, dtype=np.float64)
+    return _normal(
+        sums.contrasts, sums.baseline, sums.dice_smooth, T, sums.moments, confidence, reported
+    )
+
+
+def _normal(
+    contrasts: Sequence[Contrast],
+    baseline: int,
+    smooth: float,
+    T: Array,
+    moments: Moments,
+    confidence: float,
+    reported: Array,
+) -> list[Comparison]:
+    """The delta-method interval and p-value of every contrast, from T and the moments."""
+    q = T.shape[0]
+    alpha = 1.0 - confidence
     cov = moments.sums_covariance()
     z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
-    for j, c in enumerate(terms.contrasts):
-        g = _gradient(c, T, q, terms.dice_smooth)
+    out: list[Comparison] = []
+    for j, c in enumerate(contrasts):
+        g = _gradient(c, T, q, smooth)
         nz = np.flatnonzero(g)
         # only the columns the gradient touches: 0·(anything finite) stays exactly 0
         var = float(g[nz] @ cov[np.ix_(nz, nz)] @ g[nz]) if nz.size else 0.0
@@ -416,7 +538,7 @@ def compare(
         else:
             ci = (d - z * se, d + z * se)
             p = math.erfc(abs(d) / se / math.sqrt(2.0))
-        out.append(Comparison(c.model, terms.baseline, c.loss, d, ci, p, chosen))
+        out.append(Comparison(c.model, baseline, c.loss, d, ci, p, "normal"))
     return out
 
 

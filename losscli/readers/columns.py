@@ -50,6 +50,7 @@ class InputsHeader:
     id_column: str | None
     notes: list[str]
     _origins: dict[str, _Origin] = field(repr=False, default_factory=dict)
+    rows_hint: int | None = None  # the predictions' rows where the format tells (progress)
 
     def describe(self) -> dict[str, Any]:
         """The JSON "inputs" object (SPEC §5)."""
@@ -179,6 +180,7 @@ def stream_inputs(
             fix="Read the files whole (load_inputs), or sort both files by id and drop --id-col",
         )
     header = _header(tables, the_plan)
+    header.rows_hint = tables[PREDS].rows_hint()
     # a chunk holds about 2**20 values whatever the width: 1000 class columns get chunks of
     # ~1000 rows, not 262,144 rows of 1000 columns (2 GB)
     width = sum(len(the_plan.needed(role)) for role in tables)
