@@ -238,3 +238,31 @@ def test_wide_file_reads_only_the_requested_column(chdir_tmp):
     write("wide.csv", header + "\n" + ",".join("0" for _ in range(n)) + "\n")
     frame = read_frame("wide.csv", columns=["c99999"])
     assert list(frame.columns) == ["c99999"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_streamed_pieces_join_exactly_at_line_ends(chdir_tmp, monkeypatch, newline):
+    # 64-byte blocks: pieces of 256 bytes, parsed on worker threads, cut at line ends
+    monkeypatch.setattr("losscli.readers.csv.MIN_BLOCK_SIZE", 64)
+    rng = np.random.default_rng(1)
+    values = rng.uniform(size=3000)
+    names = [f"class-{i % 7}" for i in range(3000)]
+    body = "".join(
+        f"{float(v)!r},{i % 2},{n}{newline}" + (newline if i % 500 == 7 else "")
+        for i, (v, n) in enumerate(zip(values, names, strict=True))
+    )
+    write("a.csv", f"p,y,name{newline}" + body)
+    with gzip.open("a.csv.gz", "wt", newline="") as fh:
+        fh.write(f"p,y,name{newline}" + body)
+    for path in ("a.csv", "a.csv.gz"):
+        _, chunks = iter_frames(path, batch_rows=997)
+        chunks = list(chunks)
+        assert len(chunks) > 10 and all(c.n_rows <= 997 for c in chunks)
+        assert [c.row_offset for c in chunks] == np.cumsum(
+            [0] + [c.n_rows for c in chunks[:-1]]
+        ).tolist()
+        assert np.array_equal(np.concatenate([c.columns["p"] for c in chunks]), values)
+        assert np.concatenate([c.columns["y"] for c in chunks]).tolist() == [
+            float(i % 2) for i in range(3000)
+        ]
+        assert np.concatenate([c.columns["name"] for c in chunks]).tolist() == names
