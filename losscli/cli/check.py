@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from losscli.cli.options import (
     ENGINE_OPTIONS,
@@ -80,8 +81,6 @@ def check_command(
 
     settings = apply_config(ctx, params, config_path)
     src = ctx.get_parameter_source
-    from click.core import ParameterSource
-
     # gates: the config's, then the command line's (a flag replaces the file's gate on a loss)
     bounds: dict[tuple[str, str], float] = {}
     for kind, items in (("max", max_gates), ("min", min_gates)):
