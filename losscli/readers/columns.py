@@ -137,8 +137,7 @@ def load_inputs(
     to drop its row; otherwise it is an error naming the cell.
     """
     tables, the_plan = _open(preds, labels, pred_cols, label_cols, weight_col, id_col,
-                             input_format, key, delimiter)  # fmt: skip
-    the_plan.empty_is_nan = nan_policy == "omit"
+                             input_format, key, delimiter, nan_policy)  # fmt: skip
     if the_plan.id_column is not None and len(tables) == 2:
         _check_join_memory(tables, the_plan)
     frames = {role: t.read(the_plan.needed(role)) for role, t in tables.items()}
@@ -170,8 +169,7 @@ def stream_inputs(
     A length mismatch is raised when the shorter file ends. `--id-col` cannot stream.
     """
     tables, the_plan = _open(preds, labels, pred_cols, label_cols, weight_col, id_col,
-                             input_format, key, delimiter)  # fmt: skip
-    the_plan.empty_is_nan = nan_policy == "omit"
+                             input_format, key, delimiter, nan_policy)  # fmt: skip
     if the_plan.id_column is not None and len(tables) == 2:
         need, _ = join_memory(tables, the_plan)
         size = f"about {_size(need)} for these files" if need else "both files whole"
@@ -195,7 +193,18 @@ def stream_inputs(
 # -- opening and planning ---------------------------------------------------------------------
 
 
-def _open(preds, labels, pred_cols, label_cols, weight_col, id_col, input_format, key, delimiter):  # type: ignore[no-untyped-def]
+def _open(
+    preds,
+    labels,
+    pred_cols,
+    label_cols,
+    weight_col,
+    id_col,
+    input_format,
+    key,
+    delimiter,
+    nan_policy="raise",
+):  # type: ignore[no-untyped-def]
     if preds == "-" and labels == "-":
         raise InputError(
             "'-' (standard input) is given for both predictions and labels; it can be read once",
@@ -223,6 +232,7 @@ def _open(preds, labels, pred_cols, label_cols, weight_col, id_col, input_format
             tables[LABELS] = open_table(labels, **options)
     sides = [Side(role, t.source.name, list(t.names), _positional(t)) for role, t in tables.items()]
     the_plan = plan(sides, pred_cols, label_cols, weight_col, id_col)
+    the_plan.empty_is_nan = nan_policy == "omit"
     for t in tables.values():
         the_plan.notes.extend(getattr(t, "notes", []))
     return tables, the_plan
