@@ -21,7 +21,6 @@ import click
 
 from losscli.cli.options import (
     ENGINE_OPTIONS,
-    INPUT_OPTIONS,
     apply_config,
     config_option,
     input_options,
@@ -30,6 +29,7 @@ from losscli.cli.options import (
     output_options,
     place_in_chunk,
     print_notes,
+    read_options,
 )
 
 
@@ -90,6 +90,7 @@ def compare_command(
             "Remove the rows with NaN from every file",
         )
     _stdin_once(models, params)
+    keep_freed_memory()
 
     settings = _settings(params)
     if params["method"] == "bootstrap" or params.get("id_col"):
@@ -205,7 +206,6 @@ def _by_chunks(
 
     from losscli.engine.resample import AUTO_NORMAL_ROWS
 
-    keep_freed_memory()
     headers, tuples = _open_streams(models, params)
     buffered: list[tuple[Any, ...]] = []
     if params["method"] == "auto":
@@ -427,7 +427,7 @@ def _count_classes(the_plan: Any, model: tuple[str, str, tuple], params: dict[st
     from losscli.readers.columns import stream_inputs
 
     _, path, cols = model
-    read = _read_options({**params, "pred_cols": cols})
+    read = read_options({**params, "pred_cols": cols})
     _, chunks = stream_inputs(path, params["labels"], batch_rows=cli.STREAM_ROWS, **read)
     k = the_plan.n_classes
     counts = CompensatedSum.zeros((k,))
@@ -458,7 +458,7 @@ def _open_streams(
 
     headers, streams = [], []
     for _, path, cols in models:
-        read = _read_options({**params, "pred_cols": cols})
+        read = read_options({**params, "pred_cols": cols})
         header, chunks = stream_inputs(path, params["labels"], batch_rows=cli.STREAM_ROWS, **read)
         headers.append(header)
         streams.append(chunks)
@@ -578,16 +578,11 @@ def _settings(params: dict[str, Any]) -> tuple[list[str] | None, dict[str, Any]]
     return list(params.get("losses") or ()) or None, options
 
 
-def _read_options(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: params.get(k) or (() if k.endswith("cols") else None) for k in INPUT_OPTIONS}
-
-
 def _load(path: str, labels: str | None, params: dict[str, Any], notes: list[str]) -> Any:
     """One model's file read whole."""
-    keep_freed_memory()
     from losscli.readers.columns import load_inputs
 
-    inputs = load_inputs(path, labels, **_read_options(params))
+    inputs = load_inputs(path, labels, **read_options(params))
     notes.extend(inputs.notes)
     return inputs
 

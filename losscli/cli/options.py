@@ -188,6 +188,13 @@ STREAM_ROWS = int(os.environ.get("LOSSCLI_CHUNK_ROWS", 1 << 18))
 _ALLOCATOR_TUNED = False
 
 
+def read_options(params: dict[str, Any]) -> dict[str, Any]:
+    """The readers' keyword arguments from the command's parameters."""
+    read = {k: params.get(k) or (() if k.endswith("cols") else None) for k in INPUT_OPTIONS}
+    read["nan_policy"] = params.get("nan_policy") or "raise"
+    return read
+
+
 def keep_freed_memory() -> None:
     """Let glibc's malloc reuse freed chunk-sized memory instead of unmapping it.
 
@@ -231,8 +238,7 @@ def evaluate_files(
     from losscli.errors import InputError
     from losscli.readers.columns import load_inputs, stream_inputs
 
-    read = {k: params.get(k) or (() if k.endswith("cols") else None) for k in INPUT_OPTIONS}
-    read["nan_policy"] = params.get("nan_policy") or "raise"
+    read = read_options(params)
     options = {k: params.get(k) for k in ENGINE_OPTIONS}
     options["class_weight"] = parse_class_weight(params.get("class_weight"))
     classes = params.get("classes")
