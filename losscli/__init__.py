@@ -50,3 +50,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'losscli' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API too (loaded lazily, so not yet in the module's namespace)."""
+    return sorted(set(globals()) | set(__all__))

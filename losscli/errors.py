@@ -23,6 +23,13 @@ Locator = Callable[
 ]
 
 
+def sentence(text: str) -> str:
+    """`text` ending in one full stop; a question or an exclamation keeps its own mark
+    ("Did you mean 'eval'?", never "'eval'?.")."""
+    text = text.rstrip(".")
+    return text if text.endswith(("?", "!")) else text + "."
+
+
 class LossCliError(Exception):
     """Base class of every error losscli reports to its users (exit code 2)."""
 
@@ -45,6 +52,8 @@ class InputError(LossCliError):
         line: 1-based line in a text file, when it differs from the row.
         role: ``preds``, ``labels`` or ``weights`` when raised by the engine.
         col_index: for a matrix, the 0-based column inside it.
+        kind: what went wrong, for callers that add context (``preds_range``: predictions
+            outside [0, 1]; ``labels_range``: labels outside what the task takes).
     """
 
     problem: str
@@ -56,6 +65,7 @@ class InputError(LossCliError):
     role: str | None = None
     col_index: int | None = None
     notes: list[str] = field(default_factory=list)
+    kind: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         super().__init__(self.format())
@@ -82,10 +92,9 @@ class InputError(LossCliError):
 
     def format(self) -> str:
         where = self.where()
-        text = f"{where}: {self.problem}" if where else self.problem
-        text = text.rstrip(".") + "."
+        text = sentence(f"{where}: {self.problem}" if where else self.problem)
         if self.fix:
-            text += " " + self.fix.rstrip(".") + "."
+            text += " " + sentence(self.fix)
         return text
 
     def locate(self, locator: Locator) -> InputError:

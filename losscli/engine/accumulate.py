@@ -112,6 +112,9 @@ class Accumulator:
         n_classes: k (2 for binary, 1 for regression).
         options: validated `Options`.
         classes: class names in column order (for class weights and messages).
+        keep_per_sample: keep ℓᵢ of every row (``reduction='none'``).
+        soft_targets: binary labels may be probabilities in [0, 1] (distillation), as
+            PyTorch's and Keras's binary cross-entropy take them; off, they must be 0/1.
     """
 
     specs: list[LossSpec]
@@ -120,6 +123,7 @@ class Accumulator:
     options: Options
     classes: list[str] = field(default_factory=list)
     keep_per_sample: bool = False
+    soft_targets: bool = False
 
     def __post_init__(self) -> None:
         weighted = self.options.class_weight is not None and self.task != "regression"
@@ -170,6 +174,7 @@ class Accumulator:
             self.specs,
             row_offset=offset,
             rows=rows,
+            soft_targets=self.soft_targets,
         )
         d = self.diagnostics
         d.n_rows += batch.n
@@ -252,7 +257,13 @@ class Accumulator:
         ) or self.options != other.options:
             raise ValueError("cannot merge accumulators of different tasks, losses or options")
         out = Accumulator(
-            self.specs, self.task, self.n_classes, self.options, self.classes, self.keep_per_sample
+            self.specs,
+            self.task,
+            self.n_classes,
+            self.options,
+            self.classes,
+            self.keep_per_sample,
+            self.soft_targets or other.soft_targets,
         )
         out._sums = {k: v.merged(other._sums[k]) for k, v in self._sums.items()}
         out._weight = self._weight.merged(other._weight)
@@ -280,6 +291,12 @@ class Accumulator:
             )
         )
         sum_weights = float(w @ self._weight.value())
+        if not math.isfinite(sum_weights):
+            raise InputError(
+                "the sum of weights overflows float64 (it passes 1.8e308)",
+                role="weights",
+                fix="Rescale the weights (only their ratios matter) or the class weights",
+            )
         if not sum_weights > 0:
             raise InputError(
                 "the sum of weights is 0",

@@ -47,6 +47,8 @@ class Batch:
         specs: the losses that will be computed (decides which checks apply).
         row_offset: 0-based index of the first row in the whole input (for error rows).
         rows: where rows were dropped (NaN omitted), the chunk position of each row kept.
+        soft_targets: binary labels may be soft targets in [0, 1]; they then have no class
+            per row, so hinge and class weights refuse them.
     """
 
     def __init__(
@@ -60,8 +62,11 @@ class Batch:
         *,
         row_offset: int = 0,
         rows: NDArray[np.intp] | None = None,
+        soft_targets: bool = False,
     ) -> None:
         self.task = task
+        self.soft_targets = soft_targets
+        self.soft = False  # binary: some label of this chunk lies strictly inside (0, 1)
         self.options = options
         self.row_offset = row_offset
         self._rows = rows  # 0-based positions in the chunk of the rows kept by --nan-policy omit
@@ -81,6 +86,8 @@ class Batch:
             self._set_regression_labels(labels)
         elif task == "binary":
             self._set_binary_labels(labels)
+            if self.soft:
+                self._refuse_soft(specs)
         else:
             self._set_multiclass_labels(labels)
         # what the probability losses read: the predictions, or each row divided by its sum
@@ -199,22 +206,72 @@ class Batch:
         fine = lo in (0.0, -1.0, 1.0) and raw.max() <= 1.0
         if fine and lo != 1.0:
             fine = np.count_nonzero(pos) + np.count_nonzero(raw == lo) == raw.shape[0]
+        if not fine and self.soft_targets and lo >= 0.0 and raw.max() <= 1.0:
+            self._set_soft_binary_labels(raw)
+            return
         if not fine:
-            bad = ~(pos | (raw == 0.0) | (raw == -1.0))
-            if not bad.any():  # both 0 and −1: the first −1 is the odd one out
-                bad = raw == -1.0
-            i = int(np.argmax(bad))
-            raise InputError(
-                f"binary labels must be 0 and 1 (or −1 and 1), found {_fmt(raw[i])}",
-                role="labels",
-                row=self._row(i),
-                fix="Pass --task regression or --task multiclass if this is not a binary task",
-            )
+            self._raise_binary_labels(raw, pos)
         self.negative_label = -1.0 if minus else (0.0 if zero else None)
         self.y = pos.astype(np.float64)
         self._class_index = pos.astype(np.intp)
         self.Y = None
         self.n_classes = 2
+
+    def _raise_binary_labels(self, raw: Array, pos: NDArray[np.bool_]) -> None:
+        bad = ~(pos | (raw == 0.0) | (raw == -1.0))
+        if self.soft_targets and ((raw < 0.0) | (raw > 1.0)).any():
+            bad = (raw < 0.0) | (raw > 1.0)  # soft targets are fine; the first outside is not
+        if not bad.any():  # both 0 and −1: the first −1 is the odd one out
+            bad = raw == -1.0
+        i = int(np.argmax(bad))
+        v = float(raw[i])
+        if 0.0 < v < 1.0 and not self.soft_targets:
+            fix = "Pass --task binary to take soft targets in [0, 1], or --task regression"
+        elif self.soft_targets and not 0.0 <= v <= 1.0 and v != -1.0:
+            fix = (
+                "Binary labels are 0 and 1, or soft targets in [0, 1]. Pass --classes "
+                "NEGATIVE,POSITIVE to name two other label values, or --task regression "
+                "or --task multiclass if this is not a binary task"
+            )
+        else:
+            fix = (
+                "Pass --classes NEGATIVE,POSITIVE to name two other label values, or "
+                "--task regression or --task multiclass if this is not a binary task"
+            )
+        raise InputError(
+            f"binary labels must be 0 and 1 (or −1 and 1), found {_fmt(v)}",
+            role="labels",
+            row=self._row(i),
+            fix=fix,
+            kind="labels_range",
+        )
+
+    def _set_soft_binary_labels(self, raw: Array) -> None:
+        """Soft targets y ∈ [0, 1] (distillation): bce is −[y log p + (1 − y) log(1 − p)]
+        as in PyTorch's binary_cross_entropy; there is no class per row."""
+        self.soft = True
+        self.negative_label = None
+        self.y = raw
+        self._class_index = None
+        self.Y = None
+        self.n_classes = 2
+
+    def _refuse_soft(self, specs: list[LossSpec]) -> None:
+        """Hinge and class weights need a class per row, which soft targets do not give."""
+        i = int(np.argmax((self.y > 0.0) & (self.y < 1.0)))
+        users = [s.name for s in specs if s.raw_scores]
+        fixes = ["choose other losses with --loss"] if users else []
+        if self.options.class_weight is not None:
+            users.append("--class-weight")
+            fixes.append("leave out --class-weight")
+        if users:
+            raise InputError(
+                f"{', '.join(users)} need{'s' if len(users) == 1 else ''} a class per row, "
+                f"but the labels are soft targets (found {_fmt(self.y[i])})",
+                role="labels",
+                row=self._row(i),
+                fix=f"Give labels 0 and 1, or {' and '.join(fixes)}",
+            )
 
     def _set_multiclass_labels(self, labels: np.ndarray) -> None:
         if self.scores.ndim != 2:
@@ -240,6 +297,7 @@ class Batch:
                     role="labels",
                     row=self._row(i),
                     col_index=c,
+                    kind="labels_range",
                 )
             sums = raw.sum(axis=1)
             off = np.abs(sums - 1.0) > 1e-6
@@ -250,6 +308,7 @@ class Batch:
                     role="labels",
                     row=self._row(i),
                     fix="Fix the label columns, or give class indices in one --label-col",
+                    kind="labels_range",
                 )
             self.Y = raw
             self._class_index: NDArray[np.intp] | None = None
@@ -307,6 +366,7 @@ class Batch:
                 row=self._row(i),
                 col_index=c,
                 fix="Pass --from-logits for raw scores (logits), or --loss to choose other losses",
+                kind="preds_range",
             )
         eps = self.options.eps
         self.n_clipped = int(np.count_nonzero((p < eps) | (p > 1.0 - eps)))
@@ -402,7 +462,7 @@ class Batch:
 
     @cached_property
     def bce(self) -> Array:
-        if self.options.label_smoothing == 0.0:
+        if self.options.label_smoothing == 0.0 and not self.soft:
             # hard labels: −log p_t with p_t = p or 1 − p; one log instead of two, and the
             # same clipped values as scikit-learn (it clips p and 1 − p separately too)
             if self.options.from_logits:

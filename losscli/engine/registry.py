@@ -74,7 +74,7 @@ def _ce(b: Batch) -> np.ndarray:
 
 
 def _kl(b: Batch) -> np.ndarray:
-    if b.task == "binary" and b.options.label_smoothing == 0.0:
+    if b.task == "binary" and b.options.label_smoothing == 0.0 and not b.soft:
         return b.bce  # hard labels: Σ Y log Y = 0, so KL(y ‖ p) is the cross-entropy
     if b.task == "binary":
         return kernels.binary_kl_divergence(b.y_smooth, b.log_p, b.log_q)

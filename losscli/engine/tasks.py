@@ -7,6 +7,7 @@ guess could be wrong, a note says what was chosen and how to choose otherwise.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,21 +63,28 @@ def encode_labels(
 ) -> tuple[np.ndarray, list[str], str | None]:
     """Class names → indices 0..k−1.
 
-    Returns (indices, class names, note). With `classes` the names must be among them; without,
-    the sorted unique names define the order (BAD_INPUTS 32), which the note states.
+    Returns (indices, class names, note). With `classes` the names must be among them; without
+    (no names, or prediction columns not named after the labels), the sorted distinct names
+    are the classes in column order when there are as many as columns (BAD_INPUTS 32, README),
+    which the note states; otherwise the order cannot be known, an error asking for --classes.
     """
     names = np.asarray(labels).astype(str)
     note = None
     if classes is None:
         found = sorted(set(names.tolist()))
         classes = found
-        note = f"classes, in sorted order: {', '.join(found)}"
+        note = (
+            f"classes, in sorted order: {', '.join(found[:20])}{', …' if len(found) > 20 else ''}"
+            " (the sorted distinct labels name the prediction columns in column order; "
+            "pass --classes to give each column's class)"
+        )
         if len(found) != n_classes:
             raise InputError(
                 f"the labels name {len(found)} classes ({', '.join(found[:10])}) but there are "
-                f"{n_classes} prediction columns",
+                f"{n_classes} prediction columns, so which column holds which class is unknown",
                 role="labels",
-                fix="Name prediction columns after the classes (p_cat ↔ cat) or pass --classes",
+                fix="Pass --classes with the class of each prediction column, in column order "
+                "(or name the columns after the classes, p_cat ↔ cat)",
             )
     index = {str(c): i for i, c in enumerate(classes)}
     unique, inverse = np.unique(names, return_inverse=True)
@@ -91,3 +99,50 @@ def encode_labels(
             fix="Check the label column, or the prediction columns' names",
         )
     return out.astype(np.float64), [str(c) for c in classes], note
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def integer_class_values(names: Sequence[str] | None) -> list[int] | None:
+    """The integer each class name spells ('2', '10', '-1'), when every name spells one and
+    no two spell the same; else None (the names are not integers, labels are positions)."""
+    if not names or not all(_INTEGER.fullmatch(str(n).strip()) for n in names):
+        return None
+    values = [int(str(n).strip()) for n in names]
+    return values if len(set(values)) == len(values) else None
+
+
+def _fmt(value: float) -> str:
+    return np.format_float_positional(float(value), trim="-")
+
+
+def map_labels_by_value(
+    labels: np.ndarray, values: Sequence[int], classes: Sequence[str], fix: str
+) -> np.ndarray:
+    """Numeric labels → column indices, by the integer each column's class name spells.
+
+    Columns named `p_2, p_0, p_1` hold classes 2, 0 and 1, so label 0 is column 1. NaN
+    stays NaN (``--nan-policy omit`` drops it later); a label that names no column is an
+    error naming its value, its row and the classes. Integer output when nothing is NaN.
+    """
+    y = np.asarray(labels, dtype=np.float64).reshape(-1)
+    vals = np.asarray(values, dtype=np.float64)
+    order = np.argsort(vals, kind="stable")
+    ordered = vals[order]
+    pos = np.minimum(np.searchsorted(ordered, y), len(ordered) - 1)
+    nan = np.isnan(y)
+    bad = (ordered[pos] != y) & ~nan
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(
+            f"label {_fmt(y[i])} is not one of the classes {', '.join(map(str, classes))}",
+            role="labels",
+            row=i + 1,
+            fix=fix,
+        )
+    out = order[pos]
+    if nan.any():
+        out = out.astype(np.float64)
+        out[nan] = np.nan
+    return out
