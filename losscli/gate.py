@@ -62,17 +62,57 @@ def parse_tolerance(text: str) -> Tolerance:
     return tol
 
 
-def parse_tolerances(items: Iterable[str]) -> tuple[Tolerance | None, dict[str, Tolerance]]:
-    """Repeatable ``--tolerance``: a default (``2%``) and per-loss ones (``bce=1%``)."""
-    default: Tolerance | None = None
-    per_loss: dict[str, Tolerance] = {}
+def parse_tolerances(
+    items: Iterable[str], flag: str = "--tolerance", source: str | None = None
+) -> tuple[Tolerance | None, dict[str, Tolerance]]:
+    """Repeatable ``--tolerance``: a default (``2%``) and per-loss ones (``bce=1%``).
+
+    Two different tolerances for the same loss (or two defaults) are an error naming both:
+    letting the last one win silently could loosen a gate (a copy-pasted CI line)."""
+    default: tuple[str, Tolerance] | None = None
+    per_loss: dict[str, tuple[str, Tolerance]] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if sep:
-            per_loss[_loss_name(name, item, "--tolerance")] = parse_tolerance(value)
+            loss = _loss_name(name, item, "--tolerance")
+            tol = parse_tolerance(value)
+            _once(per_loss.get(loss), (value.strip(), tol), flag, f" for {loss}", source)
+            per_loss[loss] = (value.strip(), tol)
         else:
-            default = parse_tolerance(item)
-    return default, per_loss
+            tol = parse_tolerance(item)
+            _once(default, (item.strip(), tol), flag, "", source)
+            default = (item.strip(), tol)
+    return (
+        default[1] if default else None,
+        {loss: tol for loss, (_, tol) in per_loss.items()},
+    )
+
+
+def parse_bounds(items: Iterable[str], flag: str, source: str | None = None) -> dict[str, float]:
+    """Repeatable ``--max``/``--min`` items into loss → bound; one loss given two different
+    bounds (also by an alias) is an error naming both, never the last one winning."""
+    bounds: dict[str, tuple[str, float]] = {}
+    for item in items:
+        loss, bound = parse_bound(item, flag)
+        text = item.partition("=")[2].strip()
+        _once(bounds.get(loss), (text, bound), flag, f" for {loss}", source)
+        bounds[loss] = (text, bound)
+    return {loss: bound for loss, (_, bound) in bounds.items()}
+
+
+def _once(
+    old: tuple[str, object] | None,
+    new: tuple[str, object],
+    flag: str,
+    what: str,
+    source: str | None,
+) -> None:
+    if old is not None and old[1] != new[1]:
+        raise InputError(
+            f"{flag} is given twice{what} ({old[0]} and {new[0]})",
+            source=source,
+            fix="Keep one of them",
+        )
 
 
 def _loss_name(name: str, item: str, flag: str) -> str:
@@ -155,6 +195,55 @@ def judge(gate: Gate, value: float, higher_is_better: bool = False) -> Verdict:
     margin = gate.bound - value if upper else value - gate.bound
     passed = bool(math.isfinite(value) and margin >= 0)
     return Verdict(gate, value, passed, margin if math.isfinite(margin) else math.nan)
+
+
+# Losses that another loss of the task already gates against a baseline: on a binary
+# task ce is bce, and kl is bce (multiclass: ce) less the labels' entropy, which the
+# predictions do not change, so a regression moves them by the same amount.
+DUPLICATES = {"binary": {"ce": "bce", "kl": "bce"}, "multiclass": {"kl": "ce"}}
+
+
+@dataclass(frozen=True)
+class BaselineSelection:
+    """Which losses a baseline gates, and why the others are not (for the notes)."""
+
+    gated: list[str]
+    untolerated: list[str]  # chosen, but only per-loss tolerances were given and none is theirs
+    duplicates: dict[str, str]  # left out → the loss that gates it
+
+
+def select_baseline(
+    available: Iterable[str],
+    requested: Iterable[str] | None,
+    default: Tolerance | None,
+    per_loss: Mapping[str, Tolerance],
+    task: str,
+) -> BaselineSelection:
+    """The losses to gate against a baseline (README "CI").
+
+    - ``--loss`` given: those losses; else every loss of the baseline except the
+      duplicates of `DUPLICATES` (when the loss that gates them is there too).
+    - A loss with a per-loss tolerance is always gated.
+    - Only per-loss tolerances given (no default): only those losses are gated; the others
+      are listed, never gated at a silent zero tolerance.
+    - No tolerance at all: every chosen loss, at tolerance 0 (no regression).
+    """
+    names = list(available)
+    per_loss_only = default is None and bool(per_loss)
+    if requested or per_loss_only:  # the user named the losses: no duplicates to leave out
+        candidates, duplicates = list(dict.fromkeys(requested or names)), {}
+    else:
+        same = DUPLICATES.get(task, {})
+        duplicates = {
+            n: same[n] for n in names if n in same and same[n] in names and n not in per_loss
+        }
+        candidates = [n for n in names if n not in duplicates]
+    untolerated: list[str] = []
+    if per_loss_only:
+        untolerated = [n for n in candidates if n not in per_loss]
+        candidates = [n for n in candidates if n in per_loss]
+    gated = candidates + [n for n in per_loss if n not in candidates]
+    return BaselineSelection(gated, untolerated, duplicates)
 
 
 def baseline_gates(

@@ -236,10 +236,15 @@ def test_parse_tolerances_default_and_per_loss():
     assert per == {"bce": g.Tolerance(0.01, True), "mse": g.Tolerance(0.01, False)}
 
 
-def test_parse_tolerances_later_wins():
-    default, per = g.parse_tolerances(["2%", "bce=1%", "5%", "log_loss=3%"])
-    assert default == g.Tolerance(0.05, True)
-    assert per == {"bce": g.Tolerance(0.03, True)}
+def test_parse_tolerances_repeated_is_an_error_not_the_later_winning():
+    # M9 (issue 9): a repeated tolerance could loosen a gate silently
+    with pytest.raises(InputError, match="2%.*5%"):
+        g.parse_tolerances(["2%", "bce=1%", "5%"])
+    with pytest.raises(InputError, match="bce.*1%.*3%"):
+        g.parse_tolerances(["bce=1%", "log_loss=3%"])
+    default, per = g.parse_tolerances(["2%", "bce=1%", "rel:0.02", "log_loss=1%"])
+    assert default == g.Tolerance(0.02, True)
+    assert per == {"bce": g.Tolerance(0.01, True)}
 
 
 def test_parse_tolerances_empty():

@@ -43,7 +43,13 @@ from losscli.cli.options import (
     metavar="NAME=COL",
     help="One table, one prediction column (or glob) per model; repeatable.",
 )
-@click.option("--name", "names", multiple=True, metavar="NAME", help="Model names, in order.")
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Model names, in order; repeatable, comma lists allowed.",
+)
 @click.option("--baseline", metavar="NAME", help="The reference model. [default: the first]")
 @click.option("--ci", type=float, default=0.95, show_default=True, help="Interval coverage.")
 @click.option(
@@ -646,13 +652,14 @@ def _models(preds: tuple[str, ...], params: dict[str, Any]) -> list[tuple[str, s
             models.append((name.strip(), preds[0], ((col if sep else name).strip(),)))
     else:
         models = [(_stem(p), p, tuple(params.get("pred_cols") or ())) for p in preds]
-    if params["names"]:
-        if len(params["names"]) != len(models):
+    names = _names(params["names"])
+    if names:
+        if len(names) != len(models):
             raise _error(
-                f"{len(params['names'])} --name given for {len(models)} models",
+                f"{len(names)} --name given for {len(models)} models",
                 "Pass one --name per model, in order",
             )
-        models = [(n, p, c) for n, (_, p, c) in zip(params["names"], models, strict=True)]
+        models = [(n, p, c) for n, (_, p, c) in zip(names, models, strict=True)]
     if len(models) < 2:
         raise _error(
             f"compare needs at least two models, got {len(models)}",
@@ -664,6 +671,17 @@ def _models(preds: tuple[str, ...], params: dict[str, Any]) -> list[tuple[str, s
             raise _error(f"two models are named '{name}'", "Pass --name for each model, in order")
         seen.add(name)
     return models
+
+
+def _names(items: tuple[str, ...]) -> list[str]:
+    """--name values, each a name or a comma list of names (as --loss takes them)."""
+    names = [name.strip() for item in items for name in item.split(",")]
+    if any(not name for name in names):
+        raise _error(
+            f"--name {','.join(items)} has an empty model name",
+            "Pass names such as --name old,new",
+        )
+    return names
 
 
 def _baseline_index(names: list[str], baseline: str) -> int:

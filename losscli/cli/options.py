@@ -316,7 +316,9 @@ def apply_config(
 ) -> dict[str, Any]:
     """Fill options the user did not type from the config file; returns its gate settings.
 
-    Flags win: a parameter whose value came from the command line is left as it is.
+    Flags win: a parameter whose value came from the command line is left as it is. Every
+    value in the file is checked with its flag's Click type first (W5), and a file that was
+    read says so on stderr (unless --quiet), since it changes results without a flag.
     """
     from click.core import ParameterSource
 
@@ -326,11 +328,11 @@ def apply_config(
     if found is None:
         return {}
     path, table = found
-    defaults, gates = split_config(path, table)
+    defaults, gates = split_config(path, table, {p.name: p for p in ctx.command.params})
     for name, value in defaults.items():
-        if name not in params and name not in ("fmt", "precision"):
-            continue
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
-            params[name] = tuple(value) if isinstance(value, list) else value
+            params[name] = value
+    if not params.get("quiet"):
+        click.echo(f"note: settings from {path}", err=True)
     gates["source"] = path
     return gates

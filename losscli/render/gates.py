@@ -101,6 +101,22 @@ def junit(verdicts: Sequence[Any], name: str = "losscli check") -> str:
     )
 
 
+def junit_error(message: str, kind: str = "InputError", name: str = "losscli check") -> str:
+    """JUnit XML for a check that could not run (an input or usage error, exit 2): one
+    test case holding an <error>, so a CI test report shows red, never an old green."""
+    suites = ET.Element("testsuites", name=name, tests="1", failures="0", errors="1")
+    suite = ET.SubElement(
+        suites, "testsuite", name=name, tests="1", failures="0", errors="1", skipped="0"
+    )
+    case = ET.SubElement(suite, "testcase", classname="losscli.check", name=name, time="0")
+    error = ET.SubElement(case, "error", message=message, type=kind)
+    error.text = f"error: {message}"
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
 def github_commands(verdicts: Sequence[Any]) -> str:
     """`::error` workflow commands for failed gates (GitHub escapes: %, CR, LF)."""
 
