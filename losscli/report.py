@@ -28,12 +28,35 @@ _FD_PATH = re.compile(r"/(?:dev|proc/self)/fd/(\d+)")
 _STD_PATHS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 
 
+class WriteError(InputError):
+    """An output stream could not be written (disk full, a broken device): the
+    environment's problem, exit 2 with what failed, never "a bug" (C5)."""
+
+
 def write_stream(stream: IO[str], text: str) -> None:
     """Write `text` to an open text stream in pieces, so a closed pipe raises
-    BrokenPipeError (exit 141) however long the text is."""
-    for start in range(0, len(text), CHUNK_CHARS):
-        stream.write(text[start : start + CHUNK_CHARS])
-    stream.flush()
+    BrokenPipeError (exit 141) however long the text is; any other failure is a
+    WriteError that names the stream."""
+    try:
+        for start in range(0, len(text), CHUNK_CHARS):
+            stream.write(text[start : start + CHUNK_CHARS])
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise WriteError(
+            f"cannot write to {stream_name(stream)}: {exc.strerror or exc}",
+            fix="Free space, or write to another file or device",
+        ) from None
+
+
+def stream_name(stream: IO[str]) -> str:
+    """'standard output', 'standard error' or the stream's file name, for messages."""
+    if stream is sys.__stdout__ or stream is sys.stdout:
+        return "standard output"
+    if stream is sys.__stderr__ or stream is sys.stderr:
+        return "standard error"
+    return str(getattr(stream, "name", "the output"))
 
 
 def stream_fd(path: str) -> int | None:

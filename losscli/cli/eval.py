@@ -47,15 +47,32 @@ def eval_command(
       losscli eval scores.parquet --pred-col logit --from-logits -f json | jq .losses
     """
     from losscli.cli.output import emit_evaluation
-    from losscli.report import check_writable, write_report
+    from losscli.report import check_outputs, write_report
 
-    apply_config(ctx, params, config_path)  # default options; gates are check's
+    settings = apply_config(ctx, params, config_path)  # default options; gates are check's
     fmt, precision, quiet = params["fmt"], params["precision"], params["quiet"]
     if save:
-        check_writable(save, "--save")
+        _check_save(save, params.get("reduction"))
+        inputs_by_name = {"PREDS": preds, "LABELS": labels, "--config": config_path}
+        inputs_by_name["settings file"] = (settings or {}).get("source")
+        check_outputs({"--save": save}, inputs_by_name)
     notes: list[str] = []
     result, inputs = evaluate_files(preds, labels, params, notes)
     print_notes(notes, quiet)
     if save:
         write_report(save, result.to_dict(inputs.describe()))
     emit_evaluation(result, inputs, fmt, precision, sys.stdout)
+
+
+def _check_save(save: str, reduction: str | None) -> None:
+    """A saved report holds one value per loss (a baseline for check); `--reduction none`
+    has one per row, and a report of means labelled "none" would mislead (M1)."""
+    from losscli.errors import InputError
+
+    if reduction == "none":
+        raise InputError(
+            f"--save {save} writes a report of one value per loss, "
+            "and --reduction none gives one per row",
+            fix="Save with --reduction mean (or sum); for the rows, redirect the output: "
+            "losscli eval ... --reduction none -f csv > rows.csv",
+        )

@@ -9,14 +9,73 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from losscli.render import format_number
+from losscli.report import write_stream
+
+# a table or message line is never wrapped when stdout is not a terminal (M8): pipes, files
+# and CI logs keep one line per row for grep and cut
+NO_WRAP_WIDTH = 10_000
 
 
 def console(stream: IO[str]) -> Any:
     """A Rich console on `stream`: colour only on a terminal and without NO_COLOR (Rich
-    reads NO_COLOR, FORCE_COLOR and COLUMNS itself and ignores values it cannot parse)."""
+    reads NO_COLOR, FORCE_COLOR and COLUMNS itself and ignores values it cannot parse).
+
+    On a terminal the width is the terminal's (or COLUMNS); anywhere else lines are not
+    wrapped. Trailing padding is stripped, and blank lines at the end are left out."""
     from rich.console import Console
 
-    return Console(file=stream, highlight=False, soft_wrap=False)
+    width = None if _isatty(stream) else NO_WRAP_WIDTH
+    out = Console(file=TidyStream(stream), highlight=False, soft_wrap=False, width=width)
+    out.on_broken_pipe = _stdout_closed  # Rich's own would exit 1; `run` exits 141 (M2)
+    return out
+
+
+def _stdout_closed() -> None:
+    from losscli.cli import StdoutClosed
+
+    raise StdoutClosed()
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class TidyStream:
+    """A text stream in front of `stream` that strips the spaces Rich pads lines with,
+    and holds back blank lines until more text follows (a table's blank bottom edge at
+    the end of the output is dropped; a blank line between two blocks stays, empty)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._blank = 0  # blank lines held back
+        self._partial = ""  # the text after the last newline, not yet written
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        out = []
+        for line in lines:
+            line = line.rstrip(" ")
+            if not line:
+                self._blank += 1
+                continue
+            out.append("\n" * self._blank + line + "\n")
+            self._blank = 0
+        if out:
+            write_stream(self._stream, "".join(out))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial.strip(" "):
+            write_stream(self._stream, "\n" * self._blank + self._partial)
+            self._blank, self._partial = 0, ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...
+        return getattr(self._stream, name)
 
 
 def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: IO[str]) -> None:
@@ -28,13 +87,15 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
     if fmt == "json":
         from losscli.render import json
 
-        stream.write(json.dumps(result.to_dict(described)))
+        write_stream(stream, json.dumps(result.to_dict(described)))
         return
     if fmt in ("csv", "tsv"):
         from losscli.render import delimited
 
         rows = [(name, value) for name, value in result.losses.items()]
-        stream.write(delimited.dumps(["loss", "value"], rows, "," if fmt == "csv" else "\t"))
+        write_stream(
+            stream, delimited.dumps(["loss", "value"], rows, "," if fmt == "csv" else "\t")
+        )
         return
     from losscli.render import markdown, table
 
@@ -56,18 +117,51 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
 
 
 def _emit_per_sample(result: Any, inputs: Any, fmt: str, precision: int, stream: IO[str]) -> None:
-    """--reduction none: one row per sample (row number or id, weight, one column per loss)."""
-    import numpy as np
+    """--reduction none: one row per sample (row number or id, weight, one column per loss).
 
+    Only per-sample losses: dataset-level ones (rmse, dice) have no value per row (a note
+    says so), and the JSON holds no means, which `none` would mislabel (M1). Rows keep the
+    input's numbers when --nan-policy omit drops some (W4)."""
     from losscli.render import delimited, json, markdown
+
+    header, columns = per_sample_columns(result, inputs)
+    rows = zip(*columns, strict=True)
+    if fmt == "json":
+        document = result.to_dict(inputs.describe() if inputs else None)
+        del document["losses"]  # means; `none` gives the rows below
+        document["options"]["losses"] = list(result.per_sample)
+        document["per_sample"] = [dict(zip(header, r, strict=True)) for r in rows]
+        write_stream(stream, json.dumps(document))
+    elif fmt == "markdown":
+        fmt_rows = [[r[0], *(format_number(v, precision) for v in r[1:])] for r in rows]
+        write_stream(stream, markdown.table(header, fmt_rows, "l" + "r" * (len(header) - 1)))
+    else:  # table, csv: CSV (SPEC §5); tsv: TSV
+        write_stream(stream, delimited.dumps(header, rows, "\t" if fmt == "tsv" else ","))
+
+
+def per_sample_columns(result: Any, inputs: Any) -> tuple[list[str], list[list[Any]]]:
+    """The header and the columns of per-sample output: `row` (1-based, in the input's
+    numbering) or `id`, then `weight` when weighted, then one column per loss."""
+    import numpy as np
 
     names = list(result.per_sample)
     n = len(next(iter(result.per_sample.values()))) if names else 0
+    # 0-based rows of the input that were evaluated (rows dropped by --nan-policy omit
+    # are absent); the engine gives them, else the rows are 0..n-1
+    kept = getattr(result, "sample_rows", None)
+    positions = np.arange(n) if kept is None else np.asarray(kept, dtype=np.int64)
     ids = getattr(inputs, "ids", None)
-    key = "id" if ids is not None and len(ids) == n else "row"
-    if key == "id" and ids.dtype.kind == "f" and np.all(ids == np.round(ids)):
-        ids = ids.astype(np.int64)  # CSV ids read as floats print as in the file
-    index = ids.tolist() if key == "id" else list(range(1, n + 1))
+    usable = ids is not None and (
+        len(ids) == n if kept is None else len(ids) > int(positions.max(initial=-1))
+    )
+    key = "id" if usable else "row"
+    if key == "id":
+        ids = np.asarray(ids)[positions]
+        if ids.dtype.kind == "f" and np.all(ids == np.round(ids)):
+            ids = ids.astype(np.int64)  # CSV ids read as floats print as in the file
+        index = ids.tolist()
+    else:
+        index = (positions + 1).tolist()
     columns: list[list[Any]] = [index]
     header = [key]
     if result.sample_weight is not None:
@@ -75,21 +169,7 @@ def _emit_per_sample(result: Any, inputs: Any, fmt: str, precision: int, stream:
         columns.append(np.asarray(result.sample_weight).tolist())
     header += names
     columns += [np.asarray(result.per_sample[name]).tolist() for name in names]
-    rows = zip(*columns, strict=True)
-    if fmt == "json":
-        stream.write(
-            json.dumps(
-                {
-                    **result.to_dict(inputs.describe() if inputs else None),
-                    "per_sample": [dict(zip(header, r, strict=True)) for r in rows],
-                }
-            )
-        )
-    elif fmt == "markdown":
-        fmt_rows = [[r[0], *(format_number(v, precision) for v in r[1:])] for r in rows]
-        stream.write(markdown.table(header, fmt_rows, "l" + "r" * (len(header) - 1)))
-    else:  # table, csv: CSV (SPEC §5); tsv: TSV
-        stream.write(delimited.dumps(header, rows, "\t" if fmt == "tsv" else ","))
+    return header, columns
 
 
 def emit_check(
@@ -105,7 +185,7 @@ def emit_check(
 
     described = inputs.describe() if inputs is not None else {}
     if fmt == "json":
-        stream.write(json.dumps(document))
+        write_stream(stream, json.dumps(document))
     elif fmt in ("csv", "tsv"):
         rows = [
             (
