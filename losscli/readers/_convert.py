@@ -99,3 +99,69 @@ def _chunk_float64(array) -> np.ndarray:  # type: ignore[no-untyped-def]
     dtype = np.dtype(f"<{code}{kind.bit_width // 8}")
     values = np.frombuffer(buffer, dtype=dtype, count=n, offset=start * dtype.itemsize)
     return values if dtype == np.float64 else values.astype(np.float64)
+
+
+def unsupported_type(kind, column: str, flag: str) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+    """(problem, fix) when an Arrow column of type `kind` cannot be predictions, labels or
+    weights; None for numbers, decimals, booleans, text and dictionaries of those.
+
+    Checked from the schema before any data is read, so a list or struct column is one
+    clear error rather than a crash in the engine or "'[0.2 0.8]' is not a number".
+    """
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    shown, value = str(kind), kind
+    while pt.is_dictionary(value) or isinstance(value, pa.ExtensionType):
+        value = value.value_type if pt.is_dictionary(value) else value.storage_type
+    if (
+        pt.is_integer(value) or pt.is_floating(value) or pt.is_boolean(value)
+        or pt.is_decimal(value) or pt.is_null(value) or pt.is_string(value)
+        or pt.is_large_string(value) or pt.is_string_view(value)
+    ):  # fmt: skip
+        return None
+    weights = flag == "--weight-col"
+    if _is_list(value):
+        return (
+            f"holds lists ({shown}), one list per row; losscli reads one value per cell",
+            "Save one weight per row"
+            if weights
+            else "Explode it into one column per class (in pandas: "
+            f"pd.DataFrame(df['{column}'].tolist()).add_prefix('{column}_')) "
+            f"and pass them with {flag} '{column}_*'",
+        )
+    if pt.is_struct(value):
+        fields = ", ".join(f"{column}.{f.name}" for f in value)
+        return (
+            f"holds records ({shown}), one record per row; losscli reads one value per cell",
+            f"Flatten it into columns (in pyarrow: table.flatten(), giving {fields}) "
+            f"and pass the one to use with {flag}",
+        )
+    if pt.is_map(value):
+        return (
+            f"holds maps ({shown}), one mapping per row; losscli reads one value per cell",
+            f"Turn each key into a column (in pandas: pd.DataFrame(df['{column}'].map(dict)"
+            f".tolist())) and pass them with {flag}",
+        )
+    if pt.is_temporal(value):
+        return (
+            f"holds dates or times ({shown}), not numbers",
+            f"Convert it to numbers first (e.g. seconds), or pass {flag} with another column",
+        )
+    if pt.is_binary(value) or pt.is_large_binary(value) or pt.is_fixed_size_binary(value):
+        return (
+            f"holds bytes ({shown}), not numbers or text",
+            f"Save it as numbers or UTF-8 text, or pass {flag} with another column",
+        )
+    return (
+        f"holds {shown} values, which losscli cannot read",
+        f"Save it as numbers (or text for class names), or pass {flag} with another column",
+    )
+
+
+def _is_list(kind) -> bool:  # type: ignore[no-untyped-def]
+    import pyarrow.types as pt
+
+    checks = ("is_list", "is_large_list", "is_fixed_size_list", "is_list_view",
+              "is_large_list_view")  # fmt: skip
+    return any(getattr(pt, name, lambda _: False)(kind) for name in checks)

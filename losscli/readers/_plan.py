@@ -6,11 +6,19 @@ column options, and returns a `Plan` or raises an InputError that lists the colu
 Rules, in order:
 - A named column (`--pred-col` globs, `--label-col`, `--weight-col`) is looked up in both
   files; present in both is an error, except the `--id-col`, which must be in both.
+- `--pred-col` and `--label-col` take shell-style globs (order kept); an NPZ array's name
+  stands for all its columns (`--pred-col probs` is `probs_0`..`probs_{k-1}`).
 - Unnamed roles are found: a file of NumPy arrays (no column names) is all predictions or
   all labels; one column left over in a file is used; otherwise the usual names are tried
   (exactly one must match); for predictions, then a family of columns such as `p_*`.
+- Only when all of that finds nothing: the usual names again, ignoring case and
+  surrounding spaces, with a few more names (`LOOSE_PRED_NAMES`, `LOOSE_LABEL_NAMES`),
+  an NPZ array counting as one candidate; then the families ignoring case. Coming last,
+  these never change a column that the rules above choose.
 - Anything still ambiguous is an error suggesting the flag: no guessing.
-Weights and ids are never guessed.
+Weights and ids are never guessed. Columns that both files hold under an id-like name
+(`ID_NAMES`, or a name ending in `_id`) are compared row by row when no `--id-col` is given
+(`Plan.id_check`, checked in `losscli.readers.columns`).
 """
 
 from __future__ import annotations
@@ -28,6 +36,13 @@ PRED_NAMES = (
 )  # fmt: skip
 LABEL_NAMES = ("label", "y", "y_true", "target", "labels", "targets", "truth")
 PRED_FAMILIES = ("p_*", "prob_*", "proba_*", "pred_*", "logit_*", "score_*")
+# Tried last, ignoring case and surrounding spaces (module docstring): scikit-learn's
+# y_test/y_score/y_prob/y_proba, and actual/predicted as spreadsheets name them.
+LOOSE_PRED_NAMES = PRED_NAMES + ("predicted", "y_score", "y_prob", "y_proba")
+LOOSE_LABEL_NAMES = LABEL_NAMES + ("actual", "y_test", "ground_truth", "class")
+# Columns that identify a row: when both files have one under the same name, the ids must
+# agree row by row (or --id-col joins by them). Compared ignoring case; also any `*_id`.
+ID_NAMES = ("id", "ids", "row_id", "rowid", "uid", "uuid", "key", "index", "idx")
 
 PREDS, LABELS = "preds", "labels"
 
@@ -40,6 +55,8 @@ class Side:
     source: str
     names: list[str]
     positional: bool  # NumPy arrays: columns are positions, not names
+    # NPZ arrays of two dimensions: array name -> its columns (`probs` -> probs_0, probs_1)
+    arrays: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,12 +67,16 @@ class Plan:
     id_column: str | None = None
     notes: list[str] = field(default_factory=list)
     empty_is_nan: bool = False  # --nan-policy omit: an empty numeric cell reads as NaN
+    # without --id-col: an id-like column both files hold, compared row by row
+    id_check: str | None = None
 
     def needed(self, side: str) -> list[str]:
         """Columns to read from a side, without repeats."""
         cols: list[str] = []
         if self.id_column is not None:
             cols.append(self.id_column)
+        elif self.id_check is not None:
+            cols.append(self.id_check)
         for role_side, names in (self.preds, self.labels):
             if role_side == side:
                 cols.extend(names)
@@ -84,7 +105,7 @@ def plan(
         taken[weight[0]].add(weight_col)
 
     preds = _named(pred_cols, sides, "--pred-col") if pred_cols else None
-    labels = _named(label_cols, sides, "--label-col", globs=False) if label_cols else None
+    labels = _named(label_cols, sides, "--label-col") if label_cols else None
     for found in (preds, labels):
         if found:
             taken[found[0]].update(found[1])
@@ -95,7 +116,11 @@ def plan(
     if labels is None and len(sides) == 1:
         # One file: a usual label name settles the labels first, so that a single other
         # column can then be taken as the predictions.
-        usual = [n for n in sides[0].names if n in LABEL_NAMES and n not in taken[PREDS]]
+        left = [n for n in sides[0].names if n not in taken[PREDS]]
+        usual = [n for n in left if n in LABEL_NAMES]
+        if not usual:
+            loose = [c for c in _loose_usual(sides[0], left, LABELS).values() if len(c) == 1]
+            usual = loose[0] if len(loose) == 1 else []
         if len(usual) == 1:
             labels = (PREDS, usual)
             taken[PREDS].update(usual)
@@ -105,7 +130,40 @@ def plan(
     if labels is None:
         side = sides[1] if len(sides) > 1 else sides[0]
         labels = _find(side, taken, LABELS, notes)
-    return Plan(preds, labels, weight, id_col, notes)
+    the_plan = Plan(preds, labels, weight, id_col, notes)
+    if id_col is None and len(sides) == 2:
+        the_plan.id_check = _shared_id(sides, the_plan)
+    return the_plan
+
+
+def _shared_id(sides: Sequence[Side], the_plan: Plan) -> str | None:
+    """An id-like column that both files hold under one name and no role uses."""
+    used = set(the_plan.preds[1]) | set(the_plan.labels[1])
+    if the_plan.weight is not None:
+        used.add(the_plan.weight[1])
+    if any(s.positional for s in sides):
+        return None
+    for name in sides[0].names:
+        low = name.strip().lower()
+        if (low in ID_NAMES or low.endswith("_id")) and name in sides[1].names:
+            if name not in used:
+                return name
+    return None
+
+
+def _loose_usual(side: Side, left: list[str], role: str) -> dict[str, list[str]]:
+    """Candidates by the usual names ignoring case and spaces (module docstring), by name:
+    one column, or all the columns of an NPZ array with such a name."""
+    names = LOOSE_PRED_NAMES if role == PREDS else LOOSE_LABEL_NAMES
+    found: dict[str, list[str]] = {}
+    in_array = {c for cols in side.arrays.values() for c in cols}
+    for array, cols in side.arrays.items():
+        if array.strip().lower() in names and all(c in left for c in cols):
+            found[array] = list(cols)
+    for n in left:
+        if n not in in_array and n.strip().lower() in names:
+            found[n] = [n]
+    return found
 
 
 def _unknown(name: str, side: Side, flag: str) -> InputError:
@@ -159,6 +217,9 @@ def _named(
                     source=sides[0].source if len(sides) == 1 else None,
                 )
             role, names = matched[0], hits[matched[0]]
+        elif not any(pattern in s.names for s in sides) and any(pattern in s.arrays for s in sides):
+            side = next(s for s in sides if pattern in s.arrays)  # an NPZ array: its columns
+            role, names = side.role, side.arrays[pattern]
         else:
             role, names = _locate(pattern, sides, flag), [pattern]
         if side_role is not None and role != side_role:
@@ -181,7 +242,10 @@ def _find(
     if side.positional and left:
         return side.role, left
     if len(left) == 1:
-        if len(side.names) > 1 and left[0] not in PRED_NAMES + LABEL_NAMES:
+        if (
+            len(side.names) > 1
+            and left[0].strip().lower() not in LOOSE_PRED_NAMES + LOOSE_LABEL_NAMES
+        ):
             notes.append(f"using column '{left[0]}' of {side.source} as {what}")
         return side.role, left
     usual = [n for n in left if n in (PRED_NAMES if role == PREDS else LABEL_NAMES)]
@@ -195,6 +259,11 @@ def _find(
         if len(families) == 1:
             notes.append(f"using columns {', '.join(families[0])} of {side.source} as {what}")
             return side.role, families[0]
+    if not usual:
+        loose = _loose(side, left, role, notes)
+        if loose is not None:
+            return side.role, loose
+        usual = list(_loose_usual(side, left, role))
     if not left:
         if role == LABELS:
             raise InputError(
@@ -210,3 +279,21 @@ def _find(
         else f"Pass {flag}, or a LABELS file",
         source=side.source,
     )
+
+
+def _loose(side: Side, left: list[str], role: str, notes: list[str]) -> list[str] | None:
+    """The last try (module docstring): one candidate by the loose names, else for
+    predictions one family ignoring case; None when that is not exactly one."""
+    found = _loose_usual(side, left, role)
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if found or role != PREDS:
+        return None
+    families = [
+        hits for pattern in PRED_FAMILIES
+        if (hits := [n for n in left if fnmatch.fnmatchcase(n.strip().lower(), pattern)])
+    ]  # fmt: skip
+    if len(families) == 1:
+        notes.append(f"using columns {', '.join(families[0])} of {side.source} as predictions")
+        return families[0]
+    return None

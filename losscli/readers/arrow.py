@@ -40,6 +40,7 @@ class ArrowTable:
             ) from None
         schema = self._file.schema if self._file is not None else self._table.schema
         self.names = list(schema.names)
+        self.arrow_types = {f.name: f.type for f in schema}  # checked before reading data
         _check_duplicates(self.names, source.name)
 
     def _open(self) -> None:

@@ -145,6 +145,7 @@ def load_inputs(
     if len(frames) == 1 or the_plan.id_column is None:
         if len(frames) == 2:
             _same_length(frames[PREDS].n_rows, frames[LABELS].n_rows, tables)
+            _check_ids(frames, the_plan)
         return _assemble(header, frames, the_plan, {}, 0)
     return _join(header, frames, the_plan)
 
@@ -180,8 +181,9 @@ def stream_inputs(
     header = _header(tables, the_plan)
     header.rows_hint = tables[PREDS].rows_hint()
     # a chunk holds about 2**20 values whatever the width: 1000 class columns get chunks of
-    # ~1000 rows, not 262,144 rows of 1000 columns (2 GB)
-    width = sum(len(the_plan.needed(role)) for role in tables)
+    # ~1000 rows, not 262,144 rows of 1000 columns (2 GB); the ids compared between the
+    # files do not count, so that chunks (and the last digits of sums) stay as they were
+    width = sum(len(the_plan.needed(role)) - (the_plan.id_check is not None) for role in tables)
     batch_rows = max(1, min(batch_rows, max(1024, (1 << 20) // max(1, width))))
     chunks = {
         role: _rechunk(t.iterate(the_plan.needed(role), batch_rows), batch_rows)
@@ -210,32 +212,136 @@ def _open(
             "'-' (standard input) is given for both predictions and labels; it can be read once",
             fix="Save one of them to a file",
         )
-    options = dict(input_format=input_format, key=key, delimiter=delimiter)
-    if key is not None and labels is not None:
-        # --key names an array of an NPZ archive: with two files it goes to the archive(s)
-        # among them (NPZ predictions beside NPY or CSV labels), and is an error only when
-        # neither file is an archive
-        from losscli.readers import sniff_format
-
-        npz = {side: path != "-" and sniff_format(path) == "npz" for side, path in
-               ((PREDS, preds), (LABELS, labels))}  # fmt: skip
-        if any(npz.values()):
-            tables = {
-                side: open_table(path, **{**options, "key": key if npz[side] else None})
-                for side, path in ((PREDS, preds), (LABELS, labels))
-            }
-        else:
-            tables = {PREDS: open_table(preds, **options), LABELS: open_table(labels, **options)}
-    else:
-        tables = {PREDS: open_table(preds, **options)}
-        if labels is not None:
-            tables[LABELS] = open_table(labels, **options)
-    sides = [Side(role, t.source.name, list(t.names), _positional(t)) for role, t in tables.items()]
+    options = dict(input_format=input_format, delimiter=delimiter)
+    paths = {PREDS: split_key(preds)}
+    if labels is not None:
+        paths[LABELS] = split_key(labels)
+    keys = _keys(paths, key)
+    tables = {role: open_table(path, key=keys[role], **options)
+              for role, (path, _) in paths.items()}  # fmt: skip
+    for role, (_, own) in paths.items():
+        if own is not None:
+            tables[role].own_key = own  # named in messages and the JSON as file.npz:key
+    sides = [
+        Side(role, t.source.name, list(t.names), _positional(t), dict(getattr(t, "arrays", {})))
+        for role, t in tables.items()
+    ]
     the_plan = plan(sides, pred_cols, label_cols, weight_col, id_col)
     the_plan.empty_is_nan = nan_policy == "omit"
+    _check_types(tables, the_plan)
+    _refuse_same_array({role: path for role, (path, _) in paths.items()}, tables, the_plan)
     for t in tables.values():
         the_plan.notes.extend(getattr(t, "notes", []))
     return tables, the_plan
+
+
+def split_key(path: str) -> tuple[str, str | None]:
+    """`file.npz:labels` -> ("file.npz", "labels"): the array of an NPZ archive for one file.
+
+    Only when the path does not exist as written and the part before the last ':' names
+    an archive (ends in .npz, or is a file with NPZ bytes), so that a file whose name holds
+    a ':' and Windows drive letters (`C:\\x.npz`) are read as they are.
+    """
+    import os
+
+    if path == "-" or ":" not in path or os.path.exists(path):
+        return path, None
+    head, _, key = path.rpartition(":")
+    if not head or not key or "/" in key or "\\" in key:
+        return path, None
+    if head.lower().endswith(".npz"):
+        return head, key
+    from losscli.readers import sniff_format
+
+    if os.path.isfile(head) and sniff_format(head) == "npz":
+        return head, key
+    return path, None
+
+
+def _keys(paths: dict[str, tuple[str, str | None]], key: str | None) -> dict[str, str | None]:
+    """The array key each file is opened with: its own (`file.npz:key`), else `--key`.
+
+    With two files `--key` goes to the archive(s) among those without their own key (NPZ
+    predictions beside NPY or CSV labels), and is an error only when none is an archive.
+    """
+    keys = {role: own for role, (_, own) in paths.items()}
+    if key is None:
+        return keys
+    free = [role for role, own in keys.items() if own is None]
+    if not free:
+        raise InputError(
+            f"--key {key} applies to no file: each file names its own array",
+            fix="Leave out --key",
+        )
+    if len(paths) == 2:
+        from losscli.readers import sniff_format
+
+        npz = [r for r in free if paths[r][0] != "-" and sniff_format(paths[r][0]) == "npz"]
+        free = npz or free
+    for role in free:
+        keys[role] = key
+    return keys
+
+
+def _check_types(tables: dict[str, Any], the_plan: Plan) -> None:
+    """Refuse list, struct, map, date and bytes columns from the schema, before reading."""
+    from losscli.readers._convert import unsupported_type
+
+    roles = [(the_plan.preds, "--pred-col"), (the_plan.labels, "--label-col")]
+    if the_plan.weight is not None:
+        roles.append(((the_plan.weight[0], [the_plan.weight[1]]), "--weight-col"))
+    for (side, columns), flag in roles:
+        types = getattr(tables[side], "arrow_types", {})
+        for column in columns:
+            if column not in types:
+                continue
+            found = unsupported_type(types[column], column, flag)
+            if found is not None:
+                raise InputError(
+                    found[0], fix=found[1], source=tables[side].source.name, column=column
+                )
+    if the_plan.id_check is not None:
+        for t in tables.values():
+            kind = getattr(t, "arrow_types", {}).get(the_plan.id_check)
+            if kind is not None and unsupported_type(kind, the_plan.id_check, "") is not None:
+                the_plan.id_check = None  # lists or records as ids: not compared
+                return
+
+
+def _refuse_same_array(paths: dict[str, str], tables: dict[str, Any], the_plan: Plan) -> None:
+    """PREDS and LABELS that are one file read the same way must not give one column (or
+    NPZ array) to both roles: every loss would be 0 with exit 0."""
+    import os
+
+    if len(paths) < 2 or "-" in paths.values() or the_plan.preds[0] == the_plan.labels[0]:
+        return
+    try:
+        if not os.path.samefile(paths[PREDS], paths[LABELS]):
+            return
+    except OSError:
+        return
+    key = getattr(tables[PREDS], "key", None)
+    if key != getattr(tables[LABELS], "key", None):
+        return
+    shared = [c for c in the_plan.preds[1] if c in the_plan.labels[1]]
+    if not shared:
+        return
+    name = tables[PREDS].source.name
+    if key is not None:
+        others = [m for m in getattr(tables[PREDS], "members", []) if m != key]
+        raise InputError(
+            f"the predictions and the labels are the same array '{key}' of {name}",
+            fix=f"Name the labels' array, e.g. {name}:{others[0] if others else 'KEY'}",
+        )
+    if tables[PREDS].format == "npy":
+        raise InputError(
+            f"{name} is given for both the predictions and the labels (the same array)",
+            fix="Pass the labels' own file",
+        )
+    raise InputError(
+        f"the predictions and the labels are the same column '{shared[0]}' of {name}",
+        fix="Pass the labels file, or --label-col with another column",
+    )
 
 
 # A join by id holds both files whole: per value, Arrow's column and its float64 copy; per
@@ -319,7 +425,9 @@ def _positional(table: Any) -> bool:
 def _header(tables: dict[str, Any], the_plan: Plan) -> InputsHeader:
     def origin(side: str) -> _Origin:
         t = tables[side]
-        return _Origin(t.source.name, t.format, t.line_offset, getattr(t, "line_of", None))
+        own = getattr(t, "own_key", None)
+        name = t.source.name if own is None else f"{t.source.name}:{own}"
+        return _Origin(name, t.format, t.line_offset, getattr(t, "line_of", None))
 
     origins = {"preds": origin(the_plan.preds[0]), "labels": origin(the_plan.labels[0])}
     if the_plan.weight is not None:
@@ -481,7 +589,11 @@ def _id_keys(frames: dict[str, Frame], column: str) -> dict[str, np.ndarray]:
     objects (a whole number as its digits, so 7 in one file matches "7" in the other)."""
     for f in frames.values():
         _check_empty(f, column, "--id-col")
-    values = {role: f.columns[column] for role, f in frames.items()}
+    return _comparable_ids({role: f.columns[column] for role, f in frames.items()})
+
+
+def _comparable_ids(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Ids of two files made comparable (see `_id_keys`)."""
     whole = {
         role: v.dtype.kind in "iu"
         or v.dtype == np.float64
@@ -498,6 +610,38 @@ def _id_keys(frames: dict[str, Frame], column: str) -> dict[str, np.ndarray]:
         else (v.astype(np.int64) if whole[role] else v).astype(str).astype(object)
         for role, v in values.items()
     }
+
+
+def _check_ids(frames: dict[str, Frame], the_plan: Plan) -> None:
+    """Files paired by position that both hold an id-like column (`Plan.id_check`) must
+    hold the same ids row by row; else the pairing is wrong and every loss with it. One
+    comparison per chunk, so it costs about what reading the column does."""
+    column = the_plan.id_check
+    if column is None:
+        return
+    p, q = frames[PREDS], frames[LABELS]
+    empty = {r: f.nulls.get(column, np.zeros(f.n_rows, dtype=bool)) for r, f in frames.items()}
+    differ = empty[PREDS] != empty[LABELS]
+    both = ~(empty[PREDS] | empty[LABELS])
+    keys = _comparable_ids({r: f.columns[column][both] for r, f in frames.items()})
+    differ[both] = np.asarray(keys[PREDS] != keys[LABELS], dtype=bool)
+    if not differ.any():
+        return
+    i = int(np.argmax(differ))
+    shown = {r: "(empty)" if empty[r][i] else _show_id(f.columns[column][i])
+             for r, f in frames.items()}  # fmt: skip
+    raise InputError(
+        f"{p.source} and {q.source} both have column '{column}', and the ids differ at row "
+        f"{p.row_offset + i + 1} ({shown[PREDS]} in {p.source}, {shown[LABELS]} in {q.source})",
+        fix=f"Pass --id-col {column} to join by id",
+    )
+
+
+def _show_id(value: object) -> str:
+    """An id as the user wrote it: whole numbers without the '.0' of float64."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _join(header: InputsHeader, frames: dict[str, Frame], the_plan: Plan) -> Inputs:
@@ -717,4 +861,5 @@ def _lockstep(
                 fix="Pass --id-col to join by id",
             )
         seen += p.n_rows
+        _check_ids({PREDS: p, LABELS: q}, the_plan)
         yield _assemble(header, {PREDS: p, LABELS: q}, the_plan, {}, p.row_offset)

@@ -7,8 +7,10 @@ gigantic allocation. Object dtypes are refused outright: nothing is ever unpickl
 
 A file is memory-mapped, so a large array is not loaded: streaming slices rows. A 1-D
 array is one column named "0"; a 2-D (n, k) array is columns "0".."k-1". An NPZ archive
-with `--key` is that array; without, every array must be 1-D or 2-D with one length: a
-1-D array is a column named by its key, a 2-D array `p` gives columns `p_0`..`p_{k-1}`.
+with `--key` (or a per-file key, `file.npz:key`) is that array; without, every array must
+be 1-D or 2-D with one length: a 1-D array is a column named by its key, a 2-D array `p`
+gives columns `p_0`..`p_{k-1}`, and `arrays` maps `p` to those columns so that the name
+of the array can stand for all of them (`--pred-col p`).
 """
 
 from __future__ import annotations
@@ -150,6 +152,8 @@ class NpyTable:
     """One array: a memory-mapped file or a buffer (standard input, an NPZ member)."""
 
     line_offset = None
+    arrays: dict[str, list[str]] = {}  # NPZ: 2-D array name -> its columns (read only)
+    key: str | None = None  # NPZ: the array read with a key, None for all side by side
 
     def __init__(
         self,
@@ -226,6 +230,7 @@ class NpzTable(NpyTable):
         if not members:
             raise InputError("holds no arrays", source=name)
         self.source, self.format = source, "npz"
+        self.members = list(members)
         if key is not None or len(members) == 1:
             key = key if key is not None else next(iter(members))
             if key not in members:
@@ -237,6 +242,7 @@ class NpzTable(NpyTable):
                     source=name,
                 )
             super().__init__(source, self._member(key, members[key]), "npz", None)
+            self.key = key
             return
         headers = {k: self._header(k, info) for k, info in members.items()}
         lengths = {h.shape[0] for h in headers.values()}
@@ -248,8 +254,12 @@ class NpzTable(NpyTable):
                 source=name,
             )
         self._columns = {}
+        self.arrays = {}
         for k, info in members.items():
-            self._columns.update(_columns(self._member(k, info), k))
+            columns = _columns(self._member(k, info), k)
+            self._columns.update(columns)
+            if headers[k].shape[1:]:
+                self.arrays[k] = list(columns)
         self.array = next(iter(self._columns.values()))
         self.names = list(self._columns)
 

@@ -36,6 +36,7 @@ class ParquetTable:
             self._parts = [(source.name, self._open(source.path or source.data, source.name))]
         schema = self._parts[0][1].schema_arrow
         self.names = list(schema.names)
+        self.arrow_types = {f.name: f.type for f in schema}  # checked before reading data
         _check_duplicates(self.names, source.name)
 
     def _open(self, where, label: str):  # type: ignore[no-untyped-def]
