@@ -124,10 +124,12 @@ def _load(path: str) -> dict[str, Any]:
     data = data.removeprefix(codecs.BOM_UTF8)  # Windows editors add one; TOML is UTF-8
     try:
         text = data.decode("utf-8")
+        if "\x00" in text:  # UTF-16 without a byte-order mark decodes, NULs and all
+            raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
     except UnicodeDecodeError:
-        bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        wide = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data
         raise InputError(
-            "the settings file is not UTF-8 text" + (" (it is UTF-16)" if bom else ""),
+            "the settings file is not UTF-8 text" + (" (it looks like UTF-16)" if wide else ""),
             source=path,
             fix="Save it as UTF-8",
         ) from None
