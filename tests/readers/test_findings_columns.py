@@ -61,12 +61,9 @@ def test_W3_disagreeing_id_columns_are_an_error_in_the_cli(chdir_tmp):
     assert _bce(["eval", "jp.csv", "jl.csv", "--id-col", "id"]) == pytest.approx(
         JOINED_BCE, rel=1e-15
     )
-
-
-def test_W3_agreeing_ids_pair_by_position_without_a_note(chdir_tmp):
-    write("jp.csv", "id,prob\n1,0.2\n2,0.7\n3,0.9\n")
-    write("jl.csv", "id,label\n1,0\n2,1\n3,1\n")
-    ran = invoke(["eval", "jp.csv", "jl.csv", "-l", "bce", "-f", "csv"])
+    # ids that agree: paired by position, no note
+    write("jl2.csv", "id,label\n1,0\n2,1\n3,1\n")
+    ran = invoke(["eval", "jp.csv", "jl2.csv", "-l", "bce", "-f", "csv"])
     assert ran.code == 0 and ran.err == ""
     assert float(ran.out.splitlines()[1].split(",")[1]) == pytest.approx(JOINED_BCE, rel=1e-15)
 
@@ -124,14 +121,12 @@ def test_W3_ids_compare_across_types_and_formats(chdir_tmp):
         "a.csv and c.csv both have column 'key', and the ids differ at row 2 "
         "(y in a.csv, (empty) in c.csv). Pass --id-col key to join by id."
     )
-
-
-def test_W3_an_id_column_in_one_file_only_or_named_otherwise_is_not_compared(chdir_tmp):
+    # an id column in one file only, or a shared column that is not named like an id
     write("p.csv", "id,prob\n1,0.2\n2,0.7\n")
     write("l.csv", "label\n0\n1\n")
     assert load_inputs("p.csv", "l.csv").labels.tolist() == [0, 1]
     write("q.csv", "name,prob\n1,0.2\n2,0.7\n")
-    write("m.csv", "name,label\n2,0\n1,1\n")  # 'name' is not an id-like name
+    write("m.csv", "name,label\n2,0\n1,1\n")
     assert load_inputs("q.csv", "m.csv").labels.tolist() == [0, 1]
 
 
@@ -299,10 +294,11 @@ def test_C1_a_list_weight_column_and_the_in_memory_path(chdir_tmp, ext):
                   f"l.{ext}")  # fmt: skip
     line = _error(["eval", name, other, "--pred-col", "prob", "--id-col", "id"])
     assert line.startswith(f"error: {other}, column 'label': holds records (struct<a: int64>)")
+    _types_that_keep_working(ext)
 
 
-@pytest.mark.parametrize("ext", ["parquet", "feather"])
-def test_C1_decimal_dictionary_and_nullable_columns_keep_working(chdir_tmp, ext):
+def _types_that_keep_working(ext: str) -> None:
+    """Decimal, dictionary and nullable columns read as today."""
     dec = pa.array([decimal.Decimal("0.20"), decimal.Decimal("0.70")], pa.decimal128(5, 2))
     ref = metrics.log_loss([0, 1], [0.2, 0.7])
     name = _save(pa.table({"prob": dec, "label": pa.array([0, 1]).dictionary_encode()}),
@@ -373,7 +369,7 @@ def test_E1_label_col_globs_keep_order(chdir_tmp, rng):
         ("LABEL,PRED", "PRED", "LABEL"),
         ("actual,predicted", "predicted", "actual"),
         ("y_test,y_score", "y_score", "y_test"),
-        ("y_true,y_prob", "y_prob", "y_true"),
+        ("Y_True,y_prob", "y_prob", "Y_True"),
         ("id,Ground_Truth,Probability", "Probability", "Ground_Truth"),
         (" label, prob", " prob", " label"),
     ],
@@ -398,13 +394,11 @@ def test_E7_two_files_and_ambiguity(chdir_tmp):
         "b.csv: cannot tell which column holds the predictions (several usual names: "
         "Prob, PRED); columns are Prob, PRED. Pass --pred-col (globs such as 'p_*' allowed)."
     )
-
-
-def test_E7_columns_found_before_are_still_found(chdir_tmp):
-    # an exact usual name wins over the new ones; a p_* family wins over a name in capitals
+    # columns found before are still found: an exact usual name wins over the new ones,
+    # a p_* family wins over a name in capitals
     write("a.csv", "score,predicted,label\n0.2,0.9,0\n0.7,0.1,1\n")
     assert load_inputs("a.csv").pred_columns == ["score"]
-    write("b.csv", "PRED,p_a,p_b,label\n1,0.2,0.8,a\n")
-    assert load_inputs("b.csv").pred_columns == ["p_a", "p_b"]
-    write("c.csv", "prob,Prob,label\n0.2,0.9,0\n")
-    assert load_inputs("c.csv").pred_columns == ["prob"]
+    write("c.csv", "PRED,p_a,p_b,label\n1,0.2,0.8,a\n")
+    assert load_inputs("c.csv").pred_columns == ["p_a", "p_b"]
+    write("d.csv", "prob,Prob,label\n0.2,0.9,0\n")
+    assert load_inputs("d.csv").pred_columns == ["prob"]
