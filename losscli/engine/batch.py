@@ -227,12 +227,6 @@ class Batch:
         v = float(raw[i])
         if 0.0 < v < 1.0 and not self.soft_targets:
             fix = "Pass --task binary to take soft targets in [0, 1], or --task regression"
-        elif self.soft_targets and not 0.0 <= v <= 1.0 and v != -1.0:
-            fix = (
-                "Binary labels are 0 and 1, or soft targets in [0, 1]. Pass --classes "
-                "NEGATIVE,POSITIVE to name two other label values, or --task regression "
-                "or --task multiclass if this is not a binary task"
-            )
         else:
             fix = (
                 "Pass --classes NEGATIVE,POSITIVE to name two other label values, or "

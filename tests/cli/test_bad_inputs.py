@@ -397,8 +397,8 @@ def test_binary_labels_outside_0_1(tmp_path):  # 44
     assert_error(eval_("b.csv", "--task", "binary"), "b.csv", "'label'", "row 3 (line 4)")
 
 
-def test_non_integer_binary_label(tmp_path):  # 43
-    write(tmp_path / "b.csv", "pred,label\n0.1,0\n0.2,0.5\n0.3,1\n")
+def test_non_integer_binary_label(tmp_path):  # 43; --task binary takes soft targets in [0, 1] (E3)
+    write(tmp_path / "b.csv", "pred,label\n0.1,0\n0.2,1.5\n0.3,1\n")
     assert_error(eval_("b.csv", "--task", "binary", "--loss", "bce"), "b.csv", "'label'", "row 2")
 
 

@@ -127,7 +127,7 @@ def test_label_matrix_width_must_be_k():
 
 
 def test_probability_above_one_names_row_and_hints_from_logits():
-    e = error_of(np.array([0.1, 1.2, -0.3]), y_bin, losses=["bce"])
+    e = error_of(np.array([0.1, 1.2, -0.3]), y_bin, losses=["bce"], task="binary")
     assert str(e) == (
         "preds, row 2: bce needs probabilities in [0, 1], found 1.2. "
         "Pass --from-logits for raw scores (logits), or --loss to choose other losses."
@@ -158,7 +158,8 @@ def test_binary_labels_outside_zero_one():
     e = error_of(p_bin, np.array([0, 1, 2]), task="binary")
     assert str(e) == (
         "labels, row 3: binary labels must be 0 and 1 (or −1 and 1), found 2. "
-        "Pass --task regression or --task multiclass if this is not a binary task."
+        "Pass --classes NEGATIVE,POSITIVE to name two other label values, "
+        "or --task regression or --task multiclass if this is not a binary task."
     )
 
 
