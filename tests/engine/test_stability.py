@@ -243,7 +243,11 @@ def test_low_precision_multiclass_rows_are_not_flagged(dtype, rng):
     res = evaluate(P, c, losses=["ce", "mse"])
     assert not any("do not sum to 1" in note for note in res.notes), res.notes
     ref = evaluate(
-        P.astype(np.float64), c, losses=["ce", "mse"], task="multiclass", eps=float(np.finfo(dtype).eps)
+        P.astype(np.float64),
+        c,
+        losses=["ce", "mse"],
+        task="multiclass",
+        eps=float(np.finfo(dtype).eps),
     )
     assert res.losses["ce"] == approx(ref.losses["ce"])
 
