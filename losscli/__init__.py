@@ -53,5 +53,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """The public API too (loaded lazily, so not yet in the module's namespace)."""
-    return sorted(set(globals()) | set(__all__))
+    """The public API (loaded lazily, so not yet in the module's namespace) and the module's
+    own dunders; not the helpers this file imports (`Any`, `TYPE_CHECKING`)."""
+    return sorted(set(__all__) | {n for n in globals() if n.startswith("__") and n.endswith("__")})
