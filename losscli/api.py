@@ -445,8 +445,9 @@ def _guess(given: str, task: str, preds: np.ndarray, labels: np.ndarray) -> str 
         return None
     if task == "multiclass":
         return f"the task was guessed as multiclass from the {preds.shape[1]} prediction columns"
-    if task == "binary" and labels.dtype.kind in "iuf":
-        return "the task was guessed as binary from the 0/1 labels"
+    if task == "binary" and labels.dtype.kind in "iuf" and labels.size:
+        minus = np.nanmin(labels) == -1 if labels.dtype.kind == "f" else labels.min() == -1
+        return f"the task was guessed as binary from the {'−1/1' if minus else '0/1'} labels"
     return None
 
 
