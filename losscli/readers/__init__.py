@@ -20,15 +20,20 @@ from typing import Any
 from losscli.errors import InputError
 from losscli.readers._frame import Frame
 from losscli.readers._names import unknown_column
-from losscli.readers._source import resolve, sniff
+from losscli.readers._source import reads_once, resolve, sniff
 
 __all__ = ["Frame", "read_frame", "iter_frames", "sniff_format", "open_table"]
 
 
 def sniff_format(path_or_bytes: str | bytes | os.PathLike[str]) -> str | None:
-    """The format recognised from the first bytes ("csv" for compressed text), or None."""
+    """The format recognised from the first bytes ("csv" for compressed text), or None.
+
+    None for a path that can be read only once (a FIFO or a pipe): peeking would consume
+    the bytes that the real read needs, or block."""
     if isinstance(path_or_bytes, bytes | bytearray):
         head = bytes(path_or_bytes[:8])
+    elif reads_once(os.fspath(path_or_bytes)):
+        return None
     else:
         try:
             with open(path_or_bytes, "rb") as fh:

@@ -10,12 +10,18 @@ bytes is an error, because one of the two is a mistake and guessing would hide i
 Standard input is recognised by its magic bytes and is CSV otherwise. Binary formats on
 stdin cannot be seeked, so they are buffered in memory up to ``LOSSCLI_STDIN_CAP`` bytes
 (256 MiB by default).
+
+A path that is not a regular file or a directory (a named FIFO, `/dev/stdin`, `/dev/fd/63`
+from the shell's process substitution `<(...)`) can be read only once: opening it a second
+time blocks (a FIFO) or finds nothing (a pipe). Such a path is opened once and read exactly
+like `-`, its name kept for messages. A URL is refused in one place, `remote_path_error`.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -75,14 +81,15 @@ class Source:
 
     name: str  # as the user typed it, or "stdin"
     format: str
-    path: str | None = None  # a file or a directory; None for stdin
-    data: bytes | None = None  # stdin, buffered (binary formats)
-    stream: IO[bytes] | None = None  # stdin, unbuffered (CSV/TSV), readable once
+    path: str | None = None  # a file or a directory; None for stdin, a FIFO or a pipe
+    data: bytes | None = None  # stdin or a pipe, buffered (binary formats)
+    stream: IO[bytes] | None = None  # stdin or a pipe, unbuffered (CSV/TSV), readable once
     compression: str | None = None
     files: list[str] = field(default_factory=list)  # a directory of Parquet files
 
     @property
     def is_stdin(self) -> bool:
+        """Read once, as standard input is (stdin itself, a FIFO or a pipe)."""
         return self.path is None
 
 
@@ -143,10 +150,58 @@ def resolve(path: str, input_format: str | None = None) -> Source:
     return _resolve_path(path, fmt)
 
 
+def reads_once(path: str) -> bool:
+    """Whether `path` can be read only once: "-" (stdin), or a path that exists and is not
+    a regular file or a directory (a FIFO, a pipe from `<(...)`, `/dev/stdin` on a pipe)."""
+    if path == "-":
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+# Commands that write a remote object to standard output, by URL scheme.
+_STREAMERS = {
+    "s3": "aws s3 cp {url} -",
+    "gs": "gcloud storage cat {url}",
+    "gcs": "gcloud storage cat {url}",
+    "http": "curl -fsSL {url}",
+    "https": "curl -fsSL {url}",
+}
+
+
+def remote_path_error(path: str) -> InputError | None:
+    """The error for a URL given as a path (remote reading is not supported yet), or None.
+
+    The one place that knows about remote paths, so that remote reading can replace it."""
+    match = _URL.match(path)
+    if match is None:
+        return None
+    scheme = match.group(1).lower()
+    streamer = _STREAMERS.get(scheme)
+    if streamer is not None:
+        command = streamer.format(url=path)
+        fix = f"Download it first, or stream it to standard input: {command} | losscli eval - ..."
+    else:
+        fix = "Download it first and pass the local path, or stream it to standard input (-)"
+    return InputError(
+        f"remote paths ({scheme}://) are not supported yet; losscli reads local files and "
+        "standard input",
+        fix=fix,
+        source=path,
+    )
+
+
 def _resolve_path(path: str, fmt: str | None) -> Source:
     try:
         st = os.stat(path)
     except FileNotFoundError:
+        remote = remote_path_error(path)
+        if remote is not None:
+            raise remote from None
         raise InputError("no such file or directory", fix="Check the path", source=path) from None
     except PermissionError:
         raise InputError(
@@ -156,6 +211,8 @@ def _resolve_path(path: str, fmt: str | None) -> Source:
         raise InputError(f"cannot read it ({exc.strerror})", source=path) from None
     if stat.S_ISDIR(st.st_mode):
         return _resolve_directory(path, fmt)
+    if not stat.S_ISREG(st.st_mode):
+        return _resolve_once(path, fmt)
     try:
         with open(path, "rb") as fh:
             head = fh.read(_HEAD)
@@ -251,23 +308,48 @@ def _resolve_stdin(fmt: str | None) -> Source:
             fix="Pipe the data in (cat preds.csv | losscli eval -) or pass a file path",
             source="stdin",
         )
-    raw = getattr(stdin, "buffer", stdin)
+    return _resolve_stream(getattr(stdin, "buffer", stdin), fmt, "stdin")
+
+
+def _resolve_once(path: str, fmt: str | None) -> Source:
+    """A FIFO, a pipe or a device: opened once and read like standard input (see the module
+    docstring); its extension still names the format when the first bytes do not."""
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - read to its end by the reader, like stdin
+    except PermissionError:
+        raise InputError(
+            "permission denied", fix="Check the file's permissions", source=path
+        ) from None
+    except OSError as exc:
+        raise InputError(f"cannot read it ({exc.strerror})", source=path) from None
+    if raw.isatty():
+        raw.close()
+        raise InputError("is a terminal", fix="Pipe the data in or pass a file path", source=path)
+    return _resolve_stream(raw, fmt, path, from_extension(path)[0])
+
+
+def _resolve_stream(
+    raw: IO[bytes], fmt: str | None, name: str, ext_fmt: str | None = None
+) -> Source:
+    """Sniff the first bytes of a stream that can be read once, keeping them for the reader:
+    CSV/TSV stays a stream, a binary format is buffered (it needs to seek)."""
     head = _read_head(raw)
     if not head:
-        raise InputError("no data", source="stdin", fix="Pipe data in or pass a file path")
+        fix = "Pipe data in or pass a file path" if name == "stdin" else "Check what writes to it"
+        raise InputError("no data", source=name, fix=fix)
     magic_fmt, magic_comp = sniff(head)
-    chosen = _choose("stdin", fmt, None, magic_fmt, magic_comp) or "csv"
+    chosen = _choose(name, fmt, ext_fmt, magic_fmt, magic_comp) or "csv"
+    if chosen == "csv" and ext_fmt == "tsv" and fmt is None:
+        chosen = "tsv"  # x.tsv.gz: the magic says compressed text, the name says tabs
     if chosen in ("csv", "tsv"):
-        return Source(
-            name="stdin", format=chosen, stream=_Prefixed(head, raw), compression=magic_comp
-        )
+        return Source(name=name, format=chosen, stream=_Prefixed(head, raw), compression=magic_comp)
     if magic_comp:
         raise InputError(
             f"a {magic_comp}-compressed stream cannot be read as {chosen}",
             fix="Decompress it first",
-            source="stdin",
+            source=name,
         )
-    return Source(name="stdin", format=chosen, data=_buffer_all(head, raw))
+    return Source(name=name, format=chosen, data=_buffer_all(head, raw, name))
 
 
 def _read_head(raw: IO[bytes]) -> bytes:
@@ -280,7 +362,7 @@ def _read_head(raw: IO[bytes]) -> bytes:
     return head
 
 
-def _buffer_all(head: bytes, raw: IO[bytes]) -> bytes:
+def _buffer_all(head: bytes, raw: IO[bytes], name: str = "stdin") -> bytes:
     cap = stdin_cap()
     parts = [head]
     size = len(head)
@@ -291,11 +373,12 @@ def _buffer_all(head: bytes, raw: IO[bytes]) -> bytes:
         parts.append(chunk)
         size += len(chunk)
         if size > cap:
+            where = "on standard input" if name == "stdin" else "from a pipe"
             raise InputError(
-                f"more than {cap} bytes of binary data on standard input, the limit for "
+                f"more than {cap} bytes of binary data {where}, the limit for "
                 "formats that need to seek",
                 fix="Save it to a file and pass the path, or raise LOSSCLI_STDIN_CAP (bytes)",
-                source="stdin",
+                source=name,
             )
 
 

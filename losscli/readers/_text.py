@@ -7,6 +7,11 @@ do not give one reliably). A file is simply reopened. Standard input can be read
 its first bytes are kept for the parse, and everything read is recorded up to
 `_RECORD_CAP` bytes so the error pass can still run on moderate inputs.
 
+Old Mac files end their lines with a bare CR ("CSV (Macintosh)" from Excel). pyarrow
+splits lines at LF and CRLF only, so when the first line ends in a bare CR, every CR (and
+any CRLF among them) is read as LF, for the parse and for the messages alike: line numbers
+then count the CRs. Other files are passed through untouched.
+
 Compressed streams are checked as they are read: a corrupt stream becomes "compressed
 stream is corrupt", and a stream that expands more than ``LOSSCLI_MAX_RATIO`` times (100
 by default, once past 64 MiB) is stopped as a likely decompression bomb.
@@ -22,6 +27,7 @@ from losscli.errors import InputError
 from losscli.readers._source import Source
 
 _RECORD_CAP = 32 << 20
+_CR_PEEK = 1 << 20  # where the end of the first line is looked for
 _BOMB_FLOOR = 64 << 20
 _DEFAULT_RATIO = 100
 
@@ -33,16 +39,40 @@ class TextInput:
         self._recorded = bytearray()
         self._complete = False  # stdin: the recording holds the whole stream
         self._opened = False
+        self._cr: bool | None = None
+
+    @property
+    def cr_line_ends(self) -> bool:
+        """Whether lines end in a bare CR, so that CRs are read as LF (see the docstring)."""
+        if self._cr is None:
+            self._cr = _first_line_ends_in_cr(self._raw_head(_CR_PEEK), _CR_PEEK)
+        return self._cr
 
     @property
     def native_path(self) -> str | None:
         """A path pyarrow may open itself (fast, multi-threaded): plain files only."""
-        if self.source.path is not None and self.source.compression is None:
+        if (
+            self.source.path is not None
+            and self.source.compression is None
+            and not self.cr_line_ends
+        ):
             return self.source.path
         return None
 
     def head(self, n: int) -> bytes:
-        """The first `n` decompressed bytes (fewer at the end of the data)."""
+        """The first `n` decompressed bytes (fewer at the end of the data, and fewer when
+        CRLF among CR line ends become LF)."""
+        data = self._raw_head(n)
+        return _cr_to_lf(data) if self.cr_line_ends else data
+
+    def open(self) -> IO[bytes]:
+        """The whole decompressed stream from its start."""
+        stream = self._open_raw()
+        if self.cr_line_ends:
+            return io.BufferedReader(_CrToLf(stream), 1 << 20)
+        return stream
+
+    def _raw_head(self, n: int) -> bytes:
         if self.source.path is not None:
             with self._open_file() as fh:
                 return _read_exact(fh, n)
@@ -55,8 +85,7 @@ class TextInput:
             self._recorded += chunk
         return bytes(self._recorded[:n])
 
-    def open(self) -> IO[bytes]:
-        """The whole decompressed stream from its start."""
+    def _open_raw(self) -> IO[bytes]:
         if self.source.path is not None:
             return self._open_file()
         if not self._opened:
@@ -64,7 +93,13 @@ class TextInput:
             return io.BufferedReader(_Recording(self, self._stdin_stream()), 1 << 20)
         if self._complete:
             return io.BytesIO(bytes(self._recorded))
-        raise InputError("standard input cannot be read twice", source="stdin")
+        if self.source.name == "stdin":
+            raise InputError("standard input cannot be read twice", source="stdin")
+        raise InputError(
+            "is a pipe or FIFO, which can be read once, and it is needed twice",
+            fix="Save it to a file and pass the file's path",
+            source=self.source.name,
+        )
 
     def _open_file(self) -> IO[bytes]:
         assert self.source.path is not None
@@ -84,6 +119,56 @@ class TextInput:
                 raw = _decompress(raw, self.source)
             self._stdin = raw
         return self._stdin
+
+
+def _first_line_ends_in_cr(head: bytes, peek: int) -> bool:
+    """Whether the first line break in `head` is a CR not followed by LF. A CR that is the
+    last byte of a full peek is undecided, and taken as not (the file is read as it is)."""
+    cr = head.find(b"\r")
+    if cr < 0:
+        return False
+    lf = head.find(b"\n", 0, cr + 2)
+    if lf >= 0:
+        return False
+    return cr + 1 < len(head) or len(head) < peek
+
+
+def _cr_to_lf(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+class _CrToLf(io.RawIOBase):
+    """A stream with bare CR line ends (and CRLF among them) read with LF line ends."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._out = b""
+        self._held_cr = False  # a CR at the end of a read: its LF may start the next one
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        while not self._out:
+            chunk = self._raw.read(len(buffer))
+            if not chunk:
+                if not self._held_cr:
+                    return 0
+                self._held_cr = False
+                self._out = b"\n"
+                break
+            if self._held_cr:
+                chunk = b"\r" + chunk
+            self._held_cr = chunk.endswith(b"\r")
+            self._out = _cr_to_lf(chunk[:-1] if self._held_cr else chunk)
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        super().close()
+        self._raw.close()
 
 
 class _Recording(io.RawIOBase):

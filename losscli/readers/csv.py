@@ -1,9 +1,17 @@
 """CSV and TSV (plain or compressed) with pyarrow.csv, and errors with row and line.
 
-Types are inferred. Only the empty field is null, so a class called "NA" or "None"
-stays a string, and "nan"/"inf" parse as floats (the engine rejects them with their row).
-CRLF line ends, a UTF-8 byte-order mark and blank lines are accepted; blank lines are
-skipped and not counted as rows, and messages count them in their line numbers.
+Types are inferred. In a column of numbers the empty field and the markers in MISSING
+("NA" from R, "null" from SQL and JSON exports, ...) are missing values (null, read as NaN
+under --nan-policy omit); in a column of text only the empty field is, so a class called
+"NA" or "None" stays a string. "nan"/"inf" parse as floats (the engine rejects them with
+their row). CRLF line ends, bare CR line ends (see `_text`) and a UTF-8 byte-order mark are
+accepted.
+
+Blank lines: in a file of one column an empty line is an empty cell, a row like any other
+(`cut -f3` and many exporters write a missing value so), except the blank lines after the
+last line of data, which are not rows. In a file of several columns an empty line cannot be
+a row of empty cells (it has no delimiters), so it is skipped and not counted as a row;
+messages count it in their line numbers.
 
 pyarrow does not report rows reliably when it parses in parallel, so when it fails, a
 second pass in Python (`_diagnose`) finds the first offending row and its editor line.
@@ -38,6 +46,8 @@ PIECE_BLOCKS = 4  # blocks per piece parsed by one worker when streaming
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_DELIMITERS = {"\t": "tab", ";": "';'", "|": "'|'", ",": "','"}
+# Missing values in a column of numbers (see the module docstring); "nan" parses as NaN.
+MISSING = ["", "NA", "N/A", "null", "NULL", "None"]
 
 
 def normalize_delimiter(delimiter: str | None, fmt: str) -> str:
@@ -65,6 +75,7 @@ class CsvTable:
         self.text = TextInput(source)
         head = self.text.head(HEADER_LIMIT + 1)
         self.names = self._header(head)
+        self.one_column = len(self.names) == 1  # its empty lines are empty cells
         self.block_size = block_size or _block_size(head)
 
     # -- header ---------------------------------------------------------------------------
@@ -100,8 +111,26 @@ class CsvTable:
         except UnicodeDecodeError as exc:
             raise _not_utf8(name, head, start + exc.start) from None
         fields = next(_csv.reader([line.rstrip("\r")], delimiter=self.delimiter), [])
+        if self._is_comment(line, fields, head[end + 1 :]):
+            raise InputError(
+                "line 1 starts with '#', a comment line; comment lines are not supported",
+                fix=f"Remove them first, e.g. grep -v '^#' {name} > clean.csv",
+                source=name,
+            )
         self._check_header(fields, line)
         return fields
+
+    def _is_comment(self, line: str, fields: list[str], rest: bytes) -> bool:
+        """Whether header line `line` is a `#` comment: '#' then a space, '#', '!' or
+        nothing, or a '#' line with fewer fields than the next line. A column named '#id'
+        in a header as wide as the data is a name."""
+        if not line.startswith("#"):
+            return False
+        if line.rstrip("\r")[1:2] in ("", " ", "#", "!", "\t"):
+            return True
+        following = rest.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
+        width = len(next(_csv.reader([following], delimiter=self.delimiter), []))
+        return width > len(fields)
 
     def _check_header(self, fields: list[str], line: str) -> None:
         name = self.source.name
@@ -128,6 +157,8 @@ class CsvTable:
         """The editor line of 1-based data row `row`: row + 1, plus the blank lines above it
         (pyarrow skips them without counting them as rows). Found by reading the file up
         to that row, so only for messages."""
+        if self.one_column:
+            return row + self.line_offset  # its blank lines are rows
         try:
             with self.text.open() as stream:
                 if not _blank_line_before(stream, row):
@@ -153,15 +184,18 @@ class CsvTable:
 
     # -- data -------------------------------------------------------------------------------
 
-    def _options(self, columns: Sequence[str] | None, use_threads: bool, types=None):  # type: ignore[no-untyped-def]
+    def _options(self, columns: Sequence[str] | None, use_threads: bool, types=None, text=False):  # type: ignore[no-untyped-def]
+        """pyarrow's options; `text` reads only the empty cell as null (see `_markers_as_text`)."""
         import pyarrow.csv as pacsv
 
         return dict(
             read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=self.block_size),
-            parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self.delimiter, ignore_empty_lines=not self.one_column
+            ),
             convert_options=pacsv.ConvertOptions(
-                null_values=[""],
-                strings_can_be_null=True,
+                null_values=[""] if text else MISSING,
+                strings_can_be_null=text,  # else text keeps "NA"; `_empty_text_as_null` after
                 quoted_strings_can_be_null=True,
                 include_columns=list(columns) if columns is not None else None,
                 column_types=types,
@@ -174,11 +208,22 @@ class CsvTable:
 
         options = self._options(columns, use_threads=True)
         try:
-            table = pacsv.read_csv(self.text.native_path or self.text.open(), **options)
+            if self.one_column:  # the pieces leave out blank lines after the last data line
+                pieces = list(self._parsed_pieces(columns))
+                table = pa.concat_tables(pieces, promote_options="permissive") if pieces else None
+            else:
+                path = self.text.native_path
+                table = pacsv.read_csv(path or self.text.open(), **options)
+                table = self._markers_as_text(table, lambda: path or self.text.open())
+                table = _empty_text_as_null(table)
         except InputError:
             raise
         except (pa.ArrowException, OSError, ValueError, UnicodeError) as exc:
             raise self._diagnose(exc) from None
+        if table is None:
+            raise InputError(
+                "has a header but no rows", fix="Check the file", source=self.source.name
+            )
         self._check_table(table)
         return table_to_frame(
             table, self.source.name, self.format, self.line_offset, line_of=self.line_of
@@ -227,8 +272,10 @@ class CsvTable:
         import pyarrow.types as pt
 
         def parse(piece: bytes, types):  # type: ignore[no-untyped-def]
-            return pacsv.read_csv(
-                pa.py_buffer(piece), **self._options(columns, use_threads=False, types=types)
+            return _empty_text_as_null(
+                pacsv.read_csv(
+                    pa.py_buffer(piece), **self._options(columns, use_threads=False, types=types)
+                )
             )
 
         workers = max(1, os.cpu_count() or 1)
@@ -266,17 +313,37 @@ class CsvTable:
         cut = head.rfind(b"\n")
         if cut < 0:
             return None
+        block = head[: cut + 1]
         try:
-            table = pacsv.read_csv(
-                io.BytesIO(head[: cut + 1]), **self._options(columns, use_threads=False)
-            )
+            table = pacsv.read_csv(io.BytesIO(block), **self._options(columns, use_threads=False))
+            table = self._markers_as_text(table, lambda: io.BytesIO(block))
         except (pa.ArrowException, OSError, ValueError, UnicodeError):
             return None  # the real read reports it, with its row
         return {
-            f.name: pa.float64()
+            f.name: pa.float64() if pt.is_integer(f.type) or pt.is_null(f.type) else pa.string()
             for f in table.schema
-            if pt.is_integer(f.type) or pt.is_null(f.type)
+            if pt.is_integer(f.type) or pt.is_null(f.type) or pt.is_string(f.type)
         }
+
+    def _markers_as_text(self, table, reread):  # type: ignore[no-untyped-def]
+        """The table with its columns of nothing but empty cells and MISSING markers read
+        again as text when they hold markers: "NA" and "None" there are class names (a
+        column of numbers has numbers). `reread()` gives the same bytes again."""
+        import pyarrow.csv as pacsv
+        import pyarrow.types as pt
+
+        nulls = [f.name for f in table.schema if pt.is_null(f.type)]
+        if not nulls:
+            return table
+        try:
+            again = pacsv.read_csv(reread(), **self._options(nulls, use_threads=False, text=True))
+        except InputError:
+            return table  # standard input too long to read again: the markers stay missing
+        for name in nulls:
+            if pt.is_string(again.column(name).type):
+                index = table.schema.get_field_index(name)
+                table = table.set_column(index, name, again.column(name))
+        return table
 
     def _check_table(self, table) -> None:  # type: ignore[no-untyped-def]
         if table.num_rows == 0:
@@ -317,17 +384,19 @@ class CsvTable:
         bad = re.search(r"column #(\d+).*invalid value '(.*)'", message)
         target = (int(bad.group(1)), bad.group(2)) if bad else None
         with self.text.open() as stream:
-            found = _find_bad_row(stream, name, self.delimiter, target)
+            found = _find_bad_row(stream, name, self.delimiter, target, self.one_column)
         return found or generic
 
 
 def _pieces(stream, size: int) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
-    """The stream's bytes in pieces of about `size` that end at a line end (the last piece
-    may not); a line longer than `size` makes its piece longer."""
+    """The stream's bytes in pieces of about `size` that end at the end of a line that is
+    not blank (the last piece may end without a line end); a line longer than `size` makes
+    its piece longer. Blank lines wait for the next line of data, so the blank lines after
+    the last one are left out: in a file of one column they would be rows of empty cells."""
     rest = b""
     while chunk := stream.read(size):
         data = rest + chunk
-        cut = data.rfind(b"\n") + 1
+        cut = _data_end(data)
         if cut == 0:
             rest = data
             continue
@@ -335,6 +404,56 @@ def _pieces(stream, size: int) -> Iterator[bytes]:  # type: ignore[no-untyped-de
         yield data[:cut]
     if rest.strip():
         yield rest
+
+
+def _data_end(data: bytes) -> int:
+    """Where the last complete line of `data` that is not blank ends (after its LF); 0 if
+    there is none. Walks back over trailing blank lines only, so it costs one `rfind`."""
+    end = data.rfind(b"\n")
+    while end >= 0:
+        start = data.rfind(b"\n", 0, end) + 1
+        if data[start:end] not in (b"", b"\r"):
+            return end + 1
+        end = start - 1
+    return 0
+
+
+def _empty_text_as_null(table):  # type: ignore[no-untyped-def]
+    """The table with the empty cells of its text columns as nulls.
+
+    pyarrow is told that text is never null (`strings_can_be_null=False`), so that a class
+    called "NA" survives while "NA" in a column of numbers is missing (`MISSING`); the empty
+    cell of a text column is still an empty cell. Works on the offsets with NumPy, as
+    pyarrow.compute costs ~80 ms to import."""
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    for i, field in enumerate(table.schema):
+        if pt.is_string(field.type) or pt.is_large_string(field.type):
+            chunks = [_chunk_empty_as_null(a) for a in table.column(i).chunks]
+            table = table.set_column(i, field, pa.chunked_array(chunks, field.type))
+    return table
+
+
+def _chunk_empty_as_null(array):  # type: ignore[no-untyped-def]
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    n, start = len(array), array.offset
+    validity, offsets, data = array.buffers()
+    width = np.int64 if pt.is_large_string(array.type) else np.int32
+    ends = np.frombuffer(offsets, dtype=width, count=start + n + 1)[start:]
+    valid = ends[1:] != ends[:-1]
+    if validity is not None:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        valid &= bits[start : start + n].astype(bool)
+    if valid.all():
+        return array
+    full = np.zeros(start + n, dtype=bool)
+    full[start:] = valid
+    bitmap = pa.py_buffer(np.packbits(full, bitorder="little").tobytes())
+    return pa.Array.from_buffers(array.type, n, [bitmap, offsets, data], offset=start)
 
 
 def _block_size(head: bytes) -> int:
@@ -427,20 +546,24 @@ def _long_line(stream, name: str, limit: int) -> InputError:  # type: ignore[no-
     return InputError(f"a line is longer than {limit} bytes", source=name)
 
 
-def _find_bad_row(stream, name: str, delimiter: str, target) -> InputError | None:  # type: ignore[no-untyped-def]
-    """The first ragged row, unterminated quote or `target` (column, value) cell."""
+def _find_bad_row(stream, name: str, delimiter: str, target, one_column: bool = False):  # type: ignore[no-untyped-def]
+    """The first ragged row, unterminated quote or `target` (column index, value) cell;
+    with `one_column`, blank lines are rows (see the module docstring)."""
     _csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = _csv.reader(text, delimiter=delimiter, strict=True)
-    row, last_line, expected = 0, 0, None
+    row, last_line, header = 0, 0, None
+    expected = None
     try:
         for fields in reader:
             start = last_line + 1
             last_line = reader.line_num
             if not fields:
-                continue  # a blank line, skipped by pyarrow too
-            if expected is None:
-                expected = len(fields)
+                if one_column and header is not None:
+                    row += 1  # an empty cell
+                continue  # else a blank line, skipped by pyarrow too
+            if header is None:
+                header, expected = fields, len(fields)
                 continue
             row += 1
             if len(fields) != expected:
@@ -464,6 +587,7 @@ def _find_bad_row(stream, name: str, delimiter: str, target) -> InputError | Non
                     f"'{target[1]}' is not a number, but the rows before it hold numbers",
                     fix="Fix the value, or check that the column holds what you expect",
                     source=name,
+                    column=header[target[0]],
                     row=row,
                     line=start,
                 )
