@@ -130,7 +130,7 @@ def _check(ctx: click.Context, run: _Run, params: dict[str, Any]) -> int:
     result, inputs = evaluate_files(run.preds, run.labels, params, run.notes)
     gate_list = _gate_list(run, base, bounds, tolerances, params, result)
     verdicts = [
-        gates_mod().judge(g, result.losses[g.loss], LOSSES[g.loss].higher_is_better)
+        _gate_module().judge(g, result.losses[g.loss], LOSSES[g.loss].higher_is_better)
         for g in gate_list
     ]
     passed = all(v.passed for v in verdicts)
@@ -163,7 +163,7 @@ def _check(ctx: click.Context, run: _Run, params: dict[str, Any]) -> int:
     return 0 if passed else 1
 
 
-def gates_mod() -> Any:
+def _gate_module() -> Any:
     from losscli import gate
 
     return gate
@@ -179,7 +179,7 @@ def _gates(
     from losscli.errors import InputError
     from losscli.report import check_outputs, check_writable
 
-    g = gates_mod()
+    g = _gate_module()
     source = settings.get("source")
     bounds: dict[tuple[str, str], float] = {}
     for kind in ("max", "min"):
@@ -243,7 +243,7 @@ def _gate_list(
     from losscli.engine.registry import LOSSES, resolve_many
     from losscli.errors import InputError
 
-    g = gates_mod()
+    g = _gate_module()
     requested = _requested(params)
     chosen = None
     if base is not None:
