@@ -180,6 +180,10 @@ def test_W6_keys_are_parsed_only_for_archives(multi):
         "error: multi.npz: no array 'pred'; arrays are preds, labels (did you mean 'preds'?). "
         "Pass --key preds."
     )
+    # --key with every file naming its own array would be ignored: an error says so
+    assert _error(["eval", "multi.npz:preds", "multi.npz:labels", "--key", "preds"]) == (
+        "error: --key preds applies to no file: each file names its own array. Leave out --key."
+    )
     # Windows-style drive letters are not keys
     assert "C:\\nope.csv" in _error(["eval", "C:\\nope.csv"])
 
