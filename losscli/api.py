@@ -50,6 +50,8 @@ class EvaluationResult:
         per_sample: with ``reduction='none'``, ℓᵢ of each per-sample loss, else None.
         sample_weight: the sample weights of the rows, with ``reduction='none'``.
         sample_weighted: whether sample weights were given.
+        sample_rows: with ``reduction='none'``, the 0-based input row of each per-sample
+            value (rows dropped by ``nan_policy='omit'`` are absent), else None.
     """
 
     losses: dict[str, float]
@@ -63,6 +65,7 @@ class EvaluationResult:
     per_sample: dict[str, np.ndarray] | None = None
     sample_weight: np.ndarray | None = None
     sample_weighted: bool = False
+    sample_rows: np.ndarray | None = None
 
     def __getitem__(self, name: str) -> float:
         return self.losses[name]
@@ -484,9 +487,10 @@ def finish(p: Plan, acc: Accumulator) -> EvaluationResult:
     """Reduce an accumulator that has seen every row into the result users get."""
     reduced: Reduced = acc.result()
     notes = list(p.notes) + _diagnostic_notes(reduced, p)
-    per_sample = weights = None
+    per_sample = weights = rows = None
     if p.options.reduction == "none":
         per_sample, weights = acc.per_sample_losses()
+        rows = acc.per_sample_rows()
         dropped = [s.name for s in p.specs if s.dataset_level]
         if dropped:
             notes.append(f"{', '.join(dropped)}: dataset-level, left out of per-sample output")
@@ -502,6 +506,7 @@ def finish(p: Plan, acc: Accumulator) -> EvaluationResult:
         per_sample=per_sample,
         sample_weight=weights,
         sample_weighted=reduced.diagnostics.sample_weighted,
+        sample_rows=rows,
     )
 
 

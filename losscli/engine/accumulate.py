@@ -136,7 +136,10 @@ class Accumulator:
         self._weight = CompensatedSum.zeros((g,))
         self._count = CompensatedSum.zeros((g,))
         self.diagnostics = Diagnostics()
-        self.per_sample: list[tuple[int, dict[str, Array], Array | None]] = []
+        # (0-based first row, ℓᵢ by loss, weights, 0-based input rows kept or None for all)
+        self.per_sample: list[
+            tuple[int, dict[str, Array], Array | None, NDArray[np.intp] | None]
+        ] = []
 
     def _stat_specs(self) -> list[LossSpec]:
         """The specs whose sums are kept: rmse needs mse's."""
@@ -214,7 +217,10 @@ class Accumulator:
             if self.keep_per_sample:
                 kept[spec.name] = values
         if self.keep_per_sample:
-            self.per_sample.append((offset, kept, batch.weights))
+            rows = batch.kept_rows
+            self.per_sample.append(
+                (offset, kept, batch.weights, None if rows is None else rows + offset)
+            )
 
     def _omit_nan(
         self, preds: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, offset: int
@@ -348,6 +354,17 @@ class Accumulator:
         if chunks and chunks[0][2] is not None:
             weights = np.concatenate([c[2] for c in chunks])
         return values, weights
+
+    def per_sample_rows(self) -> NDArray[np.intp]:
+        """The 0-based input row of each value of `per_sample_losses`: rows dropped by
+        ``nan_policy='omit'`` are absent, so the others keep their own numbers."""
+        parts = [
+            np.arange(off, off + len(next(iter(kept.values()), ())), dtype=np.intp)
+            if rows is None
+            else rows
+            for off, kept, _, rows in self.per_sample
+        ]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
 
 
 def merge_all(accumulators: Sequence[Accumulator]) -> Accumulator:

@@ -102,6 +102,11 @@ class Batch:
 
     # --- validation --------------------------------------------------------------------
 
+    @property
+    def kept_rows(self) -> NDArray[np.intp] | None:
+        """Chunk positions of the rows kept by ``nan_policy='omit'``; None when all were."""
+        return self._rows
+
     def _row(self, index: int) -> int:
         """1-based row in the whole input of the chunk's row `index`."""
         if self._rows is not None:

@@ -387,3 +387,18 @@ def test_E6_dir_lists_the_public_api():
     for name in ("evaluate", "evaluate_stream", "EvaluationResult", "Accumulator", "LOSSES"):
         assert name in names
     assert losscli.evaluate_stream.__doc__ and "(preds, labels" in losscli.evaluate_stream.__doc__
+
+
+# --- W4 (engine side): per-sample values keep their input rows after omit ------------------
+
+
+def test_W4_sample_rows_are_the_input_rows_kept_by_omit():
+    p = np.array([0.2, np.nan, 0.9, 0.4, 0.6])
+    y = np.array([0.0, 1.0, 1.0, np.nan, 0.0])
+    got = evaluate(p, y, losses=["bce"], reduction="none", nan_policy="omit")
+    assert got.sample_rows.tolist() == [0, 2, 4]
+    # by hand: −log(0.8), −log(0.9), −log(0.4)
+    assert got.per_sample["bce"] == pytest.approx(-np.log([0.8, 0.9, 0.4]), rel=1e-15)
+    chunks = [(p[i : i + 2], y[i : i + 2]) for i in range(0, 5, 2)]
+    got = evaluate_stream(chunks, losses=["bce"], reduction="none", nan_policy="omit", threads=2)
+    assert got.sample_rows.tolist() == [0, 2, 4]
