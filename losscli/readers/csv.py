@@ -126,7 +126,7 @@ class CsvTable:
         in a header as wide as the data is a name."""
         if not line.startswith("#"):
             return False
-        if line.rstrip("\r")[1:2] in ("", " ", "#", "!", "\t"):
+        if line.rstrip("\r")[1:2] in ("", " ", "#", "!"):
             return True
         following = rest.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
         width = len(next(_csv.reader([following], delimiter=self.delimiter), []))

@@ -378,6 +378,9 @@ def test_M9_a_column_named_with_a_hash_is_not_a_comment(chdir_tmp):
     write("h.csv", "#id,prob,label\n1,0.2,0\n2,0.7,1\n")
     ran = invoke(["eval", "h.csv", "--pred-col", "prob", "-l", "bce", "-f", "csv"])
     assert bce_of(ran) == pytest.approx(BCE_TWO_ROWS, rel=1e-15)
+    write("h.tsv", "#\tprob\tlabel\n1\t0.2\t0\n2\t0.7\t1\n")
+    ran = invoke(["eval", "h.tsv", "--pred-col", "prob", "-l", "bce", "-f", "csv"])
+    assert bce_of(ran) == pytest.approx(BCE_TWO_ROWS, rel=1e-15)
 
 
 @pytest.mark.parametrize(
