@@ -627,10 +627,16 @@ def _error(problem: str, fix: str | None = None) -> Exception:
 
 
 def _stem(path: str) -> str:
+    """A model's default name: its file's name up to the first dot, and `:key` for an NPZ
+    array named per file (`m.npz:a` and `m.npz:b` are two models, `m:a` and `m:b`)."""
     if path == "-":
         return "stdin"
+    from losscli.readers.columns import split_key
+
+    path, key = split_key(path)
     name = Path(path).name
-    return name.split(".")[0] or name
+    stem = name.split(".")[0] or name
+    return f"{stem}:{key}" if key else stem
 
 
 def _models(preds: tuple[str, ...], params: dict[str, Any]) -> list[tuple[str, str, tuple]]:

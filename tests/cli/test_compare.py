@@ -354,3 +354,18 @@ def test_sample_weights_flow_into_the_comparison(capsys, tmp_path):
     delta = (pb - y) ** 2 - (pa - y) ** 2
     se = np.sqrt(np.sum((w * (delta - d)) ** 2) / np.sum(w) ** 2 * 90 / 89)
     assert comp["ci"][1] - comp["difference"] == pytest.approx(1.959963984540054 * se, rel=1e-8)
+
+
+def test_W6_models_named_per_npz_key_keep_the_key(tmp_path, capsys):
+    """`m.npz:a` and `m.npz:b` are two models, named `m:a` and `m:b`, not twice `m`."""
+    path = tmp_path / "m.npz"
+    y = np.array([0, 1, 1, 0])
+    a, b = np.array([0.2, 0.7, 0.6, 0.3]), np.array([0.4, 0.6, 0.9, 0.1])
+    np.savez(path, labels=y, a=a, b=b)
+    doc = as_json(
+        capsys, "compare", "--labels", f"{path}:labels", f"{path}:a", f"{path}:b", "-l", "bce"
+    )
+    assert list(doc["models"]) == ["m:a", "m:b"]
+    from sklearn.metrics import log_loss
+
+    assert doc["models"]["m:b"]["losses"]["bce"] == pytest.approx(log_loss(y, b), rel=1e-12)
