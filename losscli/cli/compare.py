@@ -556,21 +556,32 @@ def _joined(buffered: list[tuple[Any, ...]]) -> list[Any]:
 
 
 def _reads_stdin(models: list[tuple[str, str, tuple]], params: dict[str, Any]) -> bool:
-    return params["labels"] == "-" or any(path == "-" for _, path, _ in models)
+    """Whether an input can be read only once (`-`, a FIFO, `<(...)`), so no second pass."""
+    from losscli.readers._source import reads_once
+
+    labels = params["labels"]
+    return (labels is not None and reads_once(labels)) or any(
+        reads_once(path) for _, path, _ in models
+    )
 
 
 def _stdin_once(models: list[tuple[str, str, tuple]], params: dict[str, Any]) -> None:
-    """Standard input can be read once: by one model's predictions, or by the labels of one
-    model (every model reads the labels file)."""
-    uses = sum(path == "-" for _, path, _ in models)
-    if params["labels"] == "-":
-        uses += len(models)
-    if uses > 1:
-        raise _error(
-            f"'-' (standard input) would be read {uses} times, once for each model that "
-            "uses it; it can be read once",
-            "Save it to a file and pass the file's path",
-        )
+    """Standard input, a FIFO or `<(...)` can be read once: by one model's predictions, or
+    by the labels of one model (every model reads the labels file)."""
+    from losscli.readers._source import reads_once
+
+    paths = [path for _, path, _ in models]
+    if params["labels"] is not None:
+        paths += [params["labels"]] * len(models)
+    for path in dict.fromkeys(p for p in paths if reads_once(p)):
+        uses = paths.count(path)
+        if uses > 1:
+            what = "'-' (standard input)" if path == "-" else f"'{path}' (a pipe or FIFO)"
+            raise _error(
+                f"{what} would be read {uses} times, once for each model that "
+                "uses it; it can be read once",
+                "Save it to a file and pass the file's path",
+            )
 
 
 def _settings(params: dict[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:

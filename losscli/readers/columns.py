@@ -23,6 +23,7 @@ import numpy as np
 from losscli.errors import InputError
 from losscli.readers import Frame, open_table
 from losscli.readers._frame import editor_line
+from losscli.readers._source import reads_once
 from losscli.readers._plan import LABELS, PREDS, Plan, Side, plan
 
 __all__ = ["Inputs", "InputsHeader", "load_inputs", "stream_inputs"]
@@ -212,6 +213,12 @@ def _open(
         raise InputError(
             "'-' (standard input) is given for both predictions and labels; it can be read once",
             fix="Save one of them to a file",
+        )
+    if labels is not None and preds == labels and reads_once(preds):
+        raise InputError(
+            f"'{preds}' (a pipe or FIFO) is given for both predictions and labels; "
+            "it can be read once",
+            fix="Save it to a file and pass that file",
         )
     options = dict(input_format=input_format, delimiter=delimiter)
     paths = {PREDS: split_key(preds)}
@@ -499,8 +506,11 @@ def _check_empty(frame: Frame, column: str, flag: str, omittable: bool = False) 
     mask = frame.nulls.get(column)
     if mask is not None and mask.any():
         first = int(np.argmax(mask))
+        # In a column of numbers the CSV reader also reads NA, N/A, null, NULL and None as
+        # missing (R's write.csv writes NA), so the message names them too.
+        what = ("empty or NA/null", "missing") if omittable else ("empty", "empty")
         raise InputError(
-            f"the cell is empty ({int(mask.sum())} empty in this column)",
+            f"the cell is {what[0]} ({int(mask.sum())} {what[1]} in this column)",
             fix="Fill in or drop the rows with empty cells"
             + (", or pass --nan-policy omit to skip them" if omittable else ""),
             **_where(frame, column, first),

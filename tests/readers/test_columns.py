@@ -121,7 +121,7 @@ def test_length_mismatch(chdir_tmp):
          "Write plain numbers with a decimal point, e.g. 1234.5; losscli does not guess locales"),
         ('"0,5"', "'0,5' is not a number (it has a decimal comma)",
          "Write numbers with a decimal point, e.g. 0.5; losscli does not guess locales"),
-        ("", "the cell is empty (1 empty in this column)",
+        ("", "the cell is empty or NA/null (1 missing in this column)",
          "Fill in or drop the rows with empty cells, or pass --nan-policy omit to skip them"),
     ],
 )  # fmt: skip

@@ -507,3 +507,23 @@ def test_no_final_newline_one_column_files_across_pieces(chdir_tmp, tiny_blocks)
     write("l.csv", "label\n" + "\n".join(str(b) for b in y))
     ran = invoke(["eval", "p.csv", "l.csv", "-l", "bce", "-f", "csv"])
     assert bce_of(ran) == pytest.approx(log_loss(y, p, labels=[0, 1]), rel=1e-12)
+
+
+def test_C3_the_same_fifo_for_both_roles_is_an_error_not_a_hang(tmp_path):
+    """One FIFO given as PREDS and LABELS (or to two models of compare) can be read once:
+    an error before anything blocks on it."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "ff.csv"
+    os.mkfifo(fifo)
+    for argv in (
+        ["eval", str(fifo), str(fifo)],
+        ["compare", "--labels", str(fifo), str(fifo), str(tmp_path / "x.csv")],
+    ):
+        done = subprocess.run([sys.executable, "-m", "losscli", *argv], capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("error: "), done.stderr
+        assert "(a pipe or FIFO)" in done.stderr and "read" in done.stderr
