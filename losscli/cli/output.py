@@ -147,8 +147,8 @@ def per_sample_columns(result: Any, inputs: Any) -> tuple[list[str], list[list[A
     names = list(result.per_sample)
     n = len(next(iter(result.per_sample.values()))) if names else 0
     # 0-based rows of the input that were evaluated (rows dropped by --nan-policy omit
-    # are absent); the engine gives them, else the rows are 0..n-1
-    kept = getattr(result, "sample_rows", None)
+    # are absent, W4); a result built without them counts 0..n-1
+    kept = result.sample_rows
     positions = np.arange(n) if kept is None else np.asarray(kept, dtype=np.int64)
     ids = getattr(inputs, "ids", None)
     usable = ids is not None and (
