@@ -75,9 +75,9 @@ CHECK = [
 ]
 COMPARE = [
     "--labels sample_data/binary_labels.csv sample_data/binary_preds.csv sample_data/binary.csv --pred-col prob --id-col id",
-    "--labels sample_data/binary.csv --label-col label --model-col a=prob --model-col b=logit --task binary --from-logits",
-    "--labels sample_data/binary.csv --label-col label --model-col a=prob --model-col b=logit --method normal -l mse,mae",
-    "--labels sample_data/binary.csv --label-col label --model-col a=prob --model-col b=logit --method bootstrap --seed 7 -l bce --holm",
+    "sample_data/binary.csv --label-col label --model-col a=prob --model-col b=logit -l hinge",
+    "sample_data/binary.csv --label-col label --model-col a=prob --model-col b=logit --task regression --method normal -l mse,mae",
+    "sample_data/binary.csv --label-col label --model-col a=prob --model-col b=logit -l hinge,squared_hinge --method bootstrap --seed 7 --holm",
 ]
 
 

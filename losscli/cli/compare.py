@@ -84,6 +84,7 @@ def compare_command(
     from losscli.engine import resample
     from losscli.render import compare as render
     from losscli.render import json
+    from losscli.report import write_stream
 
     apply_config(ctx, params, config_path)
     resample.check_settings(params["ci"], params["n_resamples"])
@@ -108,11 +109,11 @@ def compare_command(
     print_notes(notes, params["quiet"])
     fmt, out = params["fmt"], sys.stdout
     if fmt == "json":
-        out.write(json.dumps(doc))
+        write_stream(out, json.dumps(doc))
     elif fmt in ("csv", "tsv"):
-        out.write(render.delimited(doc, "," if fmt == "csv" else "\t"))
+        write_stream(out, render.delimited(doc, "," if fmt == "csv" else "\t"))
     elif fmt == "markdown":
-        out.write(render.markdown(doc, params["precision"]))
+        write_stream(out, render.markdown(doc, params["precision"]))
     else:
         console(out).print(render.table(doc, params["precision"]))
 

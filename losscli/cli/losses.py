@@ -48,6 +48,8 @@ def loss_rows() -> list[dict[str, object]]:
 )
 def losses_command(fmt: str) -> None:
     """List every loss: name, aliases, tasks, formula, options, reference."""
+    from losscli.report import write_stream
+
     rows = loss_rows()
     header = ["name", "aliases", "tasks", "formula", "options", "reference"]
 
@@ -64,11 +66,11 @@ def losses_command(fmt: str) -> None:
     if fmt == "json":
         from losscli.render.json import dumps
 
-        sys.stdout.write(dumps({"losses": rows}))
+        write_stream(sys.stdout, dumps({"losses": rows}))
     elif fmt == "markdown":
         from losscli.render.markdown import table
 
-        sys.stdout.write(table(header, [cells(r) for r in rows]))
+        write_stream(sys.stdout, table(header, [cells(r) for r in rows]))
     else:
         # one block per loss: a table of six columns does not fit a terminal
         from rich.markup import escape
