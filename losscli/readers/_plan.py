@@ -130,10 +130,33 @@ def plan(
     if labels is None:
         side = sides[1] if len(sides) > 1 else sides[0]
         labels = _find(side, taken, LABELS, notes)
+    if weight is None:
+        notes.extend(_unused_weights(sides, taken, preds, labels))
     the_plan = Plan(preds, labels, weight, id_col, notes)
     if id_col is None and len(sides) == 2:
         the_plan.id_check = _shared_id(sides, the_plan)
     return the_plan
+
+
+WEIGHT_NAMES = ("weight", "weights", "sample_weight", "sample_weights", "w")
+
+
+def _unused_weights(
+    sides: Sequence[Side], taken: dict[str, set[str]], *roles: tuple[str, list[str]]
+) -> list[str]:
+    """A note for each column named like sample weights that no role uses: weights are
+    never guessed (a wrong guess changes every number), but a user should know that they
+    were not applied."""
+    used = {(side, c) for side, cols in roles for c in cols}
+    return [
+        f"column '{name}' of {side.source} is not used as sample weights; "
+        f"pass --weight-col {name} to use it"
+        for side in sides
+        for name in side.names
+        if name.lower() in WEIGHT_NAMES
+        and (side.role, name) not in used
+        and name not in taken[side.role]
+    ]
 
 
 def _shared_id(sides: Sequence[Side], the_plan: Plan) -> str | None:

@@ -406,3 +406,14 @@ def test_E7_two_files_and_ambiguity(chdir_tmp):
     assert load_inputs("c.csv").pred_columns == ["p_a", "p_b"]
     write("d.csv", "prob,Prob,label\n0.2,0.9,0\n")
     assert load_inputs("d.csv").pred_columns == ["prob"]
+
+
+def test_M9_a_weight_column_left_unused_gets_a_note(chdir_tmp):
+    """Weights are never guessed, but a column named like them that is not used says so."""
+    write("w.csv", "prob,label,Sample_Weight\n0.2,0,1\n0.7,1,3\n")
+    notes = load_inputs("w.csv").notes
+    assert notes == [
+        "column 'Sample_Weight' of w.csv is not used as sample weights; "
+        "pass --weight-col Sample_Weight to use it"
+    ]
+    assert not [n for n in load_inputs("w.csv", weight_col="Sample_Weight").notes if "weight" in n]
