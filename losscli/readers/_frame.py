@@ -16,8 +16,10 @@ class Frame:
     Attributes:
         source: the path as the user typed it, or "stdin".
         format: "csv", "tsv", "parquet", "feather", "npy" or "npz".
-        columns: name -> array, in file order. Numbers (ints and booleans too) are float64
-            with NaN where a cell was empty; text is an object array of str (None where empty);
+        columns: name -> array, in file order. Numbers (ints and booleans too) are float64,
+            except float32 and float16 columns of binary files, which keep their dtype (the
+            engine clips at its ε, as scikit-learn); empty cells hold NaN or arbitrary values
+            (see nulls). Text is an object array of str (None where empty);
             other types (dates, lists) are object or datetime arrays for the caller to refuse.
         n_rows: rows in this frame.
         line_offset: the editor line of data row r is r + line_offset (1 for CSV with a

@@ -23,8 +23,8 @@ import numpy as np
 from losscli.errors import InputError
 from losscli.readers import Frame, open_table
 from losscli.readers._frame import editor_line
-from losscli.readers._source import reads_once
 from losscli.readers._plan import LABELS, PREDS, Plan, Side, plan
+from losscli.readers._source import reads_once
 
 __all__ = ["Inputs", "InputsHeader", "load_inputs", "stream_inputs"]
 
@@ -75,7 +75,9 @@ class InputsHeader:
 class Inputs(InputsHeader):
     """Aligned arrays for the engine, with provenance (see the module docstring).
 
-    preds: float64, (n,) for one prediction column or (n, k) for k.
+    preds: (n,) for one prediction column or (n, k) for k; float64, or float32/float16 when
+        every prediction column is stored so (the widest dtype wins), for the engine to
+        clip at that dtype's ε as scikit-learn does.
     labels: (n,) float64, (n,) object array of class names, or (n, k) float64 for k columns.
     weights: (n,) float64 or None. ids: the id column (any dtype) or None.
     row_offset: 0-based row in the files of this chunk's first row (0 unless streaming).
@@ -471,7 +473,10 @@ def _assemble(
 ) -> Inputs:
     nan = the_plan.empty_is_nan
     pred_frame = frames[the_plan.preds[0]]
-    pred_arrays = [_numeric(pred_frame, c, "--pred-col", nan) for c in the_plan.preds[1]]
+    pred_arrays = [
+        _numeric(pred_frame, c, "--pred-col", nan, keep_float32=True) for c in the_plan.preds[1]
+    ]
+    # NumPy's promotion takes the widest: float64 as soon as one column is float64
     preds = pred_arrays[0] if len(pred_arrays) == 1 else np.column_stack(pred_arrays)
     labels = _labels(frames[the_plan.labels[0]], the_plan.labels[1], nan)
     weights = None
@@ -517,20 +522,25 @@ def _check_empty(frame: Frame, column: str, flag: str, omittable: bool = False) 
         )
 
 
-def _numeric(frame: Frame, column: str, flag: str, empty_is_nan: bool = False) -> np.ndarray:
+def _numeric(
+    frame: Frame, column: str, flag: str, empty_is_nan: bool = False, keep_float32: bool = False
+) -> np.ndarray:
     """A float64 column, or an InputError at the first cell that is not a number; empty
-    cells are an error, or NaN with `empty_is_nan` (--nan-policy omit)."""
+    cells are an error, or NaN with `empty_is_nan` (--nan-policy omit). With `keep_float32`
+    (predictions) a float32 or float16 column keeps its dtype: it sets the default ε."""
     values = frame.columns[column]
     mask = frame.nulls.get(column)
+    low = keep_float32 and values.dtype.kind == "f" and values.dtype.itemsize < 8
+    dtype = values.dtype.newbyteorder("=") if low else np.dtype(np.float64)
     if empty_is_nan and mask is not None and values.dtype.kind in "biuf":
-        out = values.astype(np.float64)  # a copy: the null slots hold arbitrary values
+        out = values.astype(dtype)  # a copy: the null slots hold arbitrary values
         out[mask] = np.nan
         return out
     _check_empty(frame, column, flag, omittable=values.dtype.kind in "biuf")
-    if values.dtype == np.float64:
+    if values.dtype == dtype:
         return values
     if values.dtype.kind in "biuf":
-        return values.astype(np.float64)
+        return values.astype(dtype)
     if values.dtype.kind not in "OUS":
         kind = frame.types.get(column, str(values.dtype))
         raise InputError(
@@ -607,7 +617,7 @@ def _comparable_ids(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Ids of two files made comparable (see `_id_keys`)."""
     whole = {
         role: v.dtype.kind in "iu"
-        or v.dtype == np.float64
+        or v.dtype.kind == "f"
         and bool(np.all(np.isfinite(v)))
         and bool(np.all(v == np.round(v)))
         for role, v in values.items()

@@ -138,6 +138,11 @@ def _columns(array: np.ndarray, prefix: str | None) -> dict[str, np.ndarray]:
 
 
 def _convert(values: np.ndarray, name: str) -> np.ndarray:
+    """Numbers as float64, except float32 and float16, which keep their dtype in native byte
+    order: the engine clips at the ε of the predictions' dtype, as scikit-learn, and casts
+    each chunk to float64 itself. Text as str objects."""
+    if values.dtype.kind == "f" and values.dtype.itemsize in (2, 4):
+        return values.astype(values.dtype.newbyteorder("="))
     if values.dtype.kind in "biuf":
         return values.astype(np.float64)
     if values.dtype.kind == "S":
