@@ -517,7 +517,7 @@ def _diagnostic_notes(reduced: Reduced, p: Plan) -> list[str]:
         notes.append(
             f"omitted {d.n_omitted} row{'s' * (d.n_omitted > 1)} with NaN (first at row {d.first_omitted})"
         )
-    if d.n_clipped and any(s.needs_probabilities and s.kind == "mean" for s in p.specs):
+    if d.n_clipped and any(s.needs_probabilities and not s.dataset_level for s in p.specs):
         eps_from = (
             f" (the machine ε of the {p.eps_dtype} predictions, as scikit-learn; --eps sets it)"
             if p.eps_dtype

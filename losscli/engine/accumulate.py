@@ -1,12 +1,12 @@
 """Mergeable sufficient statistics: ``update(chunk) → merge(other) → result()``.
 
 Every loss reduces to a few sums per class c (one "class" when no class weight is used):
+for each term xᵢ of its statistic (`losscli.engine.stats`: ℓᵢ for a mean, three for Dice)
 
-    mean-type:  S_c = Σ sᵢ·Y_ic·ℓᵢ           and the shared  W_c = Σ sᵢ·Y_ic,  n_c = Σ Y_ic
-    dice:       A_c = Σ sᵢ·Y_ic·pᵢyᵢ,  B_c = Σ sᵢ·Y_ic·pᵢ,  C_c = Σ sᵢ·Y_ic·yᵢ
+    S_c = Σ sᵢ·Y_ic·xᵢ,   and the shared  W_c = Σ sᵢ·Y_ic,  n_c = Σ Y_ic
 
-and at `result()` the class weights w_c (explicit, or balanced from n_c) are applied:
-mean = Σ_c w_c S_c / Σ_c w_c W_c. Within a chunk NumPy sums pairwise; across chunks the
+and at `result()` the class weights w_c (explicit, or balanced from n_c) are applied and
+the statistic turns Σ_c w_c S_c and Σ_c w_c W_c into the loss's value. Within a chunk NumPy sums pairwise; across chunks the
 sums are kept as compensated (hi, lo) pairs merged with Knuth's TwoSum, so the result does
 not depend, beyond the last digit or so, on how the rows were chunked or in which order the
 chunks were merged — the same code serves an array in memory, a file streamed in chunks,
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from losscli.engine import kernels
 from losscli.engine.batch import Batch
 from losscli.engine.options import Options
-from losscli.engine.registry import LOSSES, LossSpec
+from losscli.engine.registry import LossSpec
+from losscli.engine.stats import Statistic
 from losscli.engine.weights import class_weight_vector
 from losscli.errors import InputError
 
@@ -129,10 +129,16 @@ class Accumulator:
         weighted = self.options.class_weight is not None and self.task != "regression"
         self.n_groups = self.n_classes if weighted else 1
         g = self.n_groups
-        self._sums: dict[str, CompensatedSum] = {}
-        for spec in self._stat_specs():
-            shape = (g, 3) if spec.kind == "dice" else (g,)
-            self._sums[spec.name] = CompensatedSum.zeros(shape)
+        # one set of sums per statistic key: rmse reads mse's
+        self._stats: dict[str, Statistic] = {}
+        for spec in self.specs:
+            key = spec.statistic.key
+            if key not in self._stats or key == spec.name:  # the owner keeps per-row values
+                self._stats[key] = spec.statistic
+        self._sums: dict[str, CompensatedSum] = {
+            key: CompensatedSum.zeros((g,) if st.width == 1 else (g, st.width))
+            for key, st in self._stats.items()
+        }
         self._weight = CompensatedSum.zeros((g,))
         self._count = CompensatedSum.zeros((g,))
         self.diagnostics = Diagnostics()
@@ -140,13 +146,6 @@ class Accumulator:
         self.per_sample: list[
             tuple[int, dict[str, Array], Array | None, NDArray[np.intp] | None]
         ] = []
-
-    def _stat_specs(self) -> list[LossSpec]:
-        """The specs whose sums are kept: rmse needs mse's."""
-        out = [s for s in self.specs if s.kind != "rmse"]
-        if any(s.kind == "rmse" for s in self.specs) and LOSSES["mse"] not in out:
-            out.append(LOSSES["mse"])
-        return out
 
     # --- update ------------------------------------------------------------------------
 
@@ -206,16 +205,14 @@ class Accumulator:
         self._weight.add(batch.group_weight(g))
         self._count.add(batch.group_count(g))
         kept: dict[str, Array] = {}
-        for spec in self._stat_specs():
-            if spec.kind == "dice":
-                terms = kernels.dice_terms(batch.y, batch.p)
-                self._sums[spec.name].add(np.stack([batch.group_sum(t, g) for t in terms], axis=1))
-                continue
-            assert spec.per_sample is not None
-            values = spec.per_sample(batch)
-            self._sums[spec.name].add(batch.group_sum(values, g))
-            if self.keep_per_sample:
-                kept[spec.name] = values
+        for key, stat in self._stats.items():
+            terms = stat.terms(batch)
+            if stat.width == 1:
+                self._sums[key].add(batch.group_sum(terms[0], g))
+            else:
+                self._sums[key].add(np.stack([batch.group_sum(t, g) for t in terms], axis=1))
+            if self.keep_per_sample and stat.per_sample:
+                kept[key] = terms[0]
         if self.keep_per_sample:
             rows = batch.kept_rows
             self.per_sample.append(
@@ -309,32 +306,14 @@ class Accumulator:
                 role="weights",
                 fix="Give at least one row a positive weight (sample and class weights multiply)",
             )
-        reduce_sum = self.options.reduction == "sum"
-        out: dict[str, float] = {}
-        for spec in self._stat_specs():
-            total = self._sums[spec.name].value()
-            if spec.kind == "dice":
-                a, b, c = (float(w @ total[:, j]) for j in range(3))
-                sigma = self.options.dice_smooth
-                denom = b + c + sigma
-                value = 1.0 - (2.0 * a + sigma) / denom if denom > 0 else 0.0
-            else:
-                s = float(w @ total)
-                value = s if reduce_sum else s / sum_weights
-            out[spec.name] = value
-        for spec in self.specs:
-            if spec.kind == "rmse":
-                mse = float(w @ self._sums["mse"].value()) / sum_weights
-                out["rmse"] = math.sqrt(mse)
-        for name, value in out.items():
-            if not math.isfinite(value):
-                if name == "mse" and "mse" not in (s.name for s in self.specs):
-                    name = "rmse"  # its sums are mse's; name the loss the user asked for
+        losses = {spec.name: self._value(spec.statistic, w, sum_weights) for spec in self.specs}
+        # a loss that owns its sums is named before one that borrows them (rmse reads mse's)
+        for spec in sorted(self.specs, key=lambda s: s.statistic.key != s.name):
+            if not math.isfinite(losses[spec.name]):
                 raise InputError(
-                    f"overflow in {name}: the values are too large for float64",
+                    f"overflow in {spec.name}: the values are too large for float64",
                     fix="Rescale the predictions and labels",
                 )
-        losses = {spec.name: out[spec.name] for spec in self.specs}
         return Reduced(
             losses,
             sum_weights,
@@ -343,12 +322,19 @@ class Accumulator:
             d,
         )
 
+    def _value(self, stat: Statistic, w: Array, sum_weights: float) -> float:
+        """The statistic's value from its class-weighted sums."""
+        total = self._sums[stat.key].value()
+        columns = [total] if total.ndim == 1 else [total[:, j] for j in range(stat.width)]
+        return stat.value(sum_weights, [float(w @ c) for c in columns], self.options)
+
     def per_sample_losses(self) -> tuple[dict[str, Array], Array | None]:
         """ℓᵢ of every mean-type loss for every row, in row order (needs keep_per_sample)."""
-        names = [s.name for s in self.specs if not s.dataset_level]
+        keys = {s.name: s.statistic.key for s in self.specs if not s.dataset_level}
         chunks = self.per_sample
         values = {
-            n: np.concatenate([c[1][n] for c in chunks]) if chunks else np.empty(0) for n in names
+            n: np.concatenate([c[1][k] for c in chunks]) if chunks else np.empty(0)
+            for n, k in keys.items()
         }
         weights = None
         if chunks and chunks[0][2] is not None:

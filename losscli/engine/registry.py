@@ -1,12 +1,9 @@
 """Every loss of SPEC §4, by its public name: aliases, tasks, how it is computed and reduced.
 
-One `LossSpec` per name. `per_sample` turns a prepared chunk (`losscli.engine.batch.Batch`,
-which holds the shared intermediates: residual, probabilities, their logs) into ℓᵢ by
-calling a kernel; `kind` says how the accumulated sums become a number:
-
-- ``mean``: Σωℓ / Σω (or Σωℓ for ``--reduction sum``);
-- ``rmse``: √ of the reduced mse (dataset level);
-- ``dice``: 1 − (2Σωpy + σ)/(Σωp + Σωy + σ) (dataset level).
+One `LossSpec` per name. Its `statistic` (`losscli.engine.stats`) says what the loss keeps
+of a chunk and how the sums become its value; for a mean-type loss that is ℓᵢ from a
+kernel, called on a prepared chunk (`losscli.engine.batch.Batch`, which holds the shared
+intermediates: residual, probabilities, their logs).
 
 Aliases resolve here, once (`resolve`), so the rest of losscli only sees SPEC names.
 """
@@ -14,13 +11,13 @@ Aliases resolve here, once (`resolve`), so the rest of losscli only sees SPEC na
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from losscli.engine import kernels
+from losscli.engine.stats import Dice, RootMean, Statistic
 from losscli.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,8 +40,7 @@ class LossSpec:
     formula: str
     reference: str
     options: tuple[str, ...]  # API keywords that shape its value
-    kind: Literal["mean", "rmse", "dice"] = "mean"
-    per_sample: Callable[[Batch], np.ndarray] | None = None
+    statistic: Statistic
     needs_probabilities: bool = False  # validated to lie in [0, 1] unless from_logits
     raw_scores: bool = False  # reads the raw predictions, never probabilities
     higher_is_better: bool = False
@@ -53,7 +49,7 @@ class LossSpec:
     @property
     def dataset_level(self) -> bool:
         """True when the loss is not a mean of per-sample values (no per-sample column)."""
-        return self.kind != "mean"
+        return not self.statistic.per_sample
 
 
 def _multiclass_hinge(b: Batch) -> np.ndarray:
@@ -94,6 +90,7 @@ def _focal(b: Batch) -> np.ndarray:
 
 
 _SMOOTHING = ("eps", "label_smoothing", "from_logits")
+_MSE = Statistic("mse", lambda b: kernels.squared_error_r(b.residual))
 
 SPECS: tuple[LossSpec, ...] = (
     LossSpec(
@@ -104,7 +101,7 @@ SPECS: tuple[LossSpec, ...] = (
         "r², r = ŷ − y (y one-hot for multiclass)",
         "scikit-learn mean_squared_error; Brier (1950)",
         (),
-        per_sample=lambda b: kernels.squared_error_r(b.residual),
+        statistic=_MSE,
     ),
     LossSpec(
         "rmse",
@@ -114,7 +111,7 @@ SPECS: tuple[LossSpec, ...] = (
         "√(mse), of the reduced mse",
         "scikit-learn root_mean_squared_error",
         (),
-        kind="rmse",
+        statistic=RootMean("mse", of=_MSE),
     ),
     LossSpec(
         "mae",
@@ -124,7 +121,7 @@ SPECS: tuple[LossSpec, ...] = (
         "|r|",
         "scikit-learn mean_absolute_error",
         (),
-        per_sample=lambda b: kernels.absolute_error_r(b.residual),
+        statistic=Statistic("mae", lambda b: kernels.absolute_error_r(b.residual)),
     ),
     LossSpec(
         "huber",
@@ -134,7 +131,7 @@ SPECS: tuple[LossSpec, ...] = (
         "½r² if |r| ≤ δ, else δ(|r| − ½δ)",
         "Huber (1964); scipy.special.huber",
         ("huber_delta",),
-        per_sample=lambda b: kernels.huber_r(b.residual, b.options.huber_delta),
+        statistic=Statistic("huber", lambda b: kernels.huber_r(b.residual, b.options.huber_delta)),
     ),
     LossSpec(
         "pseudo_huber",
@@ -144,7 +141,9 @@ SPECS: tuple[LossSpec, ...] = (
         "δ²(√(1 + (r/δ)²) − 1)",
         "Charbonnier et al. (1997); scipy.special.pseudo_huber",
         ("huber_delta",),
-        per_sample=lambda b: kernels.pseudo_huber_r(b.residual, b.options.huber_delta),
+        statistic=Statistic(
+            "pseudo_huber", lambda b: kernels.pseudo_huber_r(b.residual, b.options.huber_delta)
+        ),
     ),
     LossSpec(
         "log_cosh",
@@ -154,7 +153,7 @@ SPECS: tuple[LossSpec, ...] = (
         "log cosh r, computed without overflow",
         "Keras LogCosh",
         (),
-        per_sample=lambda b: kernels.log_cosh_r(b.residual),
+        statistic=Statistic("log_cosh", lambda b: kernels.log_cosh_r(b.residual)),
     ),
     LossSpec(
         "bce",
@@ -164,7 +163,7 @@ SPECS: tuple[LossSpec, ...] = (
         "−[y log p + (1−y) log(1−p)]",
         "scikit-learn log_loss; PyTorch BCEWithLogitsLoss",
         _SMOOTHING,
-        per_sample=lambda b: b.bce,
+        statistic=Statistic("bce", lambda b: b.bce),
         needs_probabilities=True,
     ),
     LossSpec(
@@ -176,7 +175,7 @@ SPECS: tuple[LossSpec, ...] = (
         "max(0, 1 + max_{j≠c} s_j − s_c), or Weston–Watkins Σ_{j≠c} max(0, 1 + s_j − s_c)",
         "scikit-learn hinge_loss; Crammer & Singer (2001); Weston & Watkins (1999)",
         ("hinge_mode",),
-        per_sample=_hinge,
+        statistic=Statistic("hinge", _hinge),
         raw_scores=True,
     ),
     LossSpec(
@@ -187,7 +186,9 @@ SPECS: tuple[LossSpec, ...] = (
         "max(0, 1 − t·s)²",
         "Keras SquaredHinge",
         (),
-        per_sample=lambda b: b.hinge * b.hinge,  # kernels.binary_squared_hinge, sharing the hinge
+        statistic=Statistic(
+            "squared_hinge", lambda b: b.hinge * b.hinge
+        ),  # kernels.binary_squared_hinge, sharing the hinge
         raw_scores=True,
     ),
     LossSpec(
@@ -198,7 +199,7 @@ SPECS: tuple[LossSpec, ...] = (
         "−Σ_c Y_c log P_c",
         "scikit-learn log_loss; PyTorch CrossEntropyLoss",
         _SMOOTHING,
-        per_sample=_ce,
+        statistic=Statistic("ce", _ce),
         needs_probabilities=True,
     ),
     LossSpec(
@@ -209,7 +210,7 @@ SPECS: tuple[LossSpec, ...] = (
         "Σ_c Y_c (log Y_c − log P_c), 0·log 0 = 0",
         "Kullback & Leibler (1951); PyTorch KLDivLoss(reduction='batchmean')",
         _SMOOTHING,
-        per_sample=_kl,
+        statistic=Statistic("kl", _kl),
         needs_probabilities=True,
     ),
     LossSpec(
@@ -220,7 +221,7 @@ SPECS: tuple[LossSpec, ...] = (
         "−α_t (1 − p_t)^γ log p_t",
         "Lin et al. (2017), Focal Loss for Dense Object Detection",
         ("focal_gamma", "focal_alpha", *_SMOOTHING),
-        per_sample=_focal,
+        statistic=Statistic("focal", _focal),
         needs_probabilities=True,
     ),
     LossSpec(
@@ -231,7 +232,7 @@ SPECS: tuple[LossSpec, ...] = (
         "1 − (2 Σ ωpy + σ)/(Σ ωp + Σ ωy + σ)",
         "Milletari et al. (2016), V-Net",
         ("dice_smooth",),
-        kind="dice",
+        statistic=Dice("dice"),
         needs_probabilities=True,
     ),
 )

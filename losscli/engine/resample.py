@@ -1,8 +1,9 @@
 """Paired comparison of models on the same rows: seeded bootstrap or normal approximation.
 
 Every loss of every model is a function g of a few column sums T = Σᵢ xᵢ of per-sample
-terms xᵢ (STYLE §4): Σω and Σωℓ for a mean, the same for rmse (ℓ = squared error), and
-Σωpy, Σωp, Σωy for Dice. Model B is written against the baseline A as A's terms plus the
+terms xᵢ (STYLE §4): Σω and the sums of the loss's statistic (`losscli.engine.stats`: Σωℓ
+for a mean and for rmse, Σωy, Σωpy, Σωp for Dice), which also gives d and its gradient
+from them. Model B is written against the baseline A as A's terms plus the
 paired differences (ωℓ_B − ωℓ_A, ...), so that
 
     d = loss(B) − loss(A) = g(T_A + T_Δ) − g(T_A)
@@ -38,11 +39,11 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from losscli.engine import kernels
 from losscli.engine.accumulate import CompensatedSum
 from losscli.engine.batch import Batch
 from losscli.engine.options import Options
-from losscli.engine.registry import LOSSES, LossSpec
+from losscli.engine.registry import LossSpec
+from losscli.engine.stats import Statistic
 from losscli.engine.weights import class_weight_vector
 from losscli.errors import InputError
 
@@ -61,13 +62,13 @@ MOMENT_CHUNK = 1 << 16
 class Contrast:
     """Where the terms of one (model, loss) difference sit among the columns.
 
-    kind ``mean``/``rmse``: shared = (Σω,), base = (ΣωℓA,), delta = (Σω(ℓB − ℓA),).
-    kind ``dice``: shared = (Σωy,), base = (ΣωpAy, ΣωpA), delta = (the B − A differences).
+    Σω is column 0; shared holds the statistic's label-only terms (Σωy for Dice), base
+    model A's other terms (ΣωℓA for a mean), delta the B − A differences of those.
     """
 
     model: int
     loss: str
-    kind: str
+    statistic: Statistic
     shared: tuple[int, ...]
     base: tuple[int, ...]
     delta: tuple[int, ...]
@@ -80,7 +81,7 @@ class PairedTerms:
     columns: Array
     contrasts: list[Contrast]
     baseline: int
-    dice_smooth: float = 1.0
+    options: Options
     n_models: int = 0
 
     @property
@@ -125,15 +126,6 @@ def _row_weights(
         w = class_weight_vector(options.class_weight, batch.group_count(k), names)
     c = w[batch.class_index] if batch.Y is None else batch.Y @ w
     return s * c
-
-
-def _per_sample(batch: Batch, spec: LossSpec) -> Array:
-    """ℓᵢ of one loss, averaged over the columns of a matrix (SPEC §4)."""
-    if spec.kind == "rmse":
-        spec = LOSSES["mse"]
-    assert spec.per_sample is not None
-    values = spec.per_sample(batch)
-    return values.mean(axis=1) if values.ndim == 2 else values
 
 
 def paired_terms(
@@ -187,28 +179,21 @@ def paired_terms(
 
     base = batches[baseline]
     for spec in specs:
-        if spec.kind == "dice":
-            a_py, a_p, y = (omega * t for t in kernels.dice_terms(base.y, base.p))
-            shared = (add(y),)
-            base_cols = (add(a_py), add(a_p))
-            for m, b in enumerate(batches):
-                if m == baseline:
-                    continue
-                b_py, b_p, _ = (omega * t for t in kernels.dice_terms(b.y, b.p))
-                delta = (add(b_py - a_py), add(b_p - a_p))
-                contrasts.append(Contrast(m, spec.name, "dice", shared, base_cols, delta))
-            continue
-        la = omega * _per_sample(base, spec)
-        base_cols = (add(la),)
+        stat = spec.statistic
+        k = stat.shared
+        a_terms = [omega * t for t in stat.terms(base)]
+        shared = tuple(add(t) for t in a_terms[:k])
+        base_cols = tuple(add(t) for t in a_terms[k:])
         for m, b in enumerate(batches):
             if m == baseline:
                 continue
-            # ω(ℓB − ℓA), exact zeros when the predictions are the same
-            delta = (add(omega * _per_sample(b, spec) - la),)
-            contrasts.append(Contrast(m, spec.name, spec.kind, (0,), base_cols, delta))
+            # ω(xB − xA), exact zeros when the predictions are the same
+            b_terms = [omega * t for t in stat.terms(b)[k:]]
+            delta = tuple(add(tb - ta) for tb, ta in zip(b_terms, a_terms[k:], strict=True))
+            contrasts.append(Contrast(m, spec.name, stat, shared, base_cols, delta))
     # (m, n) filled row by row, seen as (n, m): column_stack would transpose while copying,
     # the slowest step of compare on 10⁶ rows (0.84 s of 3.4 s)
-    return PairedTerms(np.stack(cols).T, contrasts, baseline, options.dice_smooth, len(preds))
+    return PairedTerms(np.stack(cols).T, contrasts, baseline, options, len(preds))
 
 
 def check_reduction(options: Options) -> None:
@@ -223,48 +208,25 @@ def check_reduction(options: Options) -> None:
 # --- the statistics as functions of the sums --------------------------------------------
 
 
-def _difference(c: Contrast, T: Array, smooth: float) -> Array:
+def _pick(c: Contrast, T: Array) -> tuple[Array, list[Array], list[Array], list[Array]]:
+    """Σω and the contrast's shared, base and delta sums, from T of shape (..., q)."""
+    cols = (c.shared, c.base, c.delta)
+    return (T[..., 0], *([T[..., i] for i in idx] for idx in cols))  # type: ignore[return-value]
+
+
+def _difference(c: Contrast, T: Array, options: Options) -> Array:
     """d for column sums T of shape (..., q); vectorised over resamples."""
-    if c.kind == "dice":
-        sy = T[..., c.shared[0]]
-        a_py, a_p = T[..., c.base[0]], T[..., c.base[1]]
-        b_py, b_p = a_py + T[..., c.delta[0]], a_p + T[..., c.delta[1]]
-        fa = (2.0 * a_py + smooth) / (a_p + sy + smooth)
-        fb = (2.0 * b_py + smooth) / (b_p + sy + smooth)
-        return fa - fb  # dice = 1 − f, so dice_B − dice_A = f_A − f_B
-    w, a, delta = T[..., c.shared[0]], T[..., c.base[0]], T[..., c.delta[0]]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if c.kind == "rmse":
-            return np.sqrt(np.maximum(a + delta, 0.0) / w) - np.sqrt(a / w)
-        return delta / w
+    return c.statistic.difference(*_pick(c, T), options)
 
 
-def _gradient(c: Contrast, T: Array, q: int, smooth: float) -> Array:
+def _gradient(c: Contrast, T: Array, q: int, options: Options) -> Array:
     """∇d with respect to the column sums (the delta method)."""
     g = np.zeros(q)
-    if c.kind == "dice":
-        sy = T[c.shared[0]]
-        a_py, a_p = T[c.base[0]], T[c.base[1]]
-        b_py, b_p = a_py + T[c.delta[0]], a_p + T[c.delta[1]]
-        da, db = a_p + sy + smooth, b_p + sy + smooth
-        na, nb = 2.0 * a_py + smooth, 2.0 * b_py + smooth
-        # d = na/da − nb/db; B's sums are A's plus the deltas
-        g[c.base[0]] = 2.0 / da - 2.0 / db
-        g[c.base[1]] = -na / da**2 + nb / db**2
-        g[c.shared[0]] = -na / da**2 + nb / db**2
-        g[c.delta[0]] = -2.0 / db
-        g[c.delta[1]] = nb / db**2
-        return g
-    w, a, delta = T[c.shared[0]], T[c.base[0]], T[c.delta[0]]
-    if c.kind == "rmse":
-        ra, rb = math.sqrt(a / w), math.sqrt(max(a + delta, 0.0) / w)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g[c.base[0]] = (1.0 / rb - 1.0 / ra) / (2.0 * w) if ra != rb else 0.0
-            g[c.delta[0]] = 1.0 / (2.0 * w * rb) if rb > 0 else math.inf
-        g[c.shared[0]] = (ra - rb) / (2.0 * w)
-        return g
-    g[c.shared[0]] = -delta / w**2
-    g[c.delta[0]] = 1.0 / w
+    g_w, g_shared, g_base, g_delta = c.statistic.gradient(*_pick(c, T), options)
+    g[0] = g_w
+    for idx, parts in ((c.shared, g_shared), (c.base, g_base), (c.delta, g_delta)):
+        for i, v in zip(idx, parts, strict=True):
+            g[i] = v
     return g
 
 
@@ -324,7 +286,7 @@ class PairedSums:
 
     contrasts: list[Contrast]
     baseline: int
-    dice_smooth: float
+    options: Options
     n_models: int
     q: int
     total: CompensatedSum
@@ -337,7 +299,7 @@ class PairedSums:
         return cls(
             terms.contrasts,
             terms.baseline,
-            terms.dice_smooth,
+            terms.options,
             terms.n_models,
             q,
             CompensatedSum.zeros((q,)),
@@ -419,7 +381,7 @@ def bootstrap_differences(
         counts = resample_counts(np.random.default_rng(children[j]), n, size)
         T = (columns_t @ counts.T).T
         for k, c in enumerate(terms.contrasts):
-            out[starts[j] : starts[j] + size, k] = _difference(c, T, terms.dice_smooth)
+            out[starts[j] : starts[j] + size, k] = _difference(c, T, terms.options)
 
     workers = min(threads or os.cpu_count() or 1, len(starts))
     if workers <= 1:
@@ -455,7 +417,7 @@ def compare(
     chosen = choose_method(method, terms.n)
     T = terms.columns.sum(axis=0)
     q = T.shape[0]
-    d_hat = np.array([float(_difference(c, T, terms.dice_smooth)) for c in terms.contrasts])
+    d_hat = np.array([float(_difference(c, T, terms.options)) for c in terms.contrasts])
     reported = d_hat if differences is None else np.asarray(differences, dtype=np.float64)
     alpha = 1.0 - confidence
     out: list[Comparison] = []
@@ -478,9 +440,7 @@ def compare(
     moments = Moments(q)
     for start in range(0, terms.n, MOMENT_CHUNK):
         moments = moments.update(terms.columns[start : start + MOMENT_CHUNK])
-    return _normal(
-        terms.contrasts, terms.baseline, terms.dice_smooth, T, moments, confidence, reported
-    )
+    return _normal(terms.contrasts, terms.baseline, terms.options, T, moments, confidence, reported)
 
 
 def compare_sums(
@@ -502,17 +462,17 @@ def compare_sums(
         raise InputError("no rows to compare", fix="A mean over no rows is undefined")
     T = sums.total.value()
     if differences is None:
-        differences = [float(_difference(c, T, sums.dice_smooth)) for c in sums.contrasts]
+        differences = [float(_difference(c, T, sums.options)) for c in sums.contrasts]
     reported = np.asarray(differences, dtype=np.float64)
     return _normal(
-        sums.contrasts, sums.baseline, sums.dice_smooth, T, sums.moments, confidence, reported
+        sums.contrasts, sums.baseline, sums.options, T, sums.moments, confidence, reported
     )
 
 
 def _normal(
     contrasts: Sequence[Contrast],
     baseline: int,
-    smooth: float,
+    options: Options,
     T: Array,
     moments: Moments,
     confidence: float,
@@ -525,7 +485,7 @@ def _normal(
     z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
     out: list[Comparison] = []
     for j, c in enumerate(contrasts):
-        g = _gradient(c, T, q, smooth)
+        g = _gradient(c, T, q, options)
         nz = np.flatnonzero(g)
         # only the columns the gradient touches: 0·(anything finite) stays exactly 0
         var = float(g[nz] @ cov[np.ix_(nz, nz)] @ g[nz]) if nz.size else 0.0

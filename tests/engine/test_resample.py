@@ -255,13 +255,14 @@ def test_delta_method_gradient_matches_finite_differences(rng, loss):
     terms = paired_terms("binary", specs(loss), Options.build(), preds, y)
     (c,) = terms.contrasts
     T = terms.columns.sum(axis=0)
-    g = _gradient(c, T, T.size, terms.dice_smooth)
+    g = _gradient(c, T, T.size, terms.options)
     for i in range(T.size):
         h = 1e-6 * max(1.0, abs(T[i]))
         up, down = T.copy(), T.copy()
         up[i] += h
         down[i] -= h
-        numeric = (_difference(c, up, 1.0) - _difference(c, down, 1.0)) / (2 * h)
+        o = terms.options  # dice_smooth = 1.0, the default
+        numeric = (_difference(c, up, o) - _difference(c, down, o)) / (2 * h)
         assert g[i] == pytest.approx(numeric, rel=1e-5, abs=1e-9)
 
 

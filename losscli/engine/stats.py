@@ -1,0 +1,161 @@
+"""What a loss keeps of each chunk, and how those sums become its value.
+
+A `Statistic` is the whole of a loss's arithmetic outside its kernel (STYLE §4):
+
+- `terms`: the per-row values it sums, unweighted (the engine multiplies by ωᵢ and sums
+  them per class group); the first `shared` of them depend on the labels only;
+- merging: the sums add (`losscli.engine.accumulate.CompensatedSum`), so chunks, threads
+  and files merge in any order;
+- `value`: the loss from the class-weighted sums and Σω;
+- `difference` and `gradient`: d = value(B) − value(A) from A's sums and B − A's deltas,
+  and its gradient, for the paired comparison (`losscli.engine.resample`).
+
+Losses whose statistics have the same `key` share one set of sums (rmse reads mse's). A new
+dataset-level loss (a calibration error over bins, say) is one more `Statistic` here and
+one `LossSpec` naming it; the accumulator, the resampler and the API do not change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from losscli.engine.batch import Batch
+    from losscli.engine.options import Options
+
+Array = NDArray[np.float64]
+Sums = Sequence[Any]  # one float (or one array over resamples) per term
+
+
+@dataclass(frozen=True, eq=False)
+class Statistic:
+    """Base class: one per-row term ℓᵢ, reduced to its weighted mean (or sum).
+
+    Attributes:
+        key: losses whose statistics share a key share their sums.
+        per_row: the kernel that gives ℓᵢ from a prepared chunk.
+        width: how many sums are kept per class group.
+        shared: how many leading terms depend on the labels only (shared by every model
+            in a comparison, so never differenced).
+        per_sample: the loss has a value per row (``reduction='none'`` gives it).
+    """
+
+    key: str
+    per_row: Callable[[Batch], Array] | None = None
+    width: int = 1
+    shared: int = 0
+    per_sample: bool = True
+
+    def terms(self, batch: Batch) -> tuple[Array, ...]:
+        """The per-row terms to be weighted and summed: here ℓᵢ alone."""
+        assert self.per_row is not None
+        return (self.per_row(batch),)
+
+    def value(self, weight: float, sums: Sums, options: Options) -> float:
+        """Σωℓ / Σω, or Σωℓ for ``reduction='sum'``."""
+        return sums[0] if options.reduction == "sum" else sums[0] / weight
+
+    def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
+        """d = mean(B) − mean(A) = Σω(ℓB − ℓA) / Σω; vectorised over resamples."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return delta[0] / w
+
+    def gradient(
+        self, w: float, shared: Sums, base: Sums, delta: Sums, options: Options
+    ) -> tuple[float, list[float], list[float], list[float]]:
+        """∂d/∂(Σω, shared sums, A's sums, the deltas), for the delta method."""
+        return -delta[0] / w**2, [], [0.0], [1.0 / w]
+
+
+@dataclass(frozen=True, eq=False)
+class RootMean(Statistic):
+    """√ of another statistic's weighted mean (rmse = √mse), from that statistic's sums.
+
+    Formula: √(mse), of the reduced mse
+    Reference: scikit-learn root_mean_squared_error
+
+    The root is taken of the reduced mean, never per row, so it merges like mse; with
+    ``reduction='sum'`` it is still the root of the mean.
+    """
+
+    of: Statistic | None = None
+    per_sample: bool = False
+
+    def terms(self, batch: Batch) -> tuple[Array, ...]:
+        assert self.of is not None
+        return self.of.terms(batch)
+
+    def value(self, weight: float, sums: Sums, options: Options) -> float:
+        return math.sqrt(sums[0] / weight)
+
+    def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
+        a, d = base[0], delta[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sqrt(np.maximum(a + d, 0.0) / w) - np.sqrt(a / w)
+
+    def gradient(
+        self, w: float, shared: Sums, base: Sums, delta: Sums, options: Options
+    ) -> tuple[float, list[float], list[float], list[float]]:
+        a, d = base[0], delta[0]
+        ra, rb = math.sqrt(a / w), math.sqrt(max(a + d, 0.0) / w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g_base = (1.0 / rb - 1.0 / ra) / (2.0 * w) if ra != rb else 0.0
+            g_delta = 1.0 / (2.0 * w * rb) if rb > 0 else math.inf
+        return (ra - rb) / (2.0 * w), [], [g_base], [g_delta]
+
+
+def dice_ratio(sum_y: Any, sum_py: Any, sum_p: Any, smooth: float) -> Any:
+    """(2 Σωpy + σ)/(Σωp + Σωy + σ), the Dice coefficient; dice = 1 − this."""
+    return (2.0 * sum_py + smooth) / (sum_p + sum_y + smooth)
+
+
+@dataclass(frozen=True, eq=False)
+class Dice(Statistic):
+    """Soft Dice loss over the whole dataset, from three sums: Σωy, Σωpy, Σωp.
+
+    Formula: 1 − (2 Σ ωpy + σ)/(Σ ωp + Σ ωy + σ)
+    Reference: Milletari et al. (2016), V-Net
+
+    Conventions: σ is ``dice_smooth``; with σ = 0 and no positive label nor probability the
+    ratio is 0/0 and the loss is 0 (nothing to miss). Not a mean of per-row values, so
+    there is no per-sample column. Worked value: y=[1, 0], p=[0.8, 0.4], σ=0 →
+    1 − 1.6/2.2 = 0.27272727...
+    Further reading: Sørensen (1948), Dice (1945).
+    """
+
+    width: int = 3
+    shared: int = 1
+    per_sample: bool = False
+
+    def terms(self, batch: Batch) -> tuple[Array, ...]:
+        return batch.y, batch.p * batch.y, batch.p
+
+    def value(self, weight: float, sums: Sums, options: Options) -> float:
+        y, py, p = sums
+        sigma = options.dice_smooth
+        return 1.0 - dice_ratio(y, py, p, sigma) if p + y + sigma > 0 else 0.0
+
+    def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
+        sy, (a_py, a_p) = shared[0], base
+        b_py, b_p = a_py + delta[0], a_p + delta[1]
+        sigma = options.dice_smooth
+        # dice = 1 − f, so dice_B − dice_A = f_A − f_B
+        return dice_ratio(sy, a_py, a_p, sigma) - dice_ratio(sy, b_py, b_p, sigma)
+
+    def gradient(
+        self, w: float, shared: Sums, base: Sums, delta: Sums, options: Options
+    ) -> tuple[float, list[float], list[float], list[float]]:
+        sy, (a_py, a_p) = shared[0], base
+        b_py, b_p = a_py + delta[0], a_p + delta[1]
+        smooth = options.dice_smooth
+        da, db = a_p + sy + smooth, b_p + sy + smooth
+        na, nb = 2.0 * a_py + smooth, 2.0 * b_py + smooth
+        # d = na/da − nb/db; B's sums are A's plus the deltas
+        g_p = -na / da**2 + nb / db**2
+        return 0.0, [g_p], [2.0 / da - 2.0 / db, g_p], [-2.0 / db, nb / db**2]
