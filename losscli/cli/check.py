@@ -10,16 +10,15 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from losscli.cli.config import apply_config
 from losscli.cli.options import (
     ENGINE_OPTIONS,
-    apply_config,
     config_option,
-    evaluate_files,
     input_options,
     loss_options,
     output_options,
-    print_notes,
 )
+from losscli.cli.pipeline import evaluate_files, print_notes
 
 # options whose difference makes a baseline incomparable (BAD_INPUTS 61): every engine
 # option but the NaN policy (dropped rows already show in n_samples)

@@ -7,15 +7,9 @@ from typing import Any
 
 import click
 
-from losscli.cli.options import (
-    apply_config,
-    config_option,
-    evaluate_files,
-    input_options,
-    loss_options,
-    output_options,
-    print_notes,
-)
+from losscli.cli.config import apply_config
+from losscli.cli.options import config_option, input_options, loss_options, output_options
+from losscli.cli.pipeline import evaluate_files, print_notes
 
 
 @click.command("eval")

@@ -1,14 +1,14 @@
-"""Options shared by `eval`, `check` and `compare`, as decorators; and the glue that reads
-the files, evaluates and places engine errors in the user's files.
+"""Options shared by `eval`, `check` and `compare`, as decorators, and the names that
+map them to the readers' and the engine's keywords.
 
 Option names match the API keywords (``--huber-delta`` ↔ ``huber_delta``). Options left
 out are passed as None, so the engine knows which ones the user set (BAD_INPUTS 58).
+The work these options feed is in `cli/pipeline.py`; settings files in `cli/config.py`.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -135,6 +135,7 @@ def loss_options(f: F) -> F:
 
 
 def output_options(f: F) -> F:
+    """--format, --precision, --quiet."""
     return _stack(
         click.option(
             "--format",
@@ -181,11 +182,9 @@ INPUT_OPTIONS = (
 )
 
 
-# rows per chunk read from a file; the engine splits each into cache-sized pieces
+# LOSSCLI_CHUNK_ROWS: rows per chunk read from a file; the engine splits each into
+# cache-sized pieces. Read as `options.STREAM_ROWS` at call time, so tests can set it.
 STREAM_ROWS = int(os.environ.get("LOSSCLI_CHUNK_ROWS", 1 << 18))
-
-
-_ALLOCATOR_TUNED = False
 
 
 def read_options(params: dict[str, Any]) -> dict[str, Any]:
@@ -195,144 +194,11 @@ def read_options(params: dict[str, Any]) -> dict[str, Any]:
     return read
 
 
-def keep_freed_memory() -> None:
-    """Let glibc's malloc reuse freed chunk-sized memory instead of unmapping it.
-
-    The engine makes NumPy temporaries of about 1 MB per loss and chunk. By default glibc
-    maps such blocks fresh and returns them on free (or trims them off the heap), so every
-    temporary page-faults again: Parquet end to end took 0.9–1.3 s instead of 0.6–0.9 s on
-    10⁷ rows. Blocks under 32 MiB now come from the heap, and up to 128 MiB of free heap is
-    kept; peak memory is unchanged. Only this process (the CLI); the MALLOC_MMAP_THRESHOLD_
-    and MALLOC_TRIM_THRESHOLD_ environment variables, when set, win.
-    """
-    global _ALLOCATOR_TUNED
-    if _ALLOCATOR_TUNED or not sys.platform.startswith("linux"):
-        return
-    _ALLOCATOR_TUNED = True
-    if os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_TRIM_THRESHOLD_"):
-        return
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL(None).mallopt  # glibc's; musl's exists and does nothing
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 32 << 20)
-    mallopt(m_trim_threshold, 128 << 20)
-
-
-def evaluate_files(
-    preds: str, labels: str | None, params: dict[str, Any], notes: list[str]
-) -> tuple[Any, Any]:
-    """Read the inputs, evaluate, and return (EvaluationResult, inputs description).
-
-    Files are streamed in chunks through the engine's accumulators (bounded memory, both
-    cores); a join by id reads both files whole. Engine errors come back placed in the
-    user's files: file, column, row and line.
-    """
-
-    keep_freed_memory()
-    from losscli.api import evaluate, evaluate_stream
-    from losscli.engine.weights import parse_class_weight
-    from losscli.errors import InputError
-    from losscli.readers.columns import load_inputs, stream_inputs
-
-    read = read_options(params)
-    options = {k: params.get(k) for k in ENGINE_OPTIONS}
-    options["class_weight"] = parse_class_weight(params.get("class_weight"))
-    classes = params.get("classes")
-    common = dict(
-        task=params.get("task") or "auto",
-        classes=[c.strip() for c in classes.split(",")] if classes else None,
-        **options,
-    )
-    losses = list(params.get("losses") or ()) or None
-    if read["id_col"]:
-        inputs = load_inputs(preds, labels, **read)
-        notes.extend(inputs.notes)
-        try:
-            result = evaluate(
-                inputs.preds,
-                inputs.labels,
-                losses,
-                sample_weight=inputs.weights,
-                pred_names=inputs.pred_columns,
-                **common,
-            )
-        except InputError as exc:
-            raise exc.locate(inputs.locate) from None
-    else:
-        header, chunks = stream_inputs(preds, labels, batch_rows=STREAM_ROWS, **read)
-        notes.extend(header.notes)
-
-        from losscli.cli.output import progress_bar
-
-        quiet = bool(params.get("quiet"))
-        with progress_bar([preds, labels], quiet, total=header.rows_hint) as advance:
-            result = evaluate_stream(
-                chunks,
-                losses,
-                pred_names=header.pred_columns,
-                locate=place_in_chunk,
-                progress=advance,
-                **common,
-            )
-        inputs = header
-    notes.extend(result.notes)
-    return result, inputs
-
-
-def place_in_chunk(chunk: Any, exc: Any) -> Any:
-    """An engine error at a row of the whole input, placed in the user's files: engine rows
-    count from the start of the input, and a chunk locates its own rows."""
-    from dataclasses import replace
-
-    if exc.row is not None:
-        exc = replace(exc, row=exc.row - chunk.row_offset)
-    return exc.locate(chunk.locate)
-
-
-def print_notes(notes: list[str], quiet: bool) -> None:
-    """Notes and warnings on stderr (never on stdout, so data stays clean)."""
-    if quiet:
-        notes = [n for n in notes if n.startswith("warning:")]
-    for note in notes:
-        text = note if note.startswith("warning:") else f"note: {note}"
-        click.echo(text, err=True)
-
-
 def config_option(f: F) -> F:
+    """--config FILE; `cli/config.py` merges the file into the parameters."""
     return click.option(
         "--config",
         "config_path",
         metavar="FILE",
         help="Settings file (default: ./losscli.toml, else [tool.losscli] in ./pyproject.toml).",
     )(f)
-
-
-def apply_config(
-    ctx: click.Context, params: dict[str, Any], config_path: str | None
-) -> dict[str, Any]:
-    """Fill options the user did not type from the config file; returns its gate settings.
-
-    Flags win: a parameter whose value came from the command line is left as it is. Every
-    value in the file is checked with its flag's Click type first (W5), and a file that was
-    read says so on stderr (unless --quiet), since it changes results without a flag.
-    """
-    from click.core import ParameterSource
-
-    from losscli.config import find_config, split_config
-
-    found = find_config(config_path)
-    if found is None:
-        return {}
-    path, table = found
-    defaults, gates = split_config(path, table, {p.name: p for p in ctx.command.params})
-    for name, value in defaults.items():
-        if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
-            params[name] = value
-    if not params.get("quiet"):
-        click.echo(f"note: settings from {path}", err=True)
-    gates["source"] = path
-    return gates

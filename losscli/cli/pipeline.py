@@ -1,0 +1,124 @@
+"""The evaluation pipeline that `eval` and `check` share: read the files, evaluate, and
+place engine errors in the user's files; then print the notes.
+
+The reading options come from `cli/options.py` (including ``STREAM_ROWS``, read at call
+time so tests can set the chunk size); the work is `losscli.evaluate` or
+`losscli.evaluate_stream`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from losscli.cli import options as cli_options
+from losscli.cli.allocator import keep_freed_memory
+
+
+def evaluate_files(
+    preds: str, labels: str | None, params: dict[str, Any], notes: list[str]
+) -> tuple[Any, Any]:
+    """Read the inputs, evaluate, and return (EvaluationResult, inputs description).
+
+    Files are streamed in chunks through the engine's accumulators (bounded memory, both
+    cores); a join by id reads both files whole. Engine errors come back placed in the
+    user's files: file, column, row and line.
+    """
+    keep_freed_memory()
+    from losscli.engine.weights import parse_class_weight
+
+    read = cli_options.read_options(params)
+    options = {k: params.get(k) for k in cli_options.ENGINE_OPTIONS}
+    options["class_weight"] = parse_class_weight(params.get("class_weight"))
+    classes = params.get("classes")
+    common = dict(
+        task=params.get("task") or "auto",
+        classes=[c.strip() for c in classes.split(",")] if classes else None,
+        **options,
+    )
+    losses = list(params.get("losses") or ()) or None
+    if read["id_col"]:
+        result, inputs = _evaluate_joined(preds, labels, read, losses, common, notes)
+    else:
+        quiet = bool(params.get("quiet"))
+        result, inputs = _evaluate_streamed(preds, labels, read, losses, common, notes, quiet)
+    notes.extend(result.notes)
+    return result, inputs
+
+
+def _evaluate_joined(
+    preds: str,
+    labels: str | None,
+    read: dict[str, Any],
+    losses: list[str] | None,
+    common: dict[str, Any],
+    notes: list[str],
+) -> tuple[Any, Any]:
+    """A join by id reads both files whole, then evaluates the joined arrays."""
+    from losscli.api import evaluate
+    from losscli.errors import InputError
+    from losscli.readers.columns import load_inputs
+
+    inputs = load_inputs(preds, labels, **read)
+    notes.extend(inputs.notes)
+    try:
+        result = evaluate(
+            inputs.preds,
+            inputs.labels,
+            losses,
+            sample_weight=inputs.weights,
+            pred_names=inputs.pred_columns,
+            **common,
+        )
+    except InputError as exc:
+        raise exc.locate(inputs.locate) from None
+    return result, inputs
+
+
+def _evaluate_streamed(
+    preds: str,
+    labels: str | None,
+    read: dict[str, Any],
+    losses: list[str] | None,
+    common: dict[str, Any],
+    notes: list[str],
+    quiet: bool,
+) -> tuple[Any, Any]:
+    """Stream the files in chunks of ``STREAM_ROWS`` rows, with a progress bar."""
+    from losscli.api import evaluate_stream
+    from losscli.cli.output import progress_bar
+    from losscli.readers.columns import stream_inputs
+
+    rows = cli_options.STREAM_ROWS
+    header, chunks = stream_inputs(preds, labels, batch_rows=rows, **read)
+    notes.extend(header.notes)
+    with progress_bar([preds, labels], quiet, total=header.rows_hint) as advance:
+        result = evaluate_stream(
+            chunks,
+            losses,
+            pred_names=header.pred_columns,
+            locate=place_in_chunk,
+            progress=advance,
+            **common,
+        )
+    return result, header
+
+
+def place_in_chunk(chunk: Any, exc: Any) -> Any:
+    """An engine error at a row of the whole input, placed in the user's files: engine rows
+    count from the start of the input, and a chunk locates its own rows."""
+    from dataclasses import replace
+
+    if exc.row is not None:
+        exc = replace(exc, row=exc.row - chunk.row_offset)
+    return exc.locate(chunk.locate)
+
+
+def print_notes(notes: list[str], quiet: bool) -> None:
+    """Notes and warnings on stderr (never on stdout, so data stays clean)."""
+    if quiet:
+        notes = [n for n in notes if n.startswith("warning:")]
+    for note in notes:
+        text = note if note.startswith("warning:") else f"note: {note}"
+        click.echo(text, err=True)
