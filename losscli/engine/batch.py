@@ -450,32 +450,18 @@ class Batch:
         return self._binary_logs[1]
 
     @cached_property
-    def not_y(self) -> Array:
-        """1 − y (binary)."""
-        return 1.0 - self.y
-
-    @cached_property
     def y_smooth(self) -> Array:
         s = self.options.label_smoothing
         return self.y if s == 0.0 else self.y * (1.0 - s) + 0.5 * s
 
     @cached_property
     def bce(self) -> Array:
+        """Per-sample binary cross-entropy, shared by bce, ce, kl and focal (binary)."""
         if self.options.label_smoothing == 0.0 and not self.soft:
-            # hard labels: −log p_t with p_t = p or 1 − p; one log instead of two, and the
-            # same clipped values as scikit-learn (it clips p and 1 − p separately too)
             if self.options.from_logits:
-                # −log σ(t·z) = logaddexp(0, −t·z), t = 2y − 1 = ±1 (−t·z is exact)
-                return np.logaddexp(0.0, (1.0 - 2.0 * self.y) * self.scores)
-            # p_t = y·p + (1 − y)·(1 − p) is exact for y ∈ {0, 1} (0·x = 0 and x + 0 = x),
-            # and arithmetic, where np.where on a random mask costs as much as the log
-            eps = self.options.eps
-            pt = self.y * self.scores
-            pt += self.not_y * self.q
-            np.clip(pt, eps, 1.0 - eps, out=pt)
-            return np.negative(np.log(pt, out=pt), out=pt)
-        y = self.y_smooth
-        return -(y * self.log_p + (1.0 - y) * self.log_q)
+                return kernels.binary_cross_entropy_from_logits(self.y, self.scores)
+            return kernels.binary_cross_entropy(self.y, self.scores, self.q, eps=self.options.eps)
+        return kernels.soft_binary_cross_entropy(self.y_smooth, self.log_p, self.log_q)
 
     @cached_property
     def hinge(self) -> Array:
@@ -496,10 +482,11 @@ class Batch:
 
     @cached_property
     def ce(self) -> Array:
-        if self.options.label_smoothing == 0.0 and self.Y is None:
-            # one-hot labels: −log P_c, without forming the (n, k) product
-            return -self.log_P[np.arange(self.n), self._class_index]
-        return kernels.categorical_cross_entropy(self.Y_smooth, self.log_P)
+        """Per-sample categorical cross-entropy (multiclass), from class indices when the
+        labels are hard (no (n, k) product), else from the smoothed or soft label matrix."""
+        hard = self.options.label_smoothing == 0.0 and self.Y is None
+        labels = self._class_index if hard else self.Y_smooth
+        return kernels.categorical_cross_entropy(labels, self.log_P)
 
     # --- class membership, for class weights applied at result() ------------------------
 

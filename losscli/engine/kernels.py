@@ -1,15 +1,17 @@
 """Per-sample losses ℓᵢ: no weighting, no reduction, no validation.
 
-Each kernel takes scikit-learn's order, ``(y_true, y_pred)``, options keyword-only, and
-returns one float64 value per row (shape ``(n,)``). Inputs are float64 arrays that the
+Each kernel takes scikit-learn's order, labels before predictions, options keyword-only,
+and returns one float64 value per row (shape ``(n,)``). Inputs are float64 arrays that the
 engine has already validated (`losscli.engine.batch`). Where a matrix ``(n, k)`` comes in
 for a regression-style loss, the row's value is the mean over its k elements, so that the
 weighted mean over rows is the mean over all n·k elements (scikit-learn
 ``multioutput='uniform_average'``, PyTorch, Keras).
 
-Residual losses are written on r = y_pred − y_true (`*_r` helpers) so that the engine can
-compute r once per chunk and share it; the public kernels are thin wrappers for readers and
-for tests.
+Intermediates that several losses share are arguments, formed once per chunk by
+`losscli.engine.batch.Batch`: the residual r = y_pred − y_true, log p and log(1 − p), the
+binary hinge. These are the functions the engine runs; `losscli.engine.registry` names the
+one each loss calls. The docstring of the function that defines a loss holds its
+``Formula:`` and ``Reference:`` lines, which `losscli losses` and the README print.
 """
 
 from __future__ import annotations
@@ -27,29 +29,84 @@ def _row_mean(values: Array) -> Array:
     return values if values.ndim == 1 else values.mean(axis=1)
 
 
-# --- residual losses ---------------------------------------------------------------------
+# --- residual losses: r = y_pred − y_true, formed once per chunk by the engine ---------------
 
 
-def squared_error_r(r: Array) -> Array:
+def squared_error(r: Array) -> Array:
+    """Per-sample squared error, from the residual.
+
+    Formula: r², r = ŷ − y (y one-hot for multiclass)
+    Reference: scikit-learn mean_squared_error; Brier (1950)
+
+    Conventions: for a binary task on probabilities this is the Brier score; for multiclass
+    y is one-hot (or soft) and ℓ averages over the k classes.
+    Worked value: r=[0.5, 2] → [0.25, 4].
+
+    Args:
+        r: y_pred − y_true, (n,) or (n, k).
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    """
     return _row_mean(r * r)
 
 
-def absolute_error_r(r: Array) -> Array:
+def absolute_error(r: Array) -> Array:
+    """Per-sample absolute error, from the residual.
+
+    Formula: |r|
+    Reference: scikit-learn mean_absolute_error
+
+    Worked value: r=[0.5, -2] → [0.5, 2].
+
+    Args:
+        r: y_pred − y_true, (n,) or (n, k).
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    """
     return _row_mean(np.abs(r))
 
 
-def huber_r(r: Array, delta: float) -> Array:
-    # m = min(|r|, δ): m·(|r| − ½m) is ½r² inside the band (exactly: ½|r| is exact) and
-    # δ(|r| − ½δ) outside, in three passes instead of a where over both branches
+def huber(r: Array, *, delta: float = 1.0) -> Array:
+    """Per-sample Huber loss: quadratic inside ±delta, linear outside.
+
+    Formula: ½r² if |r| ≤ δ, else δ(|r| − ½δ)
+    Reference: Huber (1964); scipy.special.huber
+
+    Conventions: the ½ is included (ℓ = ½·squared_error inside the band), as in
+    `scipy.special.huber` and PyTorch `HuberLoss`. Computed as m·(|r| − ½m), m = min(|r|, δ):
+    ½r² inside the band (exactly: ½|r| is exact) and δ(|r| − ½δ) outside, in three passes
+    instead of a where over both branches.
+    Worked value: delta=1, r=[0.5, 2] → [0.125, 1.5].
+
+    Args:
+        r: y_pred − y_true, (n,) or (n, k).
+        delta: half-width of the quadratic band, > 0.
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    """
     a = np.abs(r)
     m = np.minimum(a, delta)
     return _row_mean(m * (a - 0.5 * m))
 
 
-def pseudo_huber_r(r: Array, delta: float) -> Array:
-    # δ²(√(1 + u²) − 1) = δ²·u·(u / (√(1 + u²) + 1)), u = |r|/δ: the second form keeps full
-    # precision for |r| ≪ δ, where √(1+u²) − 1 cancels, and never forms u² (which overflows
-    # at |r| = 1e200 although the loss, ≈ δ·|r|, is representable); hypot(1, u) = √(1 + u²).
+def pseudo_huber(r: Array, *, delta: float = 1.0) -> Array:
+    """Per-sample pseudo-Huber loss: a smooth Huber.
+
+    Formula: δ²(√(1 + (r/δ)²) − 1)
+    Reference: Charbonnier et al. (1997); scipy.special.pseudo_huber
+
+    Conventions: ≈ ½·r² near 0, ≈ δ·|r| far out. Computed as δ²·u·(u/(√(1+u²)+1)),
+    u = |r|/δ: it keeps full precision for |r| ≪ δ, where √(1+u²) − 1 cancels, and never
+    forms u² (which overflows at |r| = 1e200 although the loss, ≈ δ·|r|, is representable);
+    hypot(1, u) = √(1 + u²).
+    Worked value: delta=1, r=[0, 1] → [0, √2 − 1 = 0.41421356...].
+
+    Args:
+        r: y_pred − y_true, (n,) or (n, k).
+        delta: scale, > 0.
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    """
     u = np.abs(r) / delta
     return _row_mean(delta * delta * u * (u / (np.hypot(1.0, u) + 1.0)))
 
@@ -68,12 +125,26 @@ _LOG_COSH_POLY = (
 )  # fmt: skip
 
 
-def log_cosh_r(r: Array) -> Array:
-    # log cosh a = log1p(cosh a − 1) and cosh a − 1 = expm1(a)² / (2·(expm1(a) + 1)), a = |r|:
-    # exact for tiny a, where log(cosh a) would round cosh(1e-8) to 1 and return 0 instead
-    # of 5e-17. Past a = 300 expm1(a)² would overflow, and there log cosh a = a − log 2 to
-    # the last digit (the neglected log1p(e^(−2a)) is below 1e-260). When every |r| ≤ 1 (a
-    # binary task on probabilities always), the polynomial above gives the same digits.
+def log_cosh(r: Array) -> Array:
+    """Per-sample log-cosh loss.
+
+    Formula: log cosh r, computed without overflow
+    Reference: Keras LogCosh
+
+    Conventions: log cosh a = log1p(m²/(2(m + 1))), m = expm1(a), a = |r|: exact for tiny
+    a, where log(cosh a) would round cosh(1e-8) to 1 and return 0 instead of 5e-17. Past
+    a = 300 m² would overflow, and there log cosh a = a − log 2 to the last digit (the
+    neglected log1p(e^(−2a)) is below 1e-260), so r = 1e6 gives 1e6 − log 2 instead of inf.
+    When every |r| ≤ 1 (a binary task on probabilities always), a polynomial gives the same
+    digits at less cost.
+    Worked value: r=[0, 1] → [0, 0.43378083...].
+    Further reading: Chen et al. (2019), Log Hyperbolic Cosine Loss, arXiv:1904.01224.
+
+    Args:
+        r: y_pred − y_true, (n,) or (n, k).
+    Returns:
+        ℓ, float64, shape (n,), all ≥ 0.
+    """
     a = np.abs(r)
     top = a.max() if a.size else 0.0
     if top <= 1.0:
@@ -94,109 +165,6 @@ def _log_cosh_small(a: Array) -> Array:
         out += c
     out *= x
     return out
-
-
-def squared_error(y_true: Array, y_pred: Array) -> Array:
-    """Per-sample squared error.
-
-    Formula (r = y_pred − y_true):
-        ℓ = r²            (the mean over the k columns for a matrix)
-
-    Conventions: for a binary task on probabilities this is the Brier score; for multiclass
-    y_true is one-hot (or soft) and ℓ averages over the k classes.
-    Worked value: y_true=[0, 1], y_pred=[0.5, 3] → [0.25, 4].
-
-    Args:
-        y_true, y_pred: same shape, (n,) or (n, k).
-    Returns:
-        ℓ, float64, shape (n,), all ≥ 0.
-    Reference:
-        scikit-learn `mean_squared_error`; Brier, G. W. (1950), Monthly Weather Review 78(1).
-    """
-    return squared_error_r(y_pred - y_true)
-
-
-def absolute_error(y_true: Array, y_pred: Array) -> Array:
-    """Per-sample absolute error.
-
-    Formula (r = y_pred − y_true):
-        ℓ = |r|           (the mean over the k columns for a matrix)
-
-    Worked value: y_true=[0, 1], y_pred=[0.5, 3] → [0.5, 2].
-
-    Args:
-        y_true, y_pred: same shape, (n,) or (n, k).
-    Returns:
-        ℓ, float64, shape (n,), all ≥ 0.
-    Reference:
-        scikit-learn `mean_absolute_error`.
-    """
-    return absolute_error_r(y_pred - y_true)
-
-
-def huber(y_true: Array, y_pred: Array, *, delta: float = 1.0) -> Array:
-    """Per-sample Huber loss: quadratic inside ±delta, linear outside.
-
-    Formula (r = y_pred − y_true):
-        ℓ = ½·r²                   if |r| ≤ delta
-        ℓ = delta·(|r| − ½·delta)  otherwise
-
-    Conventions: the ½ is included (ℓ = ½·squared_error inside the band), as in
-    `scipy.special.huber` and PyTorch `HuberLoss`; no reduction.
-    Worked value: delta=1, r=[0.5, 2] → [0.125, 1.5].
-
-    Args:
-        y_true, y_pred: same shape, (n,) or (n, k).
-        delta: half-width of the quadratic band, > 0.
-    Returns:
-        ℓ, float64, shape (n,), all ≥ 0.
-    Reference:
-        Huber, P. J. (1964). Robust Estimation of a Location Parameter. Ann. Math. Statist. 35(1).
-    """
-    return huber_r(y_pred - y_true, delta)
-
-
-def pseudo_huber(y_true: Array, y_pred: Array, *, delta: float = 1.0) -> Array:
-    """Per-sample pseudo-Huber loss: a smooth Huber.
-
-    Formula (r = y_pred − y_true):
-        ℓ = delta²·(√(1 + (r/delta)²) − 1)
-
-    Conventions: ≈ ½·r² near 0, ≈ delta·|r| far out; computed as
-    delta²·u·(u/(√(1+u²)+1)), u = |r|/delta, which keeps every digit for tiny r and stays
-    finite for huge r.
-    Worked value: delta=1, r=[0, 1] → [0, √2 − 1 = 0.41421356...].
-
-    Args:
-        y_true, y_pred: same shape, (n,) or (n, k).
-        delta: scale, > 0.
-    Returns:
-        ℓ, float64, shape (n,), all ≥ 0.
-    Reference:
-        Charbonnier et al. (1997), IEEE Trans. Image Processing 6(2); `scipy.special.pseudo_huber`.
-    """
-    return pseudo_huber_r(y_pred - y_true, delta)
-
-
-def log_cosh(y_true: Array, y_pred: Array) -> Array:
-    """Per-sample log-cosh loss.
-
-    Formula (r = y_pred − y_true):
-        ℓ = log(cosh(r)) = log1p(m²/(2(m + 1))), m = expm1(|r|)   for |r| ≤ 300
-                         = |r| − log 2                             for |r| > 300
-
-    Conventions: both forms are exact to the last digit; r = 1e6 gives 1e6 − log 2
-    instead of inf (cosh overflows past |r| ≈ 710), and r = 1e-8 gives 5e-17 instead of 0.
-    Worked value: r=[0, 1] → [0, 0.43378083...].
-
-    Args:
-        y_true, y_pred: same shape, (n,) or (n, k).
-    Returns:
-        ℓ, float64, shape (n,), all ≥ 0.
-    Reference:
-        Keras `LogCosh`; Chen et al. (2019), Log Hyperbolic Cosine Loss, arXiv:1904.01224 (not in SciPy).
-    """
-    return log_cosh_r(y_pred - y_true)
 
 
 # --- binary probability losses -----------------------------------------------------------
@@ -230,43 +198,61 @@ def sigmoid(z: Array) -> Array:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def binary_cross_entropy(
-    y_true: Array, y_pred: Array, *, eps: float = 2.220446049250313e-16
-) -> Array:
-    """Per-sample binary cross-entropy (log loss) from probabilities.
+def binary_cross_entropy(y_true: Array, p: Array, one_minus_p: Array, *, eps: float) -> Array:
+    """Per-sample binary cross-entropy (log loss) of labels 0/1, from probabilities.
 
-    Formula (p = clip(y_pred, eps, 1 − eps), and 1 − p clipped the same way):
-        ℓ = −[y·log p + (1 − y)·log(1 − p)]
+    Formula: −[y log p + (1−y) log(1−p)]
+    Reference: scikit-learn log_loss; PyTorch BCEWithLogitsLoss
 
-    Conventions: y may be soft (label smoothing); p of exactly 0 or 1 is clipped, so the
-    loss is finite (−log eps ≈ 36.04 for a certain wrong answer).
+    Conventions: for y ∈ {0, 1} this is −log p_t, p_t = y·p + (1 − y)·(1 − p): one log
+    instead of two, and p_t is exact (0·x = 0 and x + 0 = x) where np.where on a random
+    mask would cost as much as the log. p_t is clipped to [eps, 1 − eps], which clips p
+    and 1 − p separately as scikit-learn does, so a certain wrong answer costs −log eps ≈
+    36.04. Soft or smoothed labels go to `soft_binary_cross_entropy`; logits to
+    `binary_cross_entropy_from_logits`.
     Worked value: y=[1, 0], p=[0.8, 0.8] → [0.22314355..., 1.60943791...].
 
     Args:
-        y_true: (n,) in [0, 1].  y_pred: (n,) probabilities of the positive class.
-        eps: clipping bound, in (0, 0.5); default float64 machine epsilon (scikit-learn).
+        y_true: (n,) in {0, 1}.  p, one_minus_p: (n,) probability of the positive class and
+            its complement.  eps: clipping bound, in (0, 0.5).
     Returns:
         ℓ, float64, shape (n,), all ≥ 0.
-    Reference:
-        scikit-learn `log_loss`; Goodfellow, Bengio & Courville (2016), Deep Learning, §6.2.2.
     """
-    log_p, log_q = binary_log_probs(y_pred, eps=eps)
-    return -(y_true * log_p + (1.0 - y_true) * log_q)
+    pt = y_true * p
+    pt += (1.0 - y_true) * one_minus_p
+    np.clip(pt, eps, 1.0 - eps, out=pt)
+    return np.negative(np.log(pt, out=pt), out=pt)
 
 
-def binary_cross_entropy_from_logits(y_true: Array, y_pred: Array) -> Array:
-    """Per-sample binary cross-entropy from logits z (PyTorch `BCEWithLogitsLoss`).
+def binary_cross_entropy_from_logits(y_true: Array, z: Array) -> Array:
+    """Per-sample binary cross-entropy of labels 0/1, from logits z.
 
-    Formula:
-        ℓ = y·logaddexp(0, −z) + (1 − y)·logaddexp(0, z)
+    Formula (t = 2y − 1):
+        ℓ = −log σ(t·z) = logaddexp(0, −t·z)
 
-    Conventions: no clipping and no probability is formed; z = ±1000 is exact.
+    Conventions: no clipping and no probability is formed, and −t·z = (1 − 2y)·z is exact,
+    so z = ±1000 is exact. Equal to −[y log σ(z) + (1 − y) log(1 − σ(z))].
     Worked value: y=[1, 0], z=[0, 1000] → [log 2, 1000].
 
     Reference:
         PyTorch `BCEWithLogitsLoss`; Keras `binary_crossentropy(from_logits=True)`.
     """
-    log_p, log_q = binary_log_probs_from_logits(y_pred)
+    return np.logaddexp(0.0, (1.0 - 2.0 * y_true) * z)
+
+
+def soft_binary_cross_entropy(y_true: Array, log_p: Array, log_q: Array) -> Array:
+    """Per-sample binary cross-entropy of soft targets, given log p and log(1 − p).
+
+    Formula:
+        ℓ = −[y·log p + (1 − y)·log(1 − p)],  y ∈ [0, 1]
+
+    Conventions: y is a soft target (distillation) or a smoothed label; log p and
+    log(1 − p) come from `binary_log_probs` (clipped) or `binary_log_probs_from_logits`.
+    Worked value: y=0.5, p=0.8 → −½(log 0.8 + log 0.2) = 0.91629073...
+
+    Reference:
+        PyTorch `binary_cross_entropy` (soft targets); Szegedy et al. (2016), label smoothing.
+    """
     return -(y_true * log_p + (1.0 - y_true) * log_q)
 
 
@@ -295,18 +281,18 @@ def binary_focal(
 ) -> Array:
     """Per-sample binary focal loss, given p, 1 − p and the per-sample bce.
 
-    Formula (p_t = y·p + (1 − y)·(1 − p), α_t = y·α + (1 − y)·(1 − α), α off → α_t = 1):
-        ℓ = α_t·(1 − p_t)^γ·bce        (= −α_t (1 − p_t)^γ log p_t for hard y)
+    Formula: −α_t (1 − p_t)^γ log p_t
+    Reference: Lin et al. (2017), Focal Loss for Dense Object Detection
+
+    Computed as ℓ = α_t·(1 − p_t)^γ·bce, p_t = y·p + (1 − y)·(1 − p),
+    α_t = y·α + (1 − y)·(1 − α) (α off → α_t = 1).
 
     Conventions: the Keras `BinaryFocalCrossentropy` form, which also covers soft labels;
     γ = 0 and α off give bce exactly. 1 − p_t is formed from 1 − p passed in (σ(−z) from
     logits), so it does not round to 0 where p_t is close to 1.
     Worked value: γ=2, y=1, p=0.8 → 0.04·0.22314355 = 0.00892574...
     For y ∈ {0, 1} the products select exactly (0·x = 0 and x + 0 = x), at less cost than
-    np.where on a random mask.
-
-    Reference:
-        Lin et al. (2017), Focal Loss for Dense Object Detection, ICCV, eq. 5.
+    np.where on a random mask. Lin et al. (2017) is ICCV, eq. 5.
     """
     one_minus_pt = y_true * one_minus_p + (1.0 - y_true) * p
     factor = one_minus_pt**gamma if gamma != 0.0 else 1.0
@@ -331,27 +317,17 @@ def binary_hinge(y_true: Array, y_pred: Array) -> Array:
     return np.maximum(0.0, 1.0 - (2.0 * y_true - 1.0) * y_pred)
 
 
-def binary_squared_hinge(y_true: Array, y_pred: Array) -> Array:
-    """Per-sample squared hinge loss: max(0, 1 − t·s)², t = 2y − 1.
+def binary_squared_hinge(hinge: Array) -> Array:
+    """Per-sample squared hinge loss, given the binary hinge loss of each row.
 
-    Worked value: y=[1, 0], s=[0.3, -2] → [0.49, 0].
-    Reference:
-        Keras `SquaredHinge`; scikit-learn `LinearSVC(loss='squared_hinge')`.
+    Formula: max(0, 1 − t·s)²
+    Reference: Keras SquaredHinge
+
+    Conventions: t = 2y − 1, s the raw score; the hinge comes from `binary_hinge`, which
+    the engine computes once for hinge and squared_hinge.
+    Worked value: hinge=[0.7, 0] (y=[1, 0], s=[0.3, -2]) → [0.49, 0].
     """
-    h = binary_hinge(y_true, y_pred)
-    return h * h
-
-
-def dice_terms(y_true: Array, p: Array) -> tuple[Array, Array, Array]:
-    """Per-sample terms of the Dice loss: (p·y, p, y); Dice is a ratio of their weighted sums.
-
-    Formula (dataset level, σ = smooth):
-        dice = 1 − (2·Σ ω·p·y + σ) / (Σ ω·p + Σ ω·y + σ)
-
-    Reference:
-        Milletari et al. (2016), V-Net, 3DV (soft Dice); Sørensen (1948), Dice (1945).
-    """
-    return p * y_true, p, y_true
+    return hinge * hinge
 
 
 # --- multiclass losses ---------------------------------------------------------------------
@@ -374,30 +350,33 @@ def softmax(z: Array) -> Array:
     return np.exp(log_softmax(z))
 
 
-def categorical_cross_entropy(y_true: Array, log_p: Array) -> Array:
-    """Per-sample categorical cross-entropy, given Y (n, k) and log P (n, k).
+def categorical_cross_entropy(y_true: Array | NDArray[np.intp], log_p: Array) -> Array:
+    """Per-sample categorical cross-entropy, given the labels and log P (n, k).
 
-    Formula:
-        ℓ = −Σ_c Y_c·log P_c
+    Formula: −Σ_c Y_c log P_c
+    Reference: scikit-learn log_loss; PyTorch CrossEntropyLoss
 
     Conventions: log P is log(clip(P, eps, 1 − eps)) for probabilities (scikit-learn
-    `log_loss`, which no longer renormalises rows) or log-softmax of logits (exact); Y may
-    be one-hot, soft or smoothed.
+    `log_loss`, which no longer renormalises rows) or log-softmax of logits (exact). The
+    labels are Y (n, k), one-hot, soft or smoothed, or class indices c (n,), for which
+    ℓ = −log P_c without forming the (n, k) product. Binary tasks use `binary_cross_entropy`.
     Worked value: Y=[0, 1, 0], P=[0.2, 0.7, 0.1] → −log 0.7 = 0.35667494...
-    Reference:
-        scikit-learn `log_loss`; PyTorch `CrossEntropyLoss`.
     """
+    if y_true.ndim == 1:
+        return -log_p[np.arange(log_p.shape[0]), y_true]
     return -(y_true * log_p).sum(axis=1)
 
 
 def kl_divergence(y_true: Array, log_p: Array) -> Array:
-    """Per-sample KL(Y ‖ P) = Σ_c Y_c·(log Y_c − log P_c), with 0·log 0 = 0.
+    """Per-sample KL divergence of predictions from labels, given Y (n, k) and log P (n, k).
 
-    Conventions: the per-sample sum over classes, averaged over samples by the engine
-    (PyTorch `KLDivLoss(reduction='batchmean')`); equals CE for one-hot Y.
+    Formula: Σ_c Y_c (log Y_c − log P_c), 0·log 0 = 0
+    Reference: Kullback & Leibler (1951); PyTorch KLDivLoss(reduction='batchmean')
+
+    Conventions: the per-sample sum over classes, averaged over samples by the engine;
+    equals CE for one-hot Y; `scipy.special.rel_entr` summed over classes. Binary tasks use
+    `binary_kl_divergence`.
     Worked value: Y=[0.5, 0.5], P=[0.25, 0.75] → 0.5·log 2 + 0.5·log(2/3) = 0.14384103...
-    Reference:
-        Kullback & Leibler (1951); `scipy.special.rel_entr`.
     """
     return _xlogx(y_true).sum(axis=1) - (y_true * log_p).sum(axis=1)
 

@@ -11,8 +11,11 @@ Aliases resolve here, once (`resolve`), so the rest of losscli only sees SPEC na
 from __future__ import annotations
 
 import difflib
+import inspect
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,10 +40,9 @@ class LossSpec:
     aliases: tuple[str, ...]
     tasks: frozenset[str]
     summary: str
-    formula: str
-    reference: str
-    options: tuple[str, ...]  # API keywords that shape its value
+    options: tuple[str, ...]  # API keywords that shape its value, in the order shown
     statistic: Statistic
+    defined_by: Callable[..., Any] | type  # its docstring holds Formula: and Reference:
     needs_probabilities: bool = False  # validated to lie in [0, 1] unless from_logits
     raw_scores: bool = False  # reads the raw predictions, never probabilities
     higher_is_better: bool = False
@@ -50,6 +52,27 @@ class LossSpec:
     def dataset_level(self) -> bool:
         """True when the loss is not a mean of per-sample values (no per-sample column)."""
         return not self.statistic.per_sample
+
+    @property
+    def formula(self) -> str:
+        """The ``Formula:`` line of the docstring that defines the loss."""
+        return doc_field(self.defined_by, "Formula")
+
+    @property
+    def reference(self) -> str:
+        """The ``Reference:`` line of the docstring that defines the loss."""
+        return doc_field(self.defined_by, "Reference")
+
+
+def doc_field(obj: object, field: str) -> str:
+    """The text after ``field:`` in obj's docstring, with its indented continuation lines."""
+    lines = inspect.cleandoc(obj.__doc__ or "").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(f"{field}: "):
+            parts = [line[len(field) + 2 :]]
+            parts += itertools.takewhile(lambda t: t.startswith(" "), lines[i + 1 :])
+            return " ".join(p.strip() for p in parts)
+    raise ValueError(f"{obj!r} documents no {field}: line")
 
 
 def _multiclass_hinge(b: Batch) -> np.ndarray:
@@ -62,14 +85,24 @@ def _multiclass_hinge(b: Batch) -> np.ndarray:
 
 
 def _hinge(b: Batch) -> np.ndarray:
+    """Per-sample hinge loss on raw scores: `kernels.binary_hinge` for a binary task, else
+    `kernels.crammer_singer_hinge` or `kernels.weston_watkins_hinge` (``hinge_mode``).
+
+    Formula: binary: max(0, 1 − t·s), t = 2y − 1; multiclass: Crammer–Singer
+        max(0, 1 + max_{j≠c} s_j − s_c), or Weston–Watkins Σ_{j≠c} max(0, 1 + s_j − s_c)
+    Reference: scikit-learn hinge_loss; Crammer & Singer (2001); Weston & Watkins (1999)
+    """
     return b.hinge if b.task == "binary" else _multiclass_hinge(b)
 
 
 def _ce(b: Batch) -> np.ndarray:
+    """Cross-entropy: `kernels.binary_cross_entropy` (shared with bce) for a binary task,
+    `kernels.categorical_cross_entropy` otherwise."""
     return b.bce if b.task == "binary" else b.ce
 
 
 def _kl(b: Batch) -> np.ndarray:
+    """KL(y ‖ p): `kernels.binary_kl_divergence` or `kernels.kl_divergence`."""
     if b.task == "binary" and b.options.label_smoothing == 0.0 and not b.soft:
         return b.bce  # hard labels: Σ Y log Y = 0, so KL(y ‖ p) is the cross-entropy
     if b.task == "binary":
@@ -78,6 +111,7 @@ def _kl(b: Batch) -> np.ndarray:
 
 
 def _focal(b: Batch) -> np.ndarray:
+    """`kernels.binary_focal`, from the shared p, 1 − p and bce."""
     o = b.options
     return kernels.binary_focal(
         b.y_smooth,
@@ -90,7 +124,7 @@ def _focal(b: Batch) -> np.ndarray:
 
 
 _SMOOTHING = ("eps", "label_smoothing", "from_logits")
-_MSE = Statistic("mse", lambda b: kernels.squared_error_r(b.residual))
+_MSE = Statistic("mse", lambda b: kernels.squared_error(b.residual))
 
 SPECS: tuple[LossSpec, ...] = (
     LossSpec(
@@ -98,72 +132,67 @@ SPECS: tuple[LossSpec, ...] = (
         ("l2", "brier"),
         ALL,
         "mean squared error (Brier score for probabilities)",
-        "r², r = ŷ − y (y one-hot for multiclass)",
-        "scikit-learn mean_squared_error; Brier (1950)",
         (),
         statistic=_MSE,
+        defined_by=kernels.squared_error,
     ),
     LossSpec(
         "rmse",
         (),
         ALL,
         "root mean squared error",
-        "√(mse), of the reduced mse",
-        "scikit-learn root_mean_squared_error",
         (),
         statistic=RootMean("mse", of=_MSE),
+        defined_by=RootMean,
     ),
     LossSpec(
         "mae",
         ("l1",),
         ALL,
         "mean absolute error",
-        "|r|",
-        "scikit-learn mean_absolute_error",
         (),
-        statistic=Statistic("mae", lambda b: kernels.absolute_error_r(b.residual)),
+        statistic=Statistic("mae", lambda b: kernels.absolute_error(b.residual)),
+        defined_by=kernels.absolute_error,
     ),
     LossSpec(
         "huber",
         (),
         ALL,
         "quadratic inside ±δ, linear outside",
-        "½r² if |r| ≤ δ, else δ(|r| − ½δ)",
-        "Huber (1964); scipy.special.huber",
         ("huber_delta",),
-        statistic=Statistic("huber", lambda b: kernels.huber_r(b.residual, b.options.huber_delta)),
+        statistic=Statistic(
+            "huber", lambda b: kernels.huber(b.residual, delta=b.options.huber_delta)
+        ),
+        defined_by=kernels.huber,
     ),
     LossSpec(
         "pseudo_huber",
         (),
         ALL,
         "smooth Huber",
-        "δ²(√(1 + (r/δ)²) − 1)",
-        "Charbonnier et al. (1997); scipy.special.pseudo_huber",
         ("huber_delta",),
         statistic=Statistic(
-            "pseudo_huber", lambda b: kernels.pseudo_huber_r(b.residual, b.options.huber_delta)
+            "pseudo_huber", lambda b: kernels.pseudo_huber(b.residual, delta=b.options.huber_delta)
         ),
+        defined_by=kernels.pseudo_huber,
     ),
     LossSpec(
         "log_cosh",
         ("logcosh",),
         ALL,
         "log of the hyperbolic cosine of the error",
-        "log cosh r, computed without overflow",
-        "Keras LogCosh",
         (),
-        statistic=Statistic("log_cosh", lambda b: kernels.log_cosh_r(b.residual)),
+        statistic=Statistic("log_cosh", lambda b: kernels.log_cosh(b.residual)),
+        defined_by=kernels.log_cosh,
     ),
     LossSpec(
         "bce",
         ("log_loss", "logloss", "binary_crossentropy"),
         BINARY,
         "binary cross-entropy",
-        "−[y log p + (1−y) log(1−p)]",
-        "scikit-learn log_loss; PyTorch BCEWithLogitsLoss",
         _SMOOTHING,
         statistic=Statistic("bce", lambda b: b.bce),
+        defined_by=kernels.binary_cross_entropy,
         needs_probabilities=True,
     ),
     LossSpec(
@@ -171,11 +200,9 @@ SPECS: tuple[LossSpec, ...] = (
         (),
         CLASSIFICATION,
         "hinge loss on raw scores",
-        "binary: max(0, 1 − t·s), t = 2y − 1; multiclass: Crammer–Singer "
-        "max(0, 1 + max_{j≠c} s_j − s_c), or Weston–Watkins Σ_{j≠c} max(0, 1 + s_j − s_c)",
-        "scikit-learn hinge_loss; Crammer & Singer (2001); Weston & Watkins (1999)",
         ("hinge_mode",),
         statistic=Statistic("hinge", _hinge),
+        defined_by=_hinge,
         raw_scores=True,
     ),
     LossSpec(
@@ -183,12 +210,9 @@ SPECS: tuple[LossSpec, ...] = (
         (),
         BINARY,
         "squared hinge loss on raw scores",
-        "max(0, 1 − t·s)²",
-        "Keras SquaredHinge",
         (),
-        statistic=Statistic(
-            "squared_hinge", lambda b: b.hinge * b.hinge
-        ),  # kernels.binary_squared_hinge, sharing the hinge
+        statistic=Statistic("squared_hinge", lambda b: kernels.binary_squared_hinge(b.hinge)),
+        defined_by=kernels.binary_squared_hinge,
         raw_scores=True,
     ),
     LossSpec(
@@ -196,10 +220,9 @@ SPECS: tuple[LossSpec, ...] = (
         ("cross_entropy", "categorical_crossentropy", "nll"),
         CLASSIFICATION,
         "cross-entropy (equal to bce for binary)",
-        "−Σ_c Y_c log P_c",
-        "scikit-learn log_loss; PyTorch CrossEntropyLoss",
         _SMOOTHING,
         statistic=Statistic("ce", _ce),
+        defined_by=kernels.categorical_cross_entropy,
         needs_probabilities=True,
     ),
     LossSpec(
@@ -207,10 +230,9 @@ SPECS: tuple[LossSpec, ...] = (
         ("kld", "kl_div"),
         CLASSIFICATION,
         "KL divergence of predictions from labels",
-        "Σ_c Y_c (log Y_c − log P_c), 0·log 0 = 0",
-        "Kullback & Leibler (1951); PyTorch KLDivLoss(reduction='batchmean')",
         _SMOOTHING,
         statistic=Statistic("kl", _kl),
+        defined_by=kernels.kl_divergence,
         needs_probabilities=True,
     ),
     LossSpec(
@@ -218,10 +240,9 @@ SPECS: tuple[LossSpec, ...] = (
         (),
         BINARY,
         "focal loss: cross-entropy down-weighted on easy samples",
-        "−α_t (1 − p_t)^γ log p_t",
-        "Lin et al. (2017), Focal Loss for Dense Object Detection",
         ("focal_gamma", "focal_alpha", *_SMOOTHING),
         statistic=Statistic("focal", _focal),
+        defined_by=kernels.binary_focal,
         needs_probabilities=True,
     ),
     LossSpec(
@@ -229,10 +250,9 @@ SPECS: tuple[LossSpec, ...] = (
         (),
         BINARY,
         "soft Dice loss (dataset level)",
-        "1 − (2 Σ ωpy + σ)/(Σ ωp + Σ ωy + σ)",
-        "Milletari et al. (2016), V-Net",
         ("dice_smooth",),
         statistic=Dice("dice"),
+        defined_by=Dice,
         needs_probabilities=True,
     ),
 )

@@ -504,16 +504,25 @@ def test_reduction_none_binary_equals_kernels(rng):
     res = evaluate(p, y, sample_weight=w, reduction="none", focal_alpha=0.25)
     ps = res.per_sample
     yf = y.astype(float)
-    bce = kernels.binary_cross_entropy(yf, p)
+    bce = kernels.binary_cross_entropy(yf, p, 1 - p, eps=np.finfo(float).eps)
+    # the textbook form, clipping p and 1 − p separately (scikit-learn log_loss)
+    eps = np.finfo(float).eps
+    textbook = -(
+        yf * np.log(np.clip(p, eps, 1 - eps)) + (1 - yf) * np.log(np.clip(1 - p, eps, 1 - eps))
+    )
+    np.testing.assert_array_equal(bce, textbook)
     np.testing.assert_array_equal(ps["bce"], bce)
     np.testing.assert_array_equal(ps["ce"], bce)
-    np.testing.assert_array_equal(ps["mse"], kernels.squared_error(yf, p))
-    np.testing.assert_array_equal(ps["mae"], kernels.absolute_error(yf, p))
-    np.testing.assert_array_equal(ps["huber"], kernels.huber(yf, p))
-    np.testing.assert_array_equal(ps["pseudo_huber"], kernels.pseudo_huber(yf, p))
-    np.testing.assert_array_equal(ps["log_cosh"], kernels.log_cosh(yf, p))
+    r = p - yf
+    np.testing.assert_array_equal(ps["mse"], kernels.squared_error(r))
+    np.testing.assert_array_equal(ps["mae"], kernels.absolute_error(r))
+    np.testing.assert_array_equal(ps["huber"], kernels.huber(r))
+    np.testing.assert_array_equal(ps["pseudo_huber"], kernels.pseudo_huber(r))
+    np.testing.assert_array_equal(ps["log_cosh"], kernels.log_cosh(r))
     np.testing.assert_array_equal(ps["hinge"], kernels.binary_hinge(yf, p))
-    np.testing.assert_array_equal(ps["squared_hinge"], kernels.binary_squared_hinge(yf, p))
+    np.testing.assert_array_equal(
+        ps["squared_hinge"], kernels.binary_squared_hinge(kernels.binary_hinge(yf, p))
+    )
     np.testing.assert_allclose(
         ps["focal"], kernels.binary_focal(yf, p, 1 - p, bce, gamma=2.0, alpha=0.25), rtol=1e-15
     )
@@ -534,7 +543,7 @@ def test_reduction_none_multiclass_equals_kernels(rng):
     logP = np.log(np.clip(P, 2.220446049250313e-16, 1 - 2.220446049250313e-16))
     np.testing.assert_allclose(ps["ce"], kernels.categorical_cross_entropy(Y, logP), rtol=1e-15)
     np.testing.assert_allclose(ps["kl"], kernels.kl_divergence(Y, logP), rtol=1e-15)
-    np.testing.assert_allclose(ps["mse"], kernels.squared_error(Y, P), rtol=1e-15)
+    np.testing.assert_allclose(ps["mse"], kernels.squared_error(P - Y), rtol=1e-15)
     for mode, fn in (
         ("crammer-singer", kernels.crammer_singer_hinge),
         ("weston-watkins", kernels.weston_watkins_hinge),
