@@ -16,6 +16,7 @@ from losscli._version import __version__
 
 if TYPE_CHECKING:
     from losscli.api import EvaluationResult, evaluate, evaluate_stream
+    from losscli.comparison import ComparisonResult, compare, compare_stream
     from losscli.engine.accumulate import Accumulator
     from losscli.engine.registry import LOSSES, LossSpec
     from losscli.errors import InputError, LossCliError
@@ -24,6 +25,9 @@ _LAZY = {
     "evaluate": "losscli.api",
     "evaluate_stream": "losscli.api",
     "EvaluationResult": "losscli.api",
+    "compare": "losscli.comparison",
+    "compare_stream": "losscli.comparison",
+    "ComparisonResult": "losscli.comparison",
     "Accumulator": "losscli.engine.accumulate",
     "LOSSES": "losscli.engine.registry",
     "LossSpec": "losscli.engine.registry",
@@ -34,11 +38,14 @@ _LAZY = {
 __all__ = [
     "LOSSES",
     "Accumulator",
+    "ComparisonResult",
     "EvaluationResult",
     "InputError",
     "LossCliError",
     "LossSpec",
     "__version__",
+    "compare",
+    "compare_stream",
     "evaluate",
     "evaluate_stream",
 ]
