@@ -7,12 +7,53 @@ Where an error comes from is filled in as it travels outward: the engine knows t
 an array (``preds``, ``labels``, ``weights``), the 1-based row and, for a matrix, the column
 index; the CLI knows which file and column each role came from and fills in ``source`` and
 ``column`` (see `InputError.locate`).
+
+Messages name options by their API keyword (``class_weight='balanced'``); `option` marks
+such a mention, and `format` writes it for the reader: the keyword for a library caller
+(``str(exc)``), the flag for the CLI (``exc.format()``, which `losscli.cli.run` prints). The
+keyword → flag translation is here, in `flag`, and nowhere else.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+Style = Literal["cli", "api"]
+
+# API keywords whose flag is not the keyword with "--" and "-" for "_"
+_FLAGS = {"losses": "--loss", "confidence": "--ci", "n_resamples": "--bootstrap"}
+_UNSET = object()
+_MARK = re.compile("\ue000([^\ue001]*)\ue001([^\ue002]*)\ue002")
+
+
+def flag(keyword: str) -> str:
+    """The CLI flag of an API keyword: ``class_weight`` → ``--class-weight``."""
+    return _FLAGS.get(keyword, "--" + keyword.replace("_", "-"))
+
+
+def option(
+    keyword: str, value: Any = _UNSET, *, cli: str | None = None, api: str | None = None
+) -> str:
+    """A mention of an option inside a message, written per reader by `render`.
+
+    For the API: ``keyword`` or ``keyword=repr(value)`` (or ``keyword=`` + `api`); for the
+    CLI: the flag, followed by `cli` or the value (nothing for True: ``--from-logits``).
+    """
+    if api is not None:
+        api = f"{keyword}={api}"
+    else:
+        api = keyword if value is _UNSET else f"{keyword}={value!r}"
+    shown = cli if cli is not None else "" if value is _UNSET or value is True else str(value)
+    return f"\ue000{api}\ue001{flag(keyword)}{' ' + shown if shown else ''}\ue002"
+
+
+def render(text: str, style: Style = "cli") -> str:
+    """`text` with every `option` mention written for the CLI (flags) or the API (keywords)."""
+    return _MARK.sub(lambda m: m.group(2 if style == "cli" else 1), text)
+
 
 # A locator maps (role, column index, 1-based row in the evaluated arrays) to where that is
 # in the user's files: (source, column name, 1-based data row in that file, 1-based editor
@@ -35,8 +76,12 @@ class LossCliError(Exception):
 
     exit_code = 2
 
-    def format(self) -> str:
-        return str(self)
+    def format(self, style: Style = "cli") -> str:
+        """The message, naming options by flag (the CLI's) or by keyword (``style='api'``)."""
+        return render(super().__str__(), style)
+
+    def __str__(self) -> str:
+        return self.format("api")
 
 
 @dataclass
@@ -68,10 +113,10 @@ class InputError(LossCliError):
     kind: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        super().__init__(self.format())
+        super().__init__(self.format("api"))
 
     def __str__(self) -> str:
-        return self.format()
+        return self.format("api")
 
     def where(self) -> str:
         parts: list[str] = []
@@ -90,12 +135,14 @@ class InputError(LossCliError):
             parts.append(text)
         return ", ".join(parts)
 
-    def format(self) -> str:
+    def format(self, style: Style = "cli") -> str:
+        """The one-line message: where, what, and the fix; options as flags for the CLI
+        (the default, what `losscli.cli.run` prints) or keywords (``str(exc)``)."""
         where = self.where()
         text = sentence(f"{where}: {self.problem}" if where else self.problem)
         if self.fix:
             text += " " + sentence(self.fix)
-        return text
+        return render(text, style)
 
     def locate(self, locator: Locator) -> InputError:
         """Return a copy with source, column and editor line filled in from the CLI's map."""

@@ -6,20 +6,11 @@ import sys
 
 import click
 
-OPTION_FLAGS = {
-    "huber_delta": "--huber-delta",
-    "eps": "--eps",
-    "from_logits": "--from-logits",
-    "label_smoothing": "--label-smoothing",
-    "hinge_mode": "--hinge-mode",
-    "focal_gamma": "--focal-gamma",
-    "focal_alpha": "--focal-alpha",
-    "dice_smooth": "--dice-smooth",
-}
-
 
 def loss_rows() -> list[dict[str, object]]:
+    """One row per loss, all from the registry (options as the CLI's flags)."""
     from losscli.engine.registry import SPECS, TASKS
+    from losscli.errors import flag
 
     return [
         {
@@ -27,7 +18,7 @@ def loss_rows() -> list[dict[str, object]]:
             "aliases": list(s.aliases),
             "tasks": [t for t in TASKS if t in s.tasks],
             "formula": s.formula,
-            "options": [OPTION_FLAGS[o] for o in s.options],
+            "options": [flag(o) for o in s.options],
             "reference": s.reference,
             "summary": s.summary,
             "dataset_level": s.dataset_level,

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from losscli.engine import kernels
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
-from losscli.errors import InputError
+from losscli.errors import InputError, option
 
 Array = NDArray[np.float64]
 
@@ -145,7 +145,7 @@ class Batch:
         if what == "infinite":
             fix = "Values must be finite (logits too); remove or fix those rows"
         else:
-            fix = "Remove those rows, or pass --nan-policy omit to drop rows with NaN"
+            fix = f"Remove those rows, or pass {option('nan_policy', 'omit')} to drop rows with NaN"
         raise InputError(
             f"{count} {what} value{'s' if count > 1 else ''} in {role} (first at row {self._row(row)})",
             fix=fix,
@@ -193,7 +193,7 @@ class Batch:
         if self.scores.ndim != 1:
             raise InputError(
                 f"a binary task needs one prediction column, got {self.scores.shape[1]}",
-                fix="Pass --task multiclass for one column per class",
+                fix=f"Pass {option('task', 'multiclass')} for one column per class",
             )
         if self._set_integer_binary_labels(np.asarray(labels)):
             return
@@ -231,11 +231,15 @@ class Batch:
         i = int(np.argmax(bad))
         v = float(raw[i])
         if 0.0 < v < 1.0 and not self.soft_targets:
-            fix = "Pass --task binary to take soft targets in [0, 1], or --task regression"
+            fix = (
+                f"Pass {option('task', 'binary')} to take soft targets in [0, 1], "
+                f"or {option('task', 'regression')}"
+            )
         else:
             fix = (
-                "Pass --classes NEGATIVE,POSITIVE to name two other label values, or "
-                "--task regression or --task multiclass if this is not a binary task"
+                f"Pass {option('classes', ['NEGATIVE', 'POSITIVE'], cli='NEGATIVE,POSITIVE')} "
+                f"to name two other label values, or {option('task', 'regression')} or "
+                f"{option('task', 'multiclass')} if this is not a binary task"
             )
         raise InputError(
             f"binary labels must be 0 and 1 (or −1 and 1), found {_fmt(v)}",
@@ -259,10 +263,10 @@ class Batch:
         """Hinge and class weights need a class per row, which soft targets do not give."""
         i = int(np.argmax((self.y > 0.0) & (self.y < 1.0)))
         users = [s.name for s in specs if s.raw_scores]
-        fixes = ["choose other losses with --loss"] if users else []
+        fixes = [f"choose other losses with {option('losses')}"] if users else []
         if self.options.class_weight is not None:
-            users.append("--class-weight")
-            fixes.append("leave out --class-weight")
+            users.append(option("class_weight"))
+            fixes.append(f"leave out {option('class_weight')}")
         if users:
             raise InputError(
                 f"{', '.join(users)} need{'s' if len(users) == 1 else ''} a class per row, "
@@ -364,7 +368,8 @@ class Batch:
                 role="preds",
                 row=self._row(i),
                 col_index=c,
-                fix="Pass --from-logits for raw scores (logits), or --loss to choose other losses",
+                fix=f"Pass {option('from_logits', True)} for raw scores (logits), "
+                f"or {option('losses')} to choose other losses",
                 kind="preds_range",
             )
         eps = self.options.eps
@@ -398,7 +403,8 @@ class Batch:
         if self._class_index is None:
             raise InputError(
                 "hinge needs one class per row, but the labels are soft (one column per class)",
-                fix="Give class indices in one --label-col, or choose other losses with --loss",
+                fix="Give class indices in one --label-col, "
+                f"or choose other losses with {option('losses')}",
             )
         return self._class_index
 

@@ -1,7 +1,7 @@
 """The options that shape a loss (SPEC §4), their defaults and their valid ranges.
 
 Keywords match the CLI flags minus ``--`` with ``_`` for ``-`` (``huber_delta`` ↔
-``--huber-delta``). `Options.given` remembers which ones the user set, so that an option no
+``--huber-delta``, `losscli.errors.flag`); messages name the keyword and the CLI shows the flag. `Options.given` remembers which ones the user set, so that an option no
 requested loss uses is an error rather than silently ignored (BAD_INPUTS 58).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import InputError
+from losscli.errors import InputError, option
 
 FLOAT64_EPS = float(np.finfo(np.float64).eps)
 HINGE_MODES = ("crammer-singer", "weston-watkins")
@@ -50,29 +50,28 @@ class Options:
         return opts
 
     def validate(self) -> None:
-        def bad(flag: str, value: object, rule: str) -> InputError:
-            return InputError(
-                f"--{flag} is {value}; it must be {rule}", fix=f"Pass --{flag} {rule}"
-            )
+        def bad(keyword: str, value: object, rule: str) -> InputError:
+            name = option(keyword)
+            return InputError(f"{name} is {value}; it must be {rule}", fix=f"Pass {name} {rule}")
 
         if not (math.isfinite(self.huber_delta) and self.huber_delta > 0):
-            raise bad("huber-delta", self.huber_delta, "> 0")
+            raise bad("huber_delta", self.huber_delta, "> 0")
         if not (0.0 < self.eps < 0.5):
             raise bad("eps", self.eps, "in (0, 0.5)")
         if not (0.0 <= self.label_smoothing < 1.0):
-            raise bad("label-smoothing", self.label_smoothing, "in [0, 1)")
+            raise bad("label_smoothing", self.label_smoothing, "in [0, 1)")
         if not (math.isfinite(self.focal_gamma) and self.focal_gamma >= 0):
-            raise bad("focal-gamma", self.focal_gamma, ">= 0")
+            raise bad("focal_gamma", self.focal_gamma, ">= 0")
         if self.focal_alpha is not None and not (0.0 <= self.focal_alpha <= 1.0):
-            raise bad("focal-alpha", self.focal_alpha, "in [0, 1]")
+            raise bad("focal_alpha", self.focal_alpha, "in [0, 1]")
         if not (math.isfinite(self.dice_smooth) and self.dice_smooth >= 0):
-            raise bad("dice-smooth", self.dice_smooth, ">= 0")
+            raise bad("dice_smooth", self.dice_smooth, ">= 0")
         if self.hinge_mode not in HINGE_MODES:
-            raise bad("hinge-mode", self.hinge_mode, " or ".join(HINGE_MODES))
+            raise bad("hinge_mode", self.hinge_mode, " or ".join(HINGE_MODES))
         if self.reduction not in REDUCTIONS:
             raise bad("reduction", self.reduction, " or ".join(REDUCTIONS))
         if self.nan_policy not in NAN_POLICIES:
-            raise bad("nan-policy", self.nan_policy, " or ".join(NAN_POLICIES))
+            raise bad("nan_policy", self.nan_policy, " or ".join(NAN_POLICIES))
 
     def as_dict(self) -> dict[str, Any]:
         """Every option with its value, for JSON output and the signature."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from losscli.engine import kernels
 from losscli.engine.stats import Dice, RootMean, Statistic
-from losscli.errors import InputError
+from losscli.errors import InputError, option
 
 if TYPE_CHECKING:
     from losscli.engine.batch import Batch
@@ -294,10 +294,12 @@ def resolve_many(names: list[str] | tuple[str, ...] | None, task: str) -> list[L
                 usable = ", ".join(s.name for s in SPECS if task in s.tasks)
                 raise InputError(
                     f"{spec.name} does not apply to a {task} task",
-                    fix=f"Losses for {task}: {usable}. Pass --task if the task was guessed wrong",
+                    fix=f"Losses for {task}: {usable}. "
+                    f"Pass {option('task')} if the task was guessed wrong",
                 )
             if spec not in out:
                 out.append(spec)
     if not out:
-        raise InputError("no loss named", fix="Pass --loss NAME; `losscli losses` lists them")
+        name = option("losses", ["NAME"], cli="NAME")
+        raise InputError("no loss named", fix=f"Pass {name}; `losscli losses` lists them")
     return out

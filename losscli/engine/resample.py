@@ -45,7 +45,7 @@ from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
 from losscli.engine.stats import Statistic
 from losscli.engine.weights import class_weight_vector
-from losscli.errors import InputError
+from losscli.errors import InputError, option
 
 Array = NDArray[np.float64]
 Method = Literal["bootstrap", "normal"]
@@ -200,8 +200,8 @@ def check_reduction(options: Options) -> None:
     """A comparison is of mean losses (what the sums T give)."""
     if options.reduction != "mean":
         raise InputError(
-            f"compare compares mean losses; --reduction {options.reduction} does not apply",
-            fix="Leave out --reduction",
+            f"compare compares mean losses; {option('reduction', options.reduction)} does not apply",
+            fix=f"Leave out {option('reduction')}",
         )
 
 
@@ -337,20 +337,20 @@ def choose_method(method: str, n: int) -> Method:
     if method == "auto":
         return "normal" if n > AUTO_NORMAL_ROWS else "bootstrap"
     if method not in ("bootstrap", "normal"):
-        raise InputError(f"--method is {method}; it must be auto, bootstrap or normal")
+        raise InputError(f"{option('method')} is {method}; it must be auto, bootstrap or normal")
     return method  # type: ignore[return-value]
 
 
 def check_settings(confidence: float, n_resamples: int) -> None:
     if not (0.0 < confidence < 1.0) or not math.isfinite(confidence):
         raise InputError(
-            f"--ci is {confidence:g}; it must lie strictly between 0 and 1",
-            fix="Pass --ci 0.95 for a 95% interval",
+            f"{option('confidence')} is {confidence:g}; it must lie strictly between 0 and 1",
+            fix=f"Pass {option('confidence', 0.95)} for a 95% interval",
         )
     if n_resamples < 1:
         raise InputError(
-            f"--bootstrap is {n_resamples}; at least 1 resample is needed",
-            fix="Pass --bootstrap 1000 (the default)",
+            f"{option('n_resamples')} is {n_resamples}; at least 1 resample is needed",
+            fix=f"Pass {option('n_resamples', 1000)} (the default)",
         )
 
 

@@ -44,6 +44,8 @@ class Statistic:
         shared: how many leading terms depend on the labels only (shared by every model
             in a comparison, so never differenced).
         per_sample: the loss has a value per row (``reduction='none'`` gives it).
+        note: how the value is formed, when it is not a mean of ℓᵢ (the table's
+            "shaped by" column).
     """
 
     key: str
@@ -51,6 +53,7 @@ class Statistic:
     width: int = 1
     shared: int = 0
     per_sample: bool = True
+    note: str = ""
 
     def terms(self, batch: Batch) -> tuple[Array, ...]:
         """The per-row terms to be weighted and summed: here ℓᵢ alone."""
@@ -86,6 +89,7 @@ class RootMean(Statistic):
 
     of: Statistic | None = None
     per_sample: bool = False
+    note: str = "√ of mean mse"
 
     def terms(self, batch: Batch) -> tuple[Array, ...]:
         assert self.of is not None
@@ -132,6 +136,7 @@ class Dice(Statistic):
     width: int = 3
     shared: int = 1
     per_sample: bool = False
+    note: str = "dataset level"
 
     def terms(self, batch: Batch) -> tuple[Array, ...]:
         return batch.y, batch.p * batch.y, batch.p

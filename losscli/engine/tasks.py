@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from losscli.errors import InputError
+from losscli.errors import InputError, option
 
 TASK_CHOICES = ("auto", "regression", "binary", "multiclass")
 
@@ -22,7 +22,12 @@ def detect_task(
 ) -> tuple[str, str | None]:
     """(task, note or None) for these predictions and labels."""
     if task not in TASK_CHOICES:
-        raise InputError(f"unknown task '{task}'", fix=f"Pass --task {' or '.join(TASK_CHOICES)}")
+        choices = option(
+            "task",
+            cli=" or ".join(TASK_CHOICES),
+            api=" or ".join(repr(t) for t in TASK_CHOICES),
+        )
+        raise InputError(f"unknown task '{task}'", fix=f"Pass {choices}")
     if task != "auto":
         return task, None
     preds = np.asarray(preds)
@@ -83,7 +88,7 @@ def encode_labels(
                 f"the labels name {len(found)} classes ({', '.join(found[:10])}) but there are "
                 f"{n_classes} prediction columns, so which column holds which class is unknown",
                 role="labels",
-                fix="Pass --classes with the class of each prediction column, in column order "
+                fix=f"Pass {option('classes')} with the class of each prediction column, in column order "
                 "(or name the columns after the classes, p_cat ↔ cat)",
             )
     index = {str(c): i for i, c in enumerate(classes)}

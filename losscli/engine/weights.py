@@ -14,9 +14,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from losscli.errors import InputError
+from losscli.errors import InputError, option
 
 ClassWeight = str | Mapping[str | int, float] | None
+_EXAMPLE = option("class_weight", {0: 1, 1: 4}, cli="0=1,1=4")
+
+
+def _quoted(text: str) -> str:
+    return f"'{text}'"
 
 
 def parse_class_weight(text: str | None) -> str | dict[str, float] | None:
@@ -36,12 +41,13 @@ def parse_class_weight(text: str | None) -> str | dict[str, float] | None:
             weight = math.nan
         if not sep or not key or not math.isfinite(weight) or weight < 0:
             raise InputError(
-                f"--class-weight '{text}' is malformed at '{part.strip()}'",
-                fix="Pass --class-weight balanced, or CLASS=WEIGHT pairs with weights ≥ 0, "
-                "such as 0=1,1=4",
+                f"{option('class_weight', text, cli=_quoted(text))} is malformed at "
+                f"'{part.strip()}'",
+                fix=f"Pass {option('class_weight', 'balanced')}, or CLASS=WEIGHT pairs with "
+                "weights ≥ 0, such as 0=1,1=4",
             )
         if key in out:
-            raise InputError(f"--class-weight names class '{key}' twice")
+            raise InputError(f"{option('class_weight')} names class '{key}' twice")
         out[key] = weight
     return out
 
@@ -63,15 +69,15 @@ def class_weight_vector(
     if isinstance(spec, str):
         if spec != "balanced":
             raise InputError(
-                f"--class-weight '{spec}' is not understood",
+                f"{option('class_weight', spec, cli=_quoted(spec))} is not understood",
                 fix="Pass balanced or CLASS=WEIGHT pairs",
             )
         missing = [classes[c] for c in range(k) if counts[c] == 0]
         if missing:
             raise InputError(
-                f"--class-weight balanced needs every class in the labels; "
+                f"{option('class_weight', 'balanced')} needs every class in the labels; "
                 f"class {', '.join(repr(m) for m in missing)} has no rows",
-                fix="Give explicit weights, such as --class-weight 0=1,1=4",
+                fix=f"Give explicit weights, such as {_EXAMPLE}",
             )
         return counts.sum() / (k * counts)
     out = np.ones(k)
@@ -81,7 +87,7 @@ def class_weight_vector(
         if not (math.isfinite(float(weight)) and float(weight) >= 0):
             raise InputError(
                 f"class weight of '{name}' is {weight}; class weights must be finite and ≥ 0",
-                fix="Pass weights such as --class-weight 0=1,1=4",
+                fix=f"Pass weights such as {_EXAMPLE}",
             )
         if name in index:
             out[index[name]] = float(weight)
@@ -89,7 +95,7 @@ def class_weight_vector(
             out[int(name)] = float(weight)
         else:
             raise InputError(
-                f"--class-weight names class '{name}', which is not one of "
+                f"{option('class_weight')} names class '{name}', which is not one of "
                 f"{', '.join(classes)} (or 0..{k - 1})",
                 fix="Use class indices or the class names",
             )

@@ -13,29 +13,36 @@ from losscli.render import format_number
 
 
 def shaped_by(name: str, task: str, options: dict[str, Any]) -> str:
-    """What shaped one loss's value: δ, ε, logits, smoothing, γ/α, σ, hinge mode."""
+    """What shaped one loss's value: δ, ε, logits, smoothing, γ/α, σ, hinge mode.
+
+    Which options shape a loss is the registry's (`LossSpec.options`, `raw_scores`, the
+    statistic's note); this only writes their values."""
+    from losscli.engine.registry import LOSSES
+
+    spec = LOSSES[name]
+    shaping = spec.options
     parts: list[str] = []
     logits = options.get("from_logits")
-    if name in ("huber", "pseudo_huber"):
+    if "huber_delta" in shaping:
         parts.append(f"δ={options['huber_delta']:g}")
-    if name in ("bce", "ce", "kl", "focal"):
+    if "from_logits" in shaping:
         parts.append("from logits" if logits else f"ε={options['eps']:.3g}")
         if options.get("label_smoothing"):
             parts.append(f"smoothing={options['label_smoothing']:g}")
-    elif logits and task != "regression" and name not in ("hinge", "squared_hinge"):
+    elif logits and task != "regression" and not spec.raw_scores:
         parts.append("on sigmoid(z)" if task == "binary" else "on softmax(z)")
-    if name == "focal":
+    if "focal_gamma" in shaping:
         parts.append(f"γ={options['focal_gamma']:g}")
-        if options.get("focal_alpha") is not None:
-            parts.append(f"α={options['focal_alpha']:g}")
-    if name == "dice":
-        parts.append(f"σ={options['dice_smooth']:g}, dataset level")
-    if name == "rmse":
-        parts.append("√ of mean mse")
-    if name in ("hinge", "squared_hinge"):
+    if "focal_alpha" in shaping and options.get("focal_alpha") is not None:
+        parts.append(f"α={options['focal_alpha']:g}")
+    if "dice_smooth" in shaping:
+        parts.append(f"σ={options['dice_smooth']:g}")
+    if spec.statistic.note:
+        parts.append(spec.statistic.note)
+    if spec.raw_scores:
         parts.append("raw scores")
-        if name == "hinge" and task == "multiclass":
-            parts.append(options.get("hinge_mode", "crammer-singer"))
+    if "hinge_mode" in shaping and task == "multiclass":
+        parts.append(options.get("hinge_mode", "crammer-singer"))
     return ", ".join(parts)
 
 
