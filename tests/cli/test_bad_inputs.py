@@ -671,11 +671,11 @@ def test_all_rows_nan_with_omit(tmp_path):  # 5 after 35
 
 def test_join_by_id_that_would_not_fit_in_memory(chdir_tmp, monkeypatch):
     # the estimate is checked against the memory the machine has before anything is read
-    import losscli.readers.columns as columns
+    import losscli.readers.join as join
 
     write("preds.csv", "id,p\n" + "".join(f"{i},0.5\n" for i in range(100)))
     write("labels.csv", "id,y\n" + "".join(f"{99 - i},1\n" for i in range(100)))
-    monkeypatch.setattr(columns, "available_memory", lambda: 4096)
+    monkeypatch.setattr(join, "available_memory", lambda: 4096)
     r = eval_("preds.csv", "labels.csv", "--id-col", "id", "--pred-col", "p", "--label-col", "y")
     assert_error(r, "joining preds.csv and labels.csv by --id-col", "31.2 KiB for 100 rows",
                  "4.0 KiB is available", "drop --id-col")  # fmt: skip

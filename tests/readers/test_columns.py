@@ -239,10 +239,10 @@ def test_join_of_shuffled_ids_matches_the_aligned_rows(chdir_tmp, text):
 
 def test_text_ids_survive_hash_collisions(chdir_tmp, monkeypatch):
     # every id hashing alike makes the sorted join see duplicates: the exact join takes over
-    import losscli.readers.columns as columns
+    import losscli.readers.join as join
 
     p, y = _shuffled_pair(300, text=True)
-    monkeypatch.setattr(columns, "hash", lambda _value: 1, raising=False)
+    monkeypatch.setattr(join, "hash", lambda _value: 1, raising=False)
     inputs = load_inputs("preds.csv", "labels.csv", id_col="id")
     assert inputs.labels.tolist() == y.astype(float).tolist()
 
@@ -293,22 +293,23 @@ def test_rows_hint_of_every_format(chdir_tmp):
 
 
 def test_a_join_larger_than_memory_is_refused_before_reading(chdir_tmp, monkeypatch):
-    import losscli.readers.columns as columns
+    import losscli.readers.join as join
+    from losscli.readers.opening import open_inputs
 
     _shuffled_pair(1000, text=False)
     # 1000 rows · (2 values · 16 + 128) bytes per file = 320,000 bytes
-    assert columns.join_memory(
-        *columns._open("preds.csv", "labels.csv", (), (), None, "id", None, None, None)
+    assert join.join_memory(
+        *open_inputs("preds.csv", "labels.csv", (), (), None, "id", None, None, None)
     ) == (320_000, 1000)
-    monkeypatch.setattr(columns, "available_memory", lambda: 100_000)
+    monkeypatch.setattr(join, "available_memory", lambda: 100_000)
     assert error_of(load_inputs, "preds.csv", "labels.csv", id_col="id") == (
         "joining preds.csv and labels.csv by --id-col holds both files in memory: about "
         "312.5 KiB for 1,000 rows, and 97.7 KiB is available. Sort both files by id (they "
         "must hold the same ids) and drop --id-col; files aligned by position are streamed "
         "in bounded memory."
     )
-    monkeypatch.setattr(columns, "available_memory", lambda: 10**12)
-    monkeypatch.setattr(columns, "JOIN_NOTE_BYTES", 1)
+    monkeypatch.setattr(join, "available_memory", lambda: 10**12)
+    monkeypatch.setattr(join, "JOIN_NOTE_BYTES", 1)
     notes = load_inputs("preds.csv", "labels.csv", id_col="id").notes
     assert (
         "--id-col joins preds.csv and labels.csv in memory: about 312.5 KiB for 1,000 rows "
@@ -319,7 +320,7 @@ def test_a_join_larger_than_memory_is_refused_before_reading(chdir_tmp, monkeypa
 def test_available_memory_is_read_on_linux():
     import sys
 
-    from losscli.readers.columns import available_memory
+    from losscli.readers.join import available_memory
 
     found = available_memory()
     if sys.platform.startswith("linux"):

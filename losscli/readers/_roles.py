@@ -1,7 +1,8 @@
 """Which columns of which file are predictions, labels, weights and ids (SPEC §2).
 
-Pure name logic, no data: `plan` takes the column names of one or two files and the
-column options, and returns a `Plan` or raises an InputError that lists the columns.
+Pure name logic, no data: `assign_roles` takes the column names of one or two files and
+the column options, and returns the `ColumnRoles` or raises an InputError that lists the
+columns. (Not to be confused with `losscli.api.Plan`, the engine's plan of a run.)
 
 Rules, in order:
 - A named column (`--pred-col` globs, `--label-col`, `--weight-col`) is looked up in both
@@ -18,7 +19,7 @@ Rules, in order:
 - Anything still ambiguous is an error suggesting the flag: no guessing.
 Weights and ids are never guessed. Columns that both files hold under an id-like name
 (`ID_NAMES`, or a name ending in `_id`) are compared row by row when no `--id-col` is given
-(`Plan.id_check`, checked in `losscli.readers.columns`).
+(`ColumnRoles.id_check`, checked in `losscli.readers.lockstep`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ PREDS, LABELS = "preds", "labels"
 
 @dataclass
 class Side:
-    """One input file as the planner sees it."""
+    """One input file as `assign_roles` sees it."""
 
     role: str  # PREDS or LABELS: which positional argument it was
     source: str
@@ -60,7 +61,9 @@ class Side:
 
 
 @dataclass
-class Plan:
+class ColumnRoles:
+    """Which columns of which file play each role: predictions, labels, weights, ids."""
+
     preds: tuple[str, list[str]]  # (side role, columns)
     labels: tuple[str, list[str]]
     weight: tuple[str, str] | None = None
@@ -85,13 +88,14 @@ class Plan:
         return list(dict.fromkeys(cols))
 
 
-def plan(
+def assign_roles(
     sides: Sequence[Side],
     pred_cols: Sequence[str] = (),
     label_cols: Sequence[str] = (),
     weight_col: str | None = None,
     id_col: str | None = None,
-) -> Plan:
+) -> ColumnRoles:
+    """The columns of each role, by the rules of the module docstring."""
     notes: list[str] = []
     if id_col is not None:
         for side in sides:
@@ -132,10 +136,10 @@ def plan(
         labels = _find(side, taken, LABELS, notes)
     if weight is None:
         notes.extend(_unused_weights(sides, taken, preds, labels))
-    the_plan = Plan(preds, labels, weight, id_col, notes)
+    roles = ColumnRoles(preds, labels, weight, id_col, notes)
     if id_col is None and len(sides) == 2:
-        the_plan.id_check = _shared_id(sides, the_plan)
-    return the_plan
+        roles.id_check = _shared_id(sides, roles)
+    return roles
 
 
 WEIGHT_NAMES = ("weight", "weights", "sample_weight", "sample_weights", "w")
@@ -159,11 +163,11 @@ def _unused_weights(
     ]
 
 
-def _shared_id(sides: Sequence[Side], the_plan: Plan) -> str | None:
+def _shared_id(sides: Sequence[Side], roles: ColumnRoles) -> str | None:
     """An id-like column that both files hold under one name and no role uses."""
-    used = set(the_plan.preds[1]) | set(the_plan.labels[1])
-    if the_plan.weight is not None:
-        used.add(the_plan.weight[1])
+    used = set(roles.preds[1]) | set(roles.labels[1])
+    if roles.weight is not None:
+        used.add(roles.weight[1])
     if any(s.positional for s in sides):
         return None
     for name in sides[0].names:
