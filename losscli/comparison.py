@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,6 +44,11 @@ from losscli.engine import resample
 from losscli.errors import InputError, LossCliError
 
 Locate = Callable[[Any, InputError], InputError]
+
+# One scatter matrix (a BLAS product that is itself multi-threaded) at a time: two workers
+# each starting BLAS threads on two cores ran 10× slower under load; the other worker meanwhile
+# evaluates its chunk's losses.
+_MOMENTS = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -792,7 +798,8 @@ class _Step:
                 baseline=self.base,
                 class_weights=self.class_weights,
             )
-            out.append(resample.PairedSums.like(terms).update(terms))
+            with _MOMENTS:
+                out.append(resample.PairedSums.like(terms).update(terms))
         return out
 
 
