@@ -300,3 +300,191 @@ def test_baseline_gates_missing_loss_is_an_error():
 def test_baseline_gates_non_numeric_is_an_input_error():
     with pytest.raises(InputError):
         g.baseline_gates({"bce": "0.1"}, ["bce"], None, {}, {})
+
+
+# --- check: the library entry point ----------------------------------------------------
+# Real evaluations: `losscli.evaluate` on eight binary rows; the oracle for bce is
+# sklearn.metrics.log_loss. The baseline's predictions are better on row 7 only (0.45
+# instead of 0.4), so bce regresses by (ln 0.45 − ln 0.4)/8 ≈ 0.0147 (≈ 4.4%).
+
+Y = [0, 1, 1, 0, 1, 0, 1, 1]
+P_NEW = [0.1, 0.8, 0.6, 0.3, 0.9, 0.2, 0.4, 0.7]
+P_OLD = [0.1, 0.8, 0.6, 0.3, 0.9, 0.2, 0.45, 0.7]
+
+
+def _evaluate(p, losses=None):
+    import numpy as np
+
+    from losscli import evaluate
+
+    return evaluate(np.array(p), np.array(Y), losses)
+
+
+def _log_loss(p):
+    from sklearn.metrics import log_loss
+
+    return log_loss(Y, p)
+
+
+def test_check_max_and_min_on_a_real_evaluation():
+    result = _evaluate(P_NEW, ["bce", "mse"])
+    bce = _log_loss(P_NEW)
+    assert result.losses["bce"] == pytest.approx(bce, rel=1e-12)
+    # max on an alias (log_loss is bce), min on the canonical name
+    checked = g.check(result, max={"log_loss": 0.35, "mse": 0.09}, min={"bce": 0.3})
+    assert [(v.gate.loss, v.gate.kind, v.passed) for v in checked.verdicts] == [
+        ("bce", "max", True),
+        ("mse", "max", False),  # mse = mean (p − y)² = 0.8/8 = 0.1 by hand
+        ("bce", "min", True),
+    ]
+    assert checked.passed is False
+    assert checked.verdicts[0].margin == pytest.approx(0.35 - bce, rel=1e-12)
+    assert checked.verdicts[1].message() == "mse 0.1 > max 0.09"
+    assert checked.notes == []
+    assert checked.to_dict() == {"gates": [v.as_dict() for v in checked.verdicts], "passed": False}
+    assert g.check(result, max={"bce": 0.35}).passed is True
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "bound", "passed"),
+    [
+        # relative: baseline·(1 + t); the regression is ≈ 4.4%
+        ("2%", lambda b: b * 1.02, False),
+        ("5%", lambda b: b * 1.05, True),
+        (g.Tolerance(0.05, relative=True), lambda b: b * 1.05, True),
+        # absolute: baseline + t; the regression is ≈ 0.0147
+        ("abs:0.01", lambda b: b + 0.01, False),
+        ("abs:0.02", lambda b: b + 0.02, True),
+    ],
+)
+def test_check_baseline_with_relative_and_absolute_tolerances(tolerance, bound, passed):
+    old, new = _log_loss(P_OLD), _log_loss(P_NEW)
+    assert (new - old) == pytest.approx((math.log(0.45) - math.log(0.4)) / 8, rel=1e-9)
+    checked = g.check(
+        _evaluate(P_NEW, ["bce"]), baseline=_evaluate(P_OLD, ["bce"]), tolerance=tolerance
+    )
+    (verdict,) = checked.verdicts
+    assert (verdict.gate.loss, verdict.gate.kind, verdict.passed) == ("bce", "baseline", passed)
+    assert verdict.gate.baseline == pytest.approx(old, rel=1e-12)
+    assert verdict.gate.bound == pytest.approx(bound(old), rel=1e-12)
+    assert verdict.value == pytest.approx(new, rel=1e-12)
+    assert checked.passed is passed
+    assert checked.notes == []
+
+
+def test_check_baseline_without_tolerance_allows_no_regression_and_says_so():
+    checked = g.check(_evaluate(P_NEW, ["bce"]), baseline=_evaluate(P_OLD, ["bce"]))
+    assert not checked.passed
+    assert checked.verdicts[0].gate.tolerance == g.ZERO
+    assert checked.notes == [
+        "no tolerance given: the baseline gates allow no regression at all "
+        "(pass --tolerance such as 2% or abs:0.01 to allow some)"
+    ]
+    # an improvement passes at zero tolerance
+    assert g.check(_evaluate(P_OLD, ["bce"]), baseline=_evaluate(P_NEW, ["bce"])).passed
+
+
+def test_check_binary_leaves_ce_and_kl_to_bce():
+    new, old = _evaluate(P_NEW), _evaluate(P_OLD)
+    assert {"bce", "ce", "kl", "mse"} <= set(old.losses)
+    # on hard binary labels ce and kl equal bce (the labels' entropy is 0)
+    assert new.losses["ce"] == new.losses["kl"] == pytest.approx(_log_loss(P_NEW), rel=1e-12)
+    checked = g.check(new, baseline=old, tolerance="5%")
+    gated = [v.gate.loss for v in checked.verdicts]
+    assert "ce" not in gated and "kl" not in gated
+    assert gated == [name for name in old.losses if name not in ("ce", "kl")]
+    assert checked.notes == [
+        "ce and kl are not gated against the baseline: ce is bce on a binary task; "
+        "kl is bce less the labels' entropy, which the predictions do not change, "
+        "so bce gates them (pass --loss ce,kl to gate them too)"
+    ]
+    # named losses are gated even when they duplicate another (as --loss ce)
+    named = g.check(new, baseline=old, tolerance="5%", losses=["ce"])
+    assert [v.gate.loss for v in named.verdicts] == ["ce"]
+    assert named.notes == []
+
+
+def test_check_per_loss_tolerance_only_gates_those_losses():
+    new, old = _evaluate(P_NEW, ["bce", "mse", "mae"]), _evaluate(P_OLD, ["bce", "mse", "mae"])
+    checked = g.check(new, baseline=old, tolerances={"log_loss": "abs:0.02"})
+    (verdict,) = checked.verdicts
+    assert verdict.gate.loss == "bce" and verdict.passed
+    assert verdict.gate.bound == pytest.approx(_log_loss(P_OLD) + 0.02, rel=1e-12)
+    assert checked.notes == [
+        "no tolerance for mse, mae, so only bce is gated against the baseline "
+        "(pass --tolerance T, such as 2%, for every loss)"
+    ]
+    # with a default too, every loss is gated; the per-loss one wins for its loss
+    both = g.check(new, baseline=old, tolerance="0%", tolerances={"bce": "abs:0.02"})
+    assert [(v.gate.loss, str(v.gate.tolerance)) for v in both.verdicts] == [
+        ("bce", "abs:0.02"),
+        ("mse", "0%"),
+        ("mae", "0%"),
+    ]
+
+
+def test_check_takes_reports_as_dicts_too():
+    # a report saved by `eval --save` (read back from JSON) gates as its result does
+    import json
+
+    new, old = _evaluate(P_NEW), _evaluate(P_OLD)
+    as_json = [json.loads(dumps(r.to_dict())) for r in (new, old)]
+    direct = g.check(new, baseline=old, tolerance="5%", max={"bce": 0.35})
+    from_dicts = g.check(as_json[0], baseline=as_json[1], tolerance="5%", max={"bce": 0.35})
+    assert from_dicts == direct
+
+
+def test_check_a_baseline_of_other_data_is_not_comparable():
+    import numpy as np
+
+    from losscli import evaluate
+
+    other = evaluate(np.array(P_OLD[:7]), np.array(Y[:7]), ["bce"])
+    with pytest.raises(InputError) as err:
+        g.check(_evaluate(P_NEW, ["bce"]), baseline=other, baseline_name="main.json")
+    assert str(err.value) == (
+        "main.json: the baseline is not comparable: n_samples 7 ≠ 8. Regenerate it with "
+        "the same data and options (losscli eval ... --save FILE)."
+    )
+
+
+def test_check_errors_name_the_keywords():
+    result = _evaluate(P_NEW, ["bce"])
+    cases = [
+        (dict(max={"bce": math.nan}), "max: the bound for bce is nan, not a finite number"),
+        (dict(min={"bce": True}), "min: the bound for bce is True, not a finite number"),
+        (dict(max={"bce": 0.3, "log_loss": 0.4}), "max is given twice for bce (0.3 and 0.4)"),
+        (dict(max={"bce": 1}, tolerance="2%"), "tolerance applies to a baseline"),
+        (dict(), "no gates to check"),
+        (dict(baseline=result, tolerance="2"), "tolerance '2' needs a unit"),
+        (dict(baseline=result, tolerances={"bce": "x"}), "tolerances['bce'] 'x' is malformed"),
+        (dict(max={"mse": 1.0}), "gated loss mse was not computed"),
+        (dict(baseline={"losses": [1]}), "baseline must be an EvaluationResult or its JSON"),
+        (dict(max={"bce": 1.0}, result=[0.3]), "result must be an EvaluationResult or its JSON"),
+    ]
+    for kwargs, problem in cases:
+        with pytest.raises(InputError) as err:
+            g.check(kwargs.pop("result", result), **kwargs)
+        assert err.value.problem.startswith(problem), (kwargs, err.value.problem)
+
+
+def test_needed_losses_adds_the_gated_losses_to_named_ones():
+    assert g.needed_losses(None, ["bce"], ["mse"]) is None
+    assert g.needed_losses(["mae", "bce"], ["bce", "hinge"], ["mse"]) == [
+        "mae",
+        "bce",
+        "hinge",
+        "mse",
+    ]
+
+
+def test_signature_options_are_every_engine_option_but_the_nan_policy():
+    # the CLI's order (the order of the "not comparable" message) and the engine's set
+    from dataclasses import fields
+
+    from losscli.cli.options import ENGINE_OPTIONS
+    from losscli.engine.options import Options
+
+    engine = {f.name for f in fields(Options)} - {"given", "nan_policy"}
+    assert set(g.SIGNATURE_OPTIONS) == engine
+    assert g.SIGNATURE_OPTIONS == tuple(o for o in ENGINE_OPTIONS if o != "nan_policy")
