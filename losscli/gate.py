@@ -4,6 +4,13 @@ A gate is a bound on one loss: ``max`` (value ≤ bound), ``min`` (value ≥ bou
 ``baseline`` (value no worse than the baseline's value beyond a tolerance). A value equal
 to its bound passes; NaN never passes. Exact values are compared, never rounded ones, and
 a failure shows the breach: ``bce 0.1000003 > max 0.1``.
+
+`check` is the library entry point (what the CLI's ``check`` runs once the files are
+evaluated). In order: tolerances and the parsing of ``NAME=V`` flag items; `Gate`,
+`Verdict` and `judge`; which losses a baseline gates (`select_baseline`, `DUPLICATES`);
+then `check` with the baseline's comparability and notes. One module (about 550 lines)
+because each part is only used by the next; the baseline half could become its own module
+if a second caller appears.
 """
 
 from __future__ import annotations

@@ -879,3 +879,38 @@ def test_readme_ci_commands_run_on_sample_data():
         for name in set(os.listdir(REPO)) - before:
             if any(name in c for c in commands) and (REPO / name).is_file():
                 (REPO / name).unlink()
+
+
+def test_check_judges_as_the_library_gate_check_does(cli, tmp_path):
+    # The CLI parses and prints; the gates are losscli.gate.check's. The same baseline,
+    # tolerances and bounds given to the library (on the reports `eval --save` writes)
+    # give the very gates, verdict and notes of `check -f json`.
+    from losscli import gate
+    from losscli.report import read_report
+
+    # the baseline's model was less wrong on data row 10 (label 0): 0.5 where now 0.91
+    lines = (DATA / "binary.csv").read_text().splitlines()
+    row = lines[10].split(",")
+    assert (row[1], row[3]) == ("0.90992436060660542", "0")
+    row[1] = "0.5"
+    Path("old.csv").write_text("\n".join([*lines[:10], ",".join(row), *lines[11:]]) + "\n")
+    assert cli("eval", "old.csv", "--pred-col", "prob", "--save", "base.json", "-q")[0] == 0
+    assert cli("eval", *B, "--save", "new.json", "-q")[0] == 0
+    flags = ["--tolerance", "1%", "--tolerance", "mse=abs:0.001", "--max", "bce=0.1"]
+    code, document, err = gate_json(cli, *B, "--baseline", "base.json", *flags)
+    checked = gate.check(
+        read_report("new.json"),
+        baseline=read_report("base.json"),
+        tolerance="1%",
+        tolerances={"mse": "abs:0.001"},
+        max={"bce": 0.1},
+    )
+    assert document["gates"] == json.loads(json.dumps(checked.to_dict()["gates"]))
+    assert document["passed"] is checked.passed
+    assert code == (0 if checked.passed else 1)
+    assert [line.removeprefix("note: ") for line in err.splitlines()] == checked.notes
+    assert len(checked.verdicts) > 2 and "ce" not in [v.gate.loss for v in checked.verdicts]
+    # bce regressed by (ln 0.5 − ln 0.09)/143 ≈ 0.012, far beyond 1%; its max passes
+    verdicts = {(v.gate.loss, v.gate.kind): v.passed for v in checked.verdicts}
+    assert verdicts[("bce", "max")] is True and verdicts[("bce", "baseline")] is False
+    assert code == 1
