@@ -439,7 +439,7 @@ def _eps_of_dtype(opts: Options, preds: np.ndarray) -> tuple[Options, str | None
     dtype = np.asarray(preds).dtype
     if "eps" in opts.given or dtype not in (np.float16, np.float32):
         return opts, None
-    return replace(opts, eps=float(np.finfo(dtype).eps)), str(dtype)
+    return opts.for_dtype(dtype), str(dtype)
 
 
 def _guess(given: str, task: str, preds: np.ndarray, labels: np.ndarray) -> str | None:

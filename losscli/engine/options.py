@@ -8,7 +8,7 @@ requested loss uses is an error rather than silently ignored (BAD_INPUTS 58).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,15 @@ class Options:
         opts = cls(**given, given=frozenset(given))
         opts.validate()
         return opts
+
+    def for_dtype(self, dtype: Any) -> Options:
+        """Without an explicit eps, clip at the machine ε of float16/float32 predictions, as
+        scikit-learn's log_loss does (`np.finfo(y_pred.dtype).eps`); float64's otherwise."""
+        if "eps" in self.given:
+            return self
+        dtype = np.dtype(dtype)
+        eps = float(np.finfo(dtype).eps) if dtype in (np.float16, np.float32) else FLOAT64_EPS
+        return self if eps == self.eps else replace(self, eps=eps)
 
     def validate(self) -> None:
         def bad(keyword: str, value: object, rule: str) -> InputError:

@@ -166,8 +166,10 @@ def paired_terms(
     if not 0 <= baseline < len(preds):
         raise InputError(f"baseline index {baseline} is out of range")
     check_reduction(options)
+    # each model clips at the ε of its own dtype (as its own loss does), unless eps is given
     batches = [
-        Batch(task, np.asarray(p), labels, sample_weight, options, list(specs)) for p in preds
+        Batch(task, p, labels, sample_weight, options.for_dtype(p.dtype), list(specs))
+        for p in map(np.asarray, preds)
     ]
     omega = _row_weights(batches[baseline], options, task, classes, class_weights)
     cols: list[Array] = [omega]

@@ -252,3 +252,20 @@ def test_float32_compare_models_clip_at_float32_eps(chdir_tmp, rng, monkeypatch,
         got = small["models"][m]["losses"]["bce"]
         assert got == pytest.approx(doc["models"][m]["losses"]["bce"], rel=1e-12), m
     assert small["comparisons"][0]["difference"] == pytest.approx(found["difference"], rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["normal", "bootstrap"])
+def test_float32_compare_models_of_two_dtypes_each_clip_at_their_own_eps(chdir_tmp, rng, method):
+    """A float64 and a float32 model: each loss clips at its own dtype's ε, and so do the
+    paired terms, so the interval is about the difference that is printed."""
+    p, y = _binary(rng, np.float64)
+    np.save("y.npy", y)
+    np.save("p64.npy", p)
+    np.save("p32.npy", p.astype(np.float32))
+    doc = _json(["compare", "--labels", "y.npy", "p64.npy", "p32.npy", "-l", "bce",
+                 "--method", method])  # fmt: skip
+    (c,) = doc["comparisons"]
+    a = _reference(y, p, np.finfo(np.float64).eps)
+    b = _reference(y, p.astype(np.float32), float(np.finfo(np.float32).eps))
+    assert c["difference"] == pytest.approx(b - a, rel=1e-12)
+    assert c["ci"][0] <= c["difference"] <= c["ci"][1]
