@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from losscli.errors import InputError
+from losscli.errors import InputError, Style, option, render
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,16 @@ class CheckResult:
     """The outcome of `check`: one verdict per gate, and notes on what was not gated."""
 
     verdicts: list[Verdict]
-    notes: list[str]
+    marked_notes: list[str]  # options marked by `losscli.errors.option`
+
+    @property
+    def notes(self) -> list[str]:
+        """The notes, naming `check`'s keywords (the CLI prints `format_notes("cli")`)."""
+        return self.format_notes("api")
+
+    def format_notes(self, style: Style = "api") -> list[str]:
+        """The notes with options as keywords (``api``) or flags (``cli``)."""
+        return [render(note, style) for note in self.marked_notes]
 
     @property
     def passed(self) -> bool:
@@ -419,7 +428,8 @@ def _gates(
     missing = [name for name in gated if name not in facts.losses]
     if missing:
         raise InputError(
-            f"gated loss {', '.join(missing)} was not computed", fix="Add it with --loss"
+            f"gated loss {', '.join(missing)} was not computed",
+            fix=f"Add it with {option('losses')}",
         )
     gates = [Gate(loss, kind, bound) for (loss, kind), bound in bounds.items()]
     if chosen is not None and base is not None:
@@ -448,18 +458,20 @@ def selection_notes(
         is_, it = ("is", "it") if len(left) == 1 else ("are", "them")
         notes.append(
             f"{' and '.join(left)} {is_} not gated against the baseline: {'; '.join(why)}, "
-            f"so {gaters} gates {it} (pass --loss {','.join(left)} to gate {it} too)"
+            f"so {gaters} gates {it} (pass {option('losses', left, cli=','.join(left))} "
+            f"to gate {it} too)"
         )
     if chosen.untolerated:
         notes.append(
             f"no tolerance for {', '.join(chosen.untolerated)}, so only "
             f"{', '.join(chosen.gated)} {'is' if len(chosen.gated) == 1 else 'are'} gated "
-            "against the baseline (pass --tolerance T, such as 2%, for every loss)"
+            f"against the baseline (pass {option('tolerance', api='T', cli='T')}, such as 2%, "
+            "for every loss)"
         )
     if tolerances[0] is None and not tolerances[1]:
         notes.append(
             "no tolerance given: the baseline gates allow no regression at all "
-            "(pass --tolerance such as 2% or abs:0.01 to allow some)"
+            f"(pass {option('tolerance')} such as 2% or abs:0.01 to allow some)"
         )
     return notes
 

@@ -376,9 +376,14 @@ def test_check_baseline_without_tolerance_allows_no_regression_and_says_so():
     checked = g.check(_evaluate(P_NEW, ["bce"]), baseline=_evaluate(P_OLD, ["bce"]))
     assert not checked.passed
     assert checked.verdicts[0].gate.tolerance == g.ZERO
-    assert checked.notes == [
+    assert checked.format_notes("cli") == [
         "no tolerance given: the baseline gates allow no regression at all "
         "(pass --tolerance such as 2% or abs:0.01 to allow some)"
+    ]
+    # a library caller reads the keyword, not the flag
+    assert checked.notes == [
+        "no tolerance given: the baseline gates allow no regression at all "
+        "(pass tolerance such as 2% or abs:0.01 to allow some)"
     ]
     # an improvement passes at zero tolerance
     assert g.check(_evaluate(P_OLD, ["bce"]), baseline=_evaluate(P_NEW, ["bce"])).passed
@@ -393,11 +398,13 @@ def test_check_binary_leaves_ce_and_kl_to_bce():
     gated = [v.gate.loss for v in checked.verdicts]
     assert "ce" not in gated and "kl" not in gated
     assert gated == [name for name in old.losses if name not in ("ce", "kl")]
-    assert checked.notes == [
+    why = (
         "ce and kl are not gated against the baseline: ce is bce on a binary task; "
         "kl is bce less the labels' entropy, which the predictions do not change, "
-        "so bce gates them (pass --loss ce,kl to gate them too)"
-    ]
+        "so bce gates them (pass "
+    )
+    assert checked.format_notes("cli") == [why + "--loss ce,kl to gate them too)"]
+    assert checked.notes == [why + "losses=['ce', 'kl'] to gate them too)"]
     # named losses are gated even when they duplicate another (as --loss ce)
     named = g.check(new, baseline=old, tolerance="5%", losses=["ce"])
     assert [v.gate.loss for v in named.verdicts] == ["ce"]
@@ -410,10 +417,11 @@ def test_check_per_loss_tolerance_only_gates_those_losses():
     (verdict,) = checked.verdicts
     assert verdict.gate.loss == "bce" and verdict.passed
     assert verdict.gate.bound == pytest.approx(_log_loss(P_OLD) + 0.02, rel=1e-12)
-    assert checked.notes == [
+    assert checked.format_notes("cli") == [
         "no tolerance for mse, mae, so only bce is gated against the baseline "
         "(pass --tolerance T, such as 2%, for every loss)"
     ]
+    assert checked.notes[0].endswith("(pass tolerance=T, such as 2%, for every loss)")
     # with a default too, every loss is gated; the per-loss one wins for its loss
     both = g.check(new, baseline=old, tolerance="0%", tolerances={"bce": "abs:0.02"})
     assert [(v.gate.loss, str(v.gate.tolerance)) for v in both.verdicts] == [
@@ -458,14 +466,20 @@ def test_check_errors_name_the_keywords():
         (dict(), "no gates to check"),
         (dict(baseline=result, tolerance="2"), "tolerance '2' needs a unit"),
         (dict(baseline=result, tolerances={"bce": "x"}), "tolerances['bce'] 'x' is malformed"),
-        (dict(max={"mse": 1.0}), "gated loss mse was not computed"),
+        (dict(max={"mse": 1.0}), "gated loss mse was not computed. Add it with losses."),
         (dict(baseline={"losses": [1]}), "baseline must be an EvaluationResult or its JSON"),
         (dict(max={"bce": 1.0}, result=[0.3]), "result must be an EvaluationResult or its JSON"),
     ]
     for kwargs, problem in cases:
         with pytest.raises(InputError) as err:
             g.check(kwargs.pop("result", result), **kwargs)
-        assert err.value.problem.startswith(problem), (kwargs, err.value.problem)
+        assert str(err.value).startswith(problem), (kwargs, str(err.value))
+
+
+def test_check_error_names_the_flag_for_the_cli():
+    with pytest.raises(InputError) as err:
+        g.check(_evaluate(P_NEW, ["bce"]), max={"mse": 1.0})
+    assert err.value.format("cli") == "gated loss mse was not computed. Add it with --loss."
 
 
 def test_needed_losses_adds_the_gated_losses_to_named_ones():

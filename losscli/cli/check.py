@@ -108,7 +108,7 @@ def _check(ctx: click.Context, run: Run, params: dict[str, Any]) -> int:
         losses=params.get("losses"),
         baseline_name=run.baseline,
     )
-    run.notes.extend(checked.notes)
+    run.notes.extend(checked.format_notes("cli"))
     document = {**result.to_dict(inputs.describe()), **checked.to_dict()}
     if run.baseline:
         document["baseline"] = run.baseline

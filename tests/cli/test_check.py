@@ -908,7 +908,8 @@ def test_check_judges_as_the_library_gate_check_does(cli, tmp_path):
     assert document["gates"] == json.loads(json.dumps(checked.to_dict()["gates"]))
     assert document["passed"] is checked.passed
     assert code == (0 if checked.passed else 1)
-    assert [line.removeprefix("note: ") for line in err.splitlines()] == checked.notes
+    notes = checked.format_notes("cli")
+    assert [line.removeprefix("note: ") for line in err.splitlines()] == notes
     assert len(checked.verdicts) > 2 and "ce" not in [v.gate.loss for v in checked.verdicts]
     # bce regressed by (ln 0.5 − ln 0.09)/143 ≈ 0.012, far beyond 1%; its max passes
     verdicts = {(v.gate.loss, v.gate.kind): v.passed for v in checked.verdicts}
