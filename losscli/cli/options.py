@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from losscli.gate import SIGNATURE_OPTIONS
+
 F = Callable[..., Any]
 
 OUTPUT_FORMATS = ("table", "json", "csv", "tsv", "markdown")
@@ -157,20 +159,9 @@ def output_options(f: F) -> F:
     )(f)
 
 
-ENGINE_OPTIONS = (
-    "from_logits",
-    "eps",
-    "huber_delta",
-    "label_smoothing",
-    "class_weight",
-    "hinge_mode",
-    "focal_gamma",
-    "focal_alpha",
-    "dice_smooth",
-    "reduction",
-    "renormalize",
-    "nan_policy",
-)
+# The engine options that a baseline's signature records (one list, in gate.py), and the
+# NaN policy, which the signature leaves out (dropped rows already show in n_samples).
+ENGINE_OPTIONS = (*SIGNATURE_OPTIONS, "nan_policy")
 INPUT_OPTIONS = (
     "pred_cols",
     "label_cols",
