@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from losscli.cli.allocator import keep_freed_memory
+from losscli.cli.allocator import keep_freed_memory, single_threaded_blas
 from losscli.cli.config import apply_config
 from losscli.cli.options import (
     ENGINE_OPTIONS,
@@ -78,6 +78,7 @@ def compare_command(
       losscli compare --labels labels.csv a.csv b.parquet c.npy
       losscli compare scores.csv --model-col old=p_old --model-col new=p_new --holm
     """
+    single_threaded_blas()  # before NumPy loads: the workers already use every core
     from losscli.engine import resample
 
     apply_config(ctx, params, config_path)
