@@ -203,12 +203,8 @@ def _resolve_path(path: str, fmt: str | None) -> Source:
         if remote is not None:
             raise remote from None
         raise InputError("no such file or directory", fix="Check the path", source=path) from None
-    except PermissionError:
-        raise InputError(
-            "permission denied", fix="Check the file's permissions", source=path
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot read it ({exc.strerror})", source=path) from None
+        raise _unreadable(path, exc) from None
     if stat.S_ISDIR(st.st_mode):
         return _resolve_directory(path, fmt)
     if not stat.S_ISREG(st.st_mode):
@@ -216,12 +212,8 @@ def _resolve_path(path: str, fmt: str | None) -> Source:
     try:
         with open(path, "rb") as fh:
             head = fh.read(_HEAD)
-    except PermissionError:
-        raise InputError(
-            "permission denied", fix="Check the file's permissions", source=path
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot read it ({exc.strerror})", source=path) from None
+        raise _unreadable(path, exc) from None
     if not head:
         raise InputError("file is empty", source=path)
     ext_fmt, ext_comp = from_extension(path)
@@ -316,12 +308,8 @@ def _resolve_once(path: str, fmt: str | None) -> Source:
     docstring); its extension still names the format when the first bytes do not."""
     try:
         raw = open(path, "rb")  # noqa: SIM115 - read to its end by the reader, like stdin
-    except PermissionError:
-        raise InputError(
-            "permission denied", fix="Check the file's permissions", source=path
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot read it ({exc.strerror})", source=path) from None
+        raise _unreadable(path, exc) from None
     if raw.isatty():
         raw.close()
         raise InputError("is a terminal", fix="Pipe the data in or pass a file path", source=path)
@@ -401,3 +389,10 @@ class _Prefixed(io.RawIOBase):
         data = self._rest.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+def _unreadable(path: str, exc: OSError) -> InputError:
+    """The error for a path that exists but cannot be opened or examined."""
+    if isinstance(exc, PermissionError):
+        return InputError("permission denied", fix="Check the file's permissions", source=path)
+    return InputError(f"cannot read it ({exc.strerror})", source=path)
