@@ -25,39 +25,14 @@ from numpy.typing import NDArray
 from losscli.engine.batch import Batch
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
+from losscli.engine.slices import MAX_SLICES, Key, SlicedSums, SliceGroup
 from losscli.engine.stats import Statistic
+from losscli.engine.sums import CompensatedSum
 from losscli.engine.weights import class_weight_vector
-from losscli.errors import InputError
+from losscli.engine.worst import Describe, WorstRows
+from losscli.errors import InputError, option
 
 Array = NDArray[np.float64]
-
-
-@dataclass(slots=True)
-class CompensatedSum:
-    """An array of sums kept as hi + lo, with lo the rounding error of every addition."""
-
-    hi: Array
-    lo: Array
-
-    @classmethod
-    def zeros(cls, shape: tuple[int, ...]) -> CompensatedSum:
-        return cls(np.zeros(shape), np.zeros(shape))
-
-    def add(self, values: Array) -> None:
-        # TwoSum: s = a + b exactly equals hi + err with err computed without branches.
-        s = self.hi + values
-        bp = s - self.hi
-        err = (self.hi - (s - bp)) + (values - bp)
-        self.hi = s
-        self.lo = self.lo + err
-
-    def merged(self, other: CompensatedSum) -> CompensatedSum:
-        out = CompensatedSum(self.hi.copy(), self.lo + other.lo)
-        out.add(other.hi)
-        return out
-
-    def value(self) -> Array:
-        return self.hi + self.lo
 
 
 @dataclass
@@ -100,6 +75,9 @@ class Reduced:
     n_samples: int
     class_weights: list[float] | None
     diagnostics: Diagnostics
+    # per slicing: its columns and each slice's values, in order of first appearance
+    slices: list[tuple[tuple[str, ...], list[SliceGroup]]] = field(default_factory=list)
+    worst: WorstRows | None = None
 
 
 @dataclass
@@ -115,6 +93,9 @@ class Accumulator:
         keep_per_sample: keep ℓᵢ of every row (``reduction='none'``).
         soft_targets: binary labels may be probabilities in [0, 1] (distillation), as
             PyTorch's and Keras's binary cross-entropy take them; off, they must be 0/1.
+        slicings: the column names of each slicing whose keys `update` is given
+            (`losscli.engine.slices`); ``per_class`` adds one by the true class, last.
+        worst: keep the rows with the `worst` largest ℓᵢ of the loss `worst_by`.
     """
 
     specs: list[LossSpec]
@@ -124,6 +105,11 @@ class Accumulator:
     classes: list[str] = field(default_factory=list)
     keep_per_sample: bool = False
     soft_targets: bool = False
+    slicings: Sequence[tuple[str, ...]] = ()
+    per_class: bool = False
+    worst: int = 0
+    worst_by: str | None = None
+    max_slices: int = MAX_SLICES
 
     def __post_init__(self) -> None:
         weighted = self.options.class_weight is not None and self.task != "regression"
@@ -146,6 +132,30 @@ class Accumulator:
         self.per_sample: list[
             tuple[int, dict[str, Array], Array | None, NDArray[np.intp] | None]
         ] = []
+        widths = {key: st.width for key, st in self._stats.items()}
+        by = list(self.slicings) + ([("class",)] if self.per_class else [])
+        self._sliced = [SlicedSums(tuple(b), widths, g, self.max_slices) for b in by]
+        self._worst_key = self._worst_statistic()
+        self.worst_rows = WorstRows(self.worst) if self.worst else None
+
+    def _worst_statistic(self) -> str | None:
+        if not self.worst:
+            return None
+        name = self.worst_by or self.specs[0].name
+        spec = next((s for s in self.specs if s.name == name), None)
+        if spec is None:
+            raise InputError(
+                f"{option('worst_by', name)} is not one of the losses computed",
+                fix=f"Choose one of {', '.join(s.name for s in self.specs)}",
+            )
+        if not spec.statistic.per_sample:
+            raise InputError(
+                f"{name} has no value per row ({spec.statistic.note or 'dataset level'}), "
+                "so it cannot rank rows",
+                fix=f"Rank by a per-sample loss with {option('worst_by')}"
+                + (" (mse for rmse)" if name == "rmse" else ""),
+            )
+        return spec.statistic.key
 
     # --- update ------------------------------------------------------------------------
 
@@ -156,9 +166,13 @@ class Accumulator:
         sample_weight: np.ndarray | None = None,
         *,
         row_offset: int | None = None,
+        slices: Sequence[tuple[NDArray[np.intp], Sequence[Key]]] = (),
+        describe: Describe | None = None,
     ) -> Accumulator:
         """Add a chunk of rows. `row_offset` (0-based) places it in the input for messages;
-        by default chunks are taken to follow each other."""
+        by default chunks are taken to follow each other. `slices` gives, per slicing, each
+        row's key as (codes, keys) (`losscli.engine.keys.encode`); `describe` names rows for
+        the worst rows (chunk positions → id, line, shown columns)."""
         offset = (
             self.diagnostics.n_rows + self.diagnostics.n_omitted
             if row_offset is None
@@ -197,16 +211,20 @@ class Accumulator:
 
         with np.errstate(over="ignore", invalid="ignore"):
             # overflow (1e200²) becomes inf here and one clear error at result()
-            self._add(batch, offset)
+            terms = self._add(batch, offset)
+            self._add_slices(batch, terms, slices)
+            if self.worst_rows is not None and self._worst_key is not None:
+                self._offer_worst(batch, terms[self._worst_key][0], offset, describe)
         return self
 
-    def _add(self, batch: Batch, offset: int) -> None:
+    def _add(self, batch: Batch, offset: int) -> dict[str, tuple[Array, ...]]:
         g = self.n_groups
         self._weight.add(batch.group_weight(g))
         self._count.add(batch.group_count(g))
         kept: dict[str, Array] = {}
+        all_terms: dict[str, tuple[Array, ...]] = {}
         for key, stat in self._stats.items():
-            terms = stat.terms(batch)
+            terms = all_terms[key] = stat.terms(batch)
             if stat.width == 1:
                 self._sums[key].add(batch.group_sum(terms[0], g))
             else:
@@ -218,6 +236,58 @@ class Accumulator:
             self.per_sample.append(
                 (offset, kept, batch.weights, None if rows is None else rows + offset)
             )
+        return all_terms
+
+    def _add_slices(
+        self,
+        batch: Batch,
+        terms: dict[str, tuple[Array, ...]],
+        slices: Sequence[tuple[NDArray[np.intp], Sequence[Key]]],
+    ) -> None:
+        if len(slices) != len(self.slicings):
+            raise ValueError(f"expected keys for {len(self.slicings)} slicings, got {len(slices)}")
+        kept = batch.kept_rows
+        for sliced, (codes, keys) in zip(self._sliced, slices, strict=False):
+            sliced.add(batch, terms, codes if kept is None else codes[kept], keys)
+        if self.per_class:
+            self._sliced[-1].add(batch, terms, self._true_class(batch), self._class_keys())
+
+    def _class_keys(self) -> list[Key]:
+        names = self.classes or [str(c) for c in range(self.n_classes)]
+        return [(str(c),) for c in names]
+
+    def _true_class(self, batch: Batch) -> NDArray[np.intp]:
+        if batch._class_index is None:
+            raise InputError(
+                "per-class losses need one true class per row, but "
+                + (
+                    "the task is regression" if self.task == "regression" else "the labels are soft"
+                ),
+                fix=f"Leave out {option('per_class')}, or slice by a column with {option('by')}",
+            )
+        return batch.class_index
+
+    def _offer_worst(
+        self, batch: Batch, losses: Array, offset: int, describe: Describe | None
+    ) -> None:
+        assert self.worst_rows is not None
+        kept = batch.kept_rows
+        at = np.arange(batch.n, dtype=np.intp) if kept is None else kept
+        labels = batch.y if batch._class_index is None else batch._class_index
+
+        def facts(pick: NDArray[np.intp]) -> dict[str, list]:
+            out = {
+                "pred": batch.scores[pick].tolist(),
+                "label": labels[pick].tolist(),
+                "weight": [1.0] * len(pick)
+                if batch.weights is None
+                else batch.weights[pick].tolist(),
+            }
+            if describe is not None:
+                out.update(describe(at[pick]))
+            return out
+
+        self.worst_rows.offer(losses, at + offset, facts)
 
     def _omit_nan(
         self, preds: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, offset: int
@@ -267,12 +337,20 @@ class Accumulator:
             self.classes,
             self.keep_per_sample,
             self.soft_targets or other.soft_targets,
+            self.slicings,
+            self.per_class,
+            self.worst,
+            self.worst_by,
+            self.max_slices,
         )
         out._sums = {k: v.merged(other._sums[k]) for k, v in self._sums.items()}
         out._weight = self._weight.merged(other._weight)
         out._count = self._count.merged(other._count)
         out.diagnostics = self.diagnostics.merged(other.diagnostics)
         out.per_sample = sorted(self.per_sample + other.per_sample, key=lambda item: item[0])
+        out._sliced = [a.merged(b) for a, b in zip(self._sliced, other._sliced, strict=True)]
+        if self.worst_rows is not None and other.worst_rows is not None:
+            out.worst_rows = self.worst_rows.merged(other.worst_rows)
         out._check_label_style()
         return out
 
@@ -320,6 +398,8 @@ class Accumulator:
             d.n_rows,
             None if self.n_groups == 1 else [float(x) for x in w],
             d,
+            [(s.by, s.groups(self.specs, w, self.options)) for s in self._sliced],
+            self.worst_rows,
         )
 
     def _value(self, stat: Statistic, w: Array, sum_weights: float) -> float:

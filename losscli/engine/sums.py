@@ -1,0 +1,52 @@
+"""Sums that do not depend on how the rows were chunked: `CompensatedSum`.
+
+Within a chunk NumPy sums pairwise; across chunks the sums are kept as (hi, lo) pairs merged
+with Knuth's TwoSum, so a result does not depend, beyond the last digit or so, on the
+chunking or on the order in which chunks, threads or partitions were merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+
+@dataclass(slots=True)
+class CompensatedSum:
+    """An array of sums kept as hi + lo, with lo the rounding error of every addition."""
+
+    hi: Array
+    lo: Array
+
+    @classmethod
+    def zeros(cls, shape: tuple[int, ...]) -> CompensatedSum:
+        return cls(np.zeros(shape), np.zeros(shape))
+
+    def add(self, values: Array) -> None:
+        # TwoSum: s = a + b exactly equals hi + err with err computed without branches.
+        s = self.hi + values
+        bp = s - self.hi
+        err = (self.hi - (s - bp)) + (values - bp)
+        self.hi = s
+        self.lo = self.lo + err
+
+    def merged(self, other: CompensatedSum) -> CompensatedSum:
+        out = CompensatedSum(self.hi.copy(), self.lo + other.lo)
+        out.add(other.hi)
+        return out
+
+    def value(self) -> Array:
+        return self.hi + self.lo
+
+    def grown(self, rows: int) -> CompensatedSum:
+        """The same sums with zero rows appended along the first axis, up to `rows` rows
+        (new slices start at zero)."""
+        extra = rows - self.hi.shape[0]
+        if extra <= 0:
+            return self
+        pad = [(0, extra)] + [(0, 0)] * (self.hi.ndim - 1)
+        return CompensatedSum(np.pad(self.hi, pad), np.pad(self.lo, pad))
