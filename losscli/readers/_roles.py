@@ -72,6 +72,10 @@ class ColumnRoles:
     empty_is_nan: bool = False  # --nan-policy omit: an empty numeric cell reads as NaN
     # without --id-col: an id-like column both files hold, compared row by row
     id_check: str | None = None
+    # columns read for slices and shown rows (--by, --show-col): name → side holding it
+    # (PREDS first); those in both files are read from both and compared row by row
+    extras: dict[str, str] = field(default_factory=dict)
+    extras_in_both: list[str] = field(default_factory=list)
 
     def needed(self, side: str) -> list[str]:
         """Columns to read from a side, without repeats."""
@@ -85,6 +89,7 @@ class ColumnRoles:
                 cols.extend(names)
         if self.weight is not None and self.weight[0] == side:
             cols.append(self.weight[1])
+        cols.extend(n for n, s in self.extras.items() if s == side or n in self.extras_in_both)
         return list(dict.fromkeys(cols))
 
 
@@ -94,8 +99,10 @@ def assign_roles(
     label_cols: Sequence[str] = (),
     weight_col: str | None = None,
     id_col: str | None = None,
+    extra_cols: Sequence[tuple[str, str]] = (),
 ) -> ColumnRoles:
-    """The columns of each role, by the rules of the module docstring."""
+    """The columns of each role, by the rules of the module docstring; `extra_cols` are
+    (name, flag) of columns read besides the roles (`ColumnRoles.extras`)."""
     notes: list[str] = []
     if id_col is not None:
         for side in sides:
@@ -139,6 +146,13 @@ def assign_roles(
     roles = ColumnRoles(preds, labels, weight, id_col, notes)
     if id_col is None and len(sides) == 2:
         roles.id_check = _shared_id(sides, roles)
+    for name, flag in extra_cols:
+        holders = [s.role for s in sides if name in s.names]
+        if not holders:
+            _locate(name, sides, flag)  # raises, listing the columns
+        roles.extras[name] = holders[0]  # PREDS first (SPEC §8)
+        if len(holders) > 1 and name != id_col:
+            roles.extras_in_both.append(name)
     return roles
 
 

@@ -58,6 +58,10 @@ def assemble(
         labels=labels,
         weights=weights,
         ids=ids,
+        extras={
+            name: (frames[side].columns[name], frames[side].nulls.get(name))
+            for name, side in roles.extras.items()
+        },
         n_rows=pred_frame.n_rows,
         row_offset=row_offset,
         _file_rows=file_rows,

@@ -38,14 +38,18 @@ def load_inputs(
     key: str | None = None,
     delimiter: str | None = None,
     nan_policy: str = "raise",
+    extra_cols: Sequence[tuple[str, str]] = (),
 ) -> Inputs:
     """Read PREDS (and LABELS) whole and return aligned arrays (SPEC §2).
+
+    `extra_cols` are (name, flag) of columns read as they are, for slices and shown rows
+    (`Inputs.extras`), looked up in PREDS then LABELS.
 
     With `nan_policy="omit"` an empty cell of a numeric column reads as NaN, for the engine
     to drop its row; otherwise it is an error naming the cell.
     """
     tables, roles = open_inputs(preds, labels, pred_cols, label_cols, weight_col, id_col,
-                                input_format, key, delimiter, nan_policy)  # fmt: skip
+                                input_format, key, delimiter, nan_policy, extra_cols)  # fmt: skip
     if roles.id_column is not None and len(tables) == 2:
         check_join_memory(tables, roles)
     frames = {role: t.read(roles.needed(role)) for role, t in tables.items()}
@@ -71,6 +75,7 @@ def stream_inputs(
     delimiter: str | None = None,
     batch_rows: int = 65536,
     nan_policy: str = "raise",
+    extra_cols: Sequence[tuple[str, str]] = (),
 ) -> tuple[InputsHeader, Iterator[Inputs]]:
     """Like `load_inputs`, in chunks of `batch_rows` rows; two files are read in lockstep.
 
@@ -78,7 +83,7 @@ def stream_inputs(
     A length mismatch is raised when the shorter file ends. `--id-col` cannot stream.
     """
     tables, roles = open_inputs(preds, labels, pred_cols, label_cols, weight_col, id_col,
-                                input_format, key, delimiter, nan_policy)  # fmt: skip
+                                input_format, key, delimiter, nan_policy, extra_cols)  # fmt: skip
     refuse_streamed_join(tables, roles)
     header = header_of(tables, roles)
     header.rows_hint = tables[PREDS].rows_hint()

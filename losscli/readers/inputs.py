@@ -78,6 +78,8 @@ class Inputs(InputsHeader):
     labels: np.ndarray = field(default_factory=lambda: np.empty(0))
     weights: np.ndarray | None = None
     ids: np.ndarray | None = None
+    # columns read for slices and shown rows: name → (values, null mask or None)
+    extras: dict[str, tuple[np.ndarray, np.ndarray | None]] = field(default_factory=dict)
     n_rows: int = 0
     row_offset: int = 0
     # For a join: 0-based row in each file for each row of the arrays, by role.

@@ -29,6 +29,7 @@ def open_inputs(
     key,
     delimiter,
     nan_policy="raise",
+    extra_cols=(),
 ):  # type: ignore[no-untyped-def]
     """The opened tables by side (PREDS, LABELS) and the columns each role takes."""
     if preds == "-" and labels == "-":
@@ -56,7 +57,7 @@ def open_inputs(
         Side(role, t.source.name, list(t.names), _positional(t), dict(getattr(t, "arrays", {})))
         for role, t in tables.items()
     ]
-    roles = assign_roles(sides, pred_cols, label_cols, weight_col, id_col)
+    roles = assign_roles(sides, pred_cols, label_cols, weight_col, id_col, extra_cols)
     roles.empty_is_nan = nan_policy == "omit"
     _check_types(tables, roles)
     _refuse_same_array({role: path for role, (path, _) in paths.items()}, tables, roles)
@@ -120,6 +121,7 @@ def _check_types(tables: dict[str, Any], roles: ColumnRoles) -> None:
     checked = [(roles.preds, "--pred-col"), (roles.labels, "--label-col")]
     if roles.weight is not None:
         checked.append(((roles.weight[0], [roles.weight[1]]), "--weight-col"))
+    checked.extend(((side, [name]), "--by") for name, side in roles.extras.items())
     for (side, columns), flag in checked:
         types = getattr(tables[side], "arrow_types", {})
         for column in columns:
