@@ -142,10 +142,49 @@ def make_multiclass() -> None:
     _write_npy(label, "multiclass_labels.npy")
 
 
+def make_sliced() -> None:
+    """Every row with an out-of-fold prediction (5-fold `cross_val_predict`), and columns to
+    slice by (SPEC §8): diabetes with age (years), sex (1/2, as the data set codes it) and
+    BMI from `load_diabetes(scaled=False)`; breast cancer with the mean radius."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    raw = load_diabetes(scaled=False)
+    scaled = load_diabetes()
+    y_pred = cross_val_predict(Ridge(alpha=1.0), scaled.data, scaled.target, cv=5)
+    df = pd.DataFrame(
+        {
+            "id": np.arange(len(raw.target), dtype=np.int64),
+            "y_pred": y_pred.astype(np.float64),
+            "y_true": raw.target.astype(np.float64),
+            "age": raw.data[:, 0].astype(np.int64),
+            "sex": raw.data[:, 1].astype(np.int64),
+            "bmi": raw.data[:, 2].astype(np.float64),
+        }
+    )
+    _write_csv(df, "regression_slices.csv")
+
+    data = load_breast_cancer()
+    model = make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=1000, random_state=RANDOM_STATE)
+    )
+    cv = StratifiedKFold(5, shuffle=True, random_state=RANDOM_STATE)
+    prob = cross_val_predict(model, data.data, data.target, cv=cv, method="predict_proba")[:, 1]
+    df = pd.DataFrame(
+        {
+            "id": np.arange(len(data.target), dtype=np.int64),
+            "prob": prob.astype(np.float64),
+            "label": data.target.astype(np.int64),
+            "radius": data.data[:, 0].astype(np.float64),
+        }
+    )
+    _write_csv(df, "binary_slices.csv")
+
+
 def main() -> None:
     make_regression()
     make_binary()
     make_multiclass()
+    make_sliced()
 
 
 if __name__ == "__main__":
