@@ -1,0 +1,145 @@
+"""The engine's slice axis, keys and worst rows, below the API (SPEC §8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from losscli.engine.accumulate import Accumulator
+from losscli.engine.keys import Bins, encode, key_text, sort_order
+from losscli.engine.options import Options
+from losscli.engine.registry import resolve_many
+from losscli.engine.worst import WorstRows
+from losscli.errors import InputError
+
+
+def _obj(*values: object) -> np.ndarray:
+    return np.array(values, dtype=object)
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def test_text_keys_null_is_its_own_slice() -> None:
+    codes, keys = encode([("r", _obj("eu", "us", None, "eu", float("nan")), None)], {})
+    assert [keys[c] for c in codes] == [("eu",), ("us",), (None,), ("eu",), (None,)]
+
+
+def test_null_mask_overrides_the_value() -> None:
+    codes, keys = encode([("r", _obj("eu", "us"), np.array([False, True]))], {})
+    assert [keys[c] for c in codes] == [("eu",), (None,)]
+
+
+def test_integers_and_integral_floats_are_their_text() -> None:
+    codes, keys = encode([("n", np.array([3.0, 10.0, 3.0]), None)], {})
+    assert [keys[c] for c in codes] == [("3",), ("10",), ("3",)]
+    codes, keys = encode([("b", np.array([True, False]), None)], {})
+    assert [keys[c] for c in codes] == [("true",), ("false",)]
+
+
+def test_fractional_numbers_need_bins_and_the_error_names_the_row() -> None:
+    with pytest.raises(InputError) as err:
+        encode([("score", np.array([1.0, 2.5]), None)], {}, row_offset=10)
+    assert err.value.row == 12 and err.value.column == "score"
+    assert "--bins score=" in err.value.format("cli")
+    with pytest.raises(InputError):
+        encode([("score", _obj("a", "0.25"), None)], {})
+
+
+def test_bins_are_half_open_and_keyed_by_the_edges_as_written() -> None:
+    bins = {"age": Bins.parse("age", "18, 65")}
+    codes, keys = encode([("age", np.array([5.0, 18.0, 64.9, 65.0, np.nan]), None)], bins)
+    assert [keys[c][0] for c in codes] == ["(-inf, 18)", "[18, 65)", "[18, 65)", "[65, inf)", None]
+
+
+@pytest.mark.parametrize("text", ["", "a,b", "3,1", "1,1", "1,inf"])
+def test_bad_bin_edges_are_errors(text: str) -> None:
+    with pytest.raises(InputError):
+        Bins.parse("age", text)
+
+
+def test_cross_of_two_columns() -> None:
+    codes, keys = encode(
+        [("r", _obj("eu", "us", "eu", "eu"), None), ("d", _obj("ios", "ios", "web", "ios"), None)],
+        {},
+    )
+    assert [keys[c] for c in codes] == [("eu", "ios"), ("us", "ios"), ("eu", "web"), ("eu", "ios")]
+
+
+def test_order_numbers_by_value_text_by_text_null_last() -> None:
+    keys = [("10",), (None,), ("9",)]
+    assert [keys[i] for i in sort_order(keys, {}, ["n"])] == [("9",), ("10",), (None,)]
+    keys = [("b",), (None,), ("a10",), ("a9",)]
+    assert [keys[i] for i in sort_order(keys, {}, ["t"])] == [("a10",), ("a9",), ("b",), (None,)]
+    bins = {"x": Bins.parse("x", "5,100")}
+    keys = [("[100, inf)",), ("(-inf, 5)",), ("[5, 100)",)]
+    got = [keys[i][0] for i in sort_order(keys, bins, ["x"])]
+    assert got == ["(-inf, 5)", "[5, 100)", "[100, inf)"]
+    assert key_text(["r", "d"], ("eu", None)) == "r=eu,d=null"
+
+
+# --- worst rows --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 50])
+def test_worst_rows_equal_a_full_sort_with_ties_to_the_earlier_row(chunk: int) -> None:
+    rng = np.random.default_rng(chunk)
+    losses = rng.integers(0, 5, 50).astype(float)  # many ties
+    k = 9
+    parts = []
+    for start in range(0, 50, chunk):
+        w = WorstRows(k)
+        part = losses[start : start + chunk]
+        w.offer(part, np.arange(start, start + len(part)), lambda pick: {"at": list(pick)})
+        parts.append(w)
+    merged = parts[0]
+    for w in reversed(parts[1:]):  # any merge order
+        merged = w.merged(merged)
+    expect = np.lexsort((np.arange(50), -losses))[:k]
+    assert merged.rows.tolist() == expect.tolist()
+    assert merged.loss.tolist() == losses[expect].tolist()
+
+
+# --- accumulator -------------------------------------------------------------------------
+
+
+def _acc(**kw: object) -> Accumulator:
+    specs = resolve_many(["bce", "rmse", "dice"], "binary")
+    return Accumulator(specs, "binary", 2, Options(), ["neg", "pos"], **kw)  # type: ignore[arg-type]
+
+
+def test_slices_merge_in_any_order_with_different_first_keys() -> None:
+    p = np.array([0.9, 0.2, 0.7, 0.4, 0.6, 0.1])
+    y = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    region = _obj("eu", "us", "us", "eu", "apac", "us")
+    whole = _acc(slicings=[("region",)])
+    whole.update(p, y, slices=[encode([("region", region, None)], {})])
+    a, b = _acc(slicings=[("region",)]), _acc(slicings=[("region",)])
+    a.update(p[3:], y[3:], row_offset=3, slices=[encode([("region", region[3:], None)], {})])
+    b.update(p[:3], y[:3], row_offset=0, slices=[encode([("region", region[:3], None)], {})])
+    expect = {g.key: g.losses for g in whole.result().slices[0][1]}
+    got = {g.key: g.losses for g in a.merge(b).result().slices[0][1]}
+    assert got.keys() == expect.keys()
+    for key, losses in expect.items():
+        for name, value in losses.items():
+            assert got[key][name] == pytest.approx(value, rel=1e-14)
+
+
+def test_per_class_keys_are_class_names_and_absent_classes_are_left_out() -> None:
+    acc = _acc(per_class=True)
+    acc.update(np.array([0.9, 0.8]), np.array([1.0, 1.0]))
+    [(by, groups)] = acc.result().slices
+    assert by == ("class",) and [g.key for g in groups] == [("pos",)]
+
+
+def test_too_many_slices_is_an_error() -> None:
+    acc = _acc(slicings=[("id",)], max_slices=3)
+    with pytest.raises(InputError, match="more than 3 distinct slices"):
+        acc.update(np.full(4, 0.5), np.ones(4), slices=[encode([("id", np.arange(4), None)], {})])
+
+
+def test_worst_by_a_dataset_level_loss_is_an_error() -> None:
+    with pytest.raises(InputError, match="no value per row"):
+        _acc(worst=3, worst_by="dice")
+    with pytest.raises(InputError, match="not one of the losses"):
+        _acc(worst=3, worst_by="mse")
