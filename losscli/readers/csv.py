@@ -14,20 +14,28 @@ a row of empty cells (it has no delimiters), so it is skipped and not counted as
 messages count it in their line numbers.
 
 pyarrow does not report rows reliably when it parses in parallel, so when it fails, a
-second pass in Python (`_diagnose`) finds the first offending row and its editor line.
+second pass in Python (`_diagnose`, with `_csv_diagnose`) finds the first offending row and
+its editor line. `_csv_stream` parses the pieces of a large file on every core.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv as _csv
 import io
 import re
-import sys
 from collections.abc import Iterator, Sequence
 
 from losscli.errors import InputError
 from losscli.readers._convert import table_to_frame
+from losscli.readers._csv_diagnose import (
+    blank_line_before,
+    find_bad_row,
+    find_not_utf8,
+    line_of_row,
+    long_line,
+    not_utf8,
+)
+from losscli.readers._csv_stream import empty_text_as_null, parsed_pieces
 from losscli.readers._frame import Frame
 from losscli.readers._source import Source
 from losscli.readers._text import TextInput
@@ -42,7 +50,6 @@ MIN_BLOCK_SIZE = 1 << 20
 MAX_BLOCK_SIZE = 64 << 20
 ROWS_PER_BLOCK = 64
 HEADER_LIMIT = 4 << 20  # the longest header line looked for
-PIECE_BLOCKS = 4  # blocks per piece parsed by one worker when streaming
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_DELIMITERS = {"\t": "tab", ";": "';'", "|": "'|'", ",": "','"}
@@ -109,7 +116,7 @@ class CsvTable:
         try:
             line = head[start:end].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _not_utf8(name, head, start + exc.start) from None
+            raise not_utf8(name, head, start + exc.start) from None
         fields = next(_csv.reader([line.rstrip("\r")], delimiter=self.delimiter), [])
         if self._is_comment(line, fields, head[end + 1 :]):
             raise InputError(
@@ -161,10 +168,10 @@ class CsvTable:
             return row + self.line_offset  # its blank lines are rows
         try:
             with self.text.open() as stream:
-                if not _blank_line_before(stream, row):
+                if not blank_line_before(stream, row):
                     return row + self.line_offset
             with self.text.open() as stream:
-                return _line_of_row(stream, row)
+                return line_of_row(stream, row)
         except (InputError, OSError, ValueError):
             return row + self.line_offset
 
@@ -195,7 +202,7 @@ class CsvTable:
             ),
             convert_options=pacsv.ConvertOptions(
                 null_values=[""] if text else MISSING,
-                strings_can_be_null=text,  # else text keeps "NA"; `_empty_text_as_null` after
+                strings_can_be_null=text,  # else text keeps "NA"; `empty_text_as_null` after
                 quoted_strings_can_be_null=True,
                 include_columns=list(columns) if columns is not None else None,
                 column_types=types,
@@ -215,7 +222,7 @@ class CsvTable:
                 path = self.text.native_path
                 table = pacsv.read_csv(path or self.text.open(), **options)
                 table = self._markers_as_text(table, lambda: path or self.text.open())
-                table = _empty_text_as_null(table)
+                table = empty_text_as_null(table)
         except InputError:
             raise
         except (pa.ArrowException, OSError, ValueError, UnicodeError) as exc:
@@ -232,12 +239,8 @@ class CsvTable:
     def iterate(self, columns: Sequence[str] | None, batch_rows: int) -> Iterator[Frame]:
         """Rows in chunks of at most `batch_rows`, parsed on every core in bounded memory.
 
-        pyarrow's streaming reader (`open_csv`) parses one block at a time on one core
-        (1.3 s for a 200 MB file that `read_csv` reads in 0.9 s on two). Here the text is
-        cut at line ends into pieces of PIECE_BLOCKS blocks, each parsed by `read_csv` on a
-        worker thread behind the header line, at most `workers + 1` pieces in flight and
-        yielded in order. Types are fixed from the first piece (integer columns read as
-        float64, so that "1" early and "0.5" later do not conflict).
+        The pieces are parsed on worker threads and yielded in order (`_csv_stream`, which
+        says why not pyarrow's own streaming reader); types are fixed from the first piece.
         """
         import pyarrow as pa
 
@@ -263,46 +266,19 @@ class CsvTable:
             )
 
     def _parsed_pieces(self, columns: Sequence[str] | None):  # type: ignore[no-untyped-def]
-        import os
-        from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
-
         import pyarrow as pa
         import pyarrow.csv as pacsv
-        import pyarrow.types as pt
 
         def parse(piece: bytes, types):  # type: ignore[no-untyped-def]
-            return _empty_text_as_null(
+            return empty_text_as_null(
                 pacsv.read_csv(
                     pa.py_buffer(piece), **self._options(columns, use_threads=False, types=types)
                 )
             )
 
-        workers = max(1, os.cpu_count() or 1)
-        with self.text.open() as stream, ThreadPoolExecutor(max_workers=workers) as pool:
-            header = stream.readline()
-            pieces = _pieces(stream, PIECE_BLOCKS * self.block_size)
-            first = next(pieces, None)
-            if first is None:
-                return
-            table = parse(header + first, self._first_block_types(columns))
-            # later pieces take the first one's types (ints already read as float64)
-            types = {
-                f.name: pa.float64() if pt.is_integer(f.type) or pt.is_null(f.type) else f.type
-                for f in table.schema
-            }
-            yield table
-            pending: deque = deque()
-            try:
-                for piece in pieces:
-                    pending.append(pool.submit(parse, header + piece, types))
-                    if len(pending) > workers:
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
-            finally:
-                for future in pending:
-                    future.cancel()
+        return parsed_pieces(
+            self.text, self.block_size, parse, lambda: self._first_block_types(columns)
+        )
 
     def _first_block_types(self, columns: Sequence[str] | None):  # type: ignore[no-untyped-def]
         import pyarrow as pa
@@ -375,85 +351,20 @@ class CsvTable:
         except InputError:
             return generic
         with stream:
-            found = _find_not_utf8(stream, name)
+            found = find_not_utf8(stream, name)
         if found is not None:
             return found
         if "straddling" in message or "straddles" in message:
             with self.text.open() as stream:
-                return _long_line(stream, name, self.block_size)
+                return long_line(
+                    stream, name, self.block_size,
+                    rows_per_block=ROWS_PER_BLOCK, max_size=MAX_BLOCK_SIZE,
+                )  # fmt: skip
         bad = re.search(r"column #(\d+).*invalid value '(.*)'", message)
         target = (int(bad.group(1)), bad.group(2)) if bad else None
         with self.text.open() as stream:
-            found = _find_bad_row(stream, name, self.delimiter, target, self.one_column)
+            found = find_bad_row(stream, name, self.delimiter, target, self.one_column)
         return found or generic
-
-
-def _pieces(stream, size: int) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
-    """The stream's bytes in pieces of about `size` that end at the end of a line that is
-    not blank (the last piece may end without a line end); a line longer than `size` makes
-    its piece longer. Blank lines wait for the next line of data, so the blank lines after
-    the last one are left out: in a file of one column they would be rows of empty cells."""
-    rest = b""
-    while chunk := stream.read(size):
-        data = rest + chunk
-        cut = _data_end(data)
-        if cut == 0:
-            rest = data
-            continue
-        rest = data[cut:]
-        yield data[:cut]
-    if rest.strip():
-        yield rest
-
-
-def _data_end(data: bytes) -> int:
-    """Where the last complete line of `data` that is not blank ends (after its LF); 0 if
-    there is none. Walks back over trailing blank lines only, so it costs one `rfind`."""
-    end = data.rfind(b"\n")
-    while end >= 0:
-        start = data.rfind(b"\n", 0, end) + 1
-        if data[start:end] not in (b"", b"\r"):
-            return end + 1
-        end = start - 1
-    return 0
-
-
-def _empty_text_as_null(table):  # type: ignore[no-untyped-def]
-    """The table with the empty cells of its text columns as nulls.
-
-    pyarrow is told that text is never null (`strings_can_be_null=False`), so that a class
-    called "NA" survives while "NA" in a column of numbers is missing (`MISSING`); the empty
-    cell of a text column is still an empty cell. Works on the offsets with NumPy, as
-    pyarrow.compute costs ~80 ms to import."""
-    import pyarrow as pa
-    import pyarrow.types as pt
-
-    for i, field in enumerate(table.schema):
-        if pt.is_string(field.type) or pt.is_large_string(field.type):
-            chunks = [_chunk_empty_as_null(a) for a in table.column(i).chunks]
-            table = table.set_column(i, field, pa.chunked_array(chunks, field.type))
-    return table
-
-
-def _chunk_empty_as_null(array):  # type: ignore[no-untyped-def]
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.types as pt
-
-    n, start = len(array), array.offset
-    validity, offsets, data = array.buffers()
-    width = np.int64 if pt.is_large_string(array.type) else np.int32
-    ends = np.frombuffer(offsets, dtype=width, count=start + n + 1)[start:]
-    valid = ends[1:] != ends[:-1]
-    if validity is not None:
-        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-        valid &= bits[start : start + n].astype(bool)
-    if valid.all():
-        return array
-    full = np.zeros(start + n, dtype=bool)
-    full[start:] = valid
-    bitmap = pa.py_buffer(np.packbits(full, bitorder="little").tobytes())
-    return pa.Array.from_buffers(array.type, n, [bitmap, offsets, data], offset=start)
 
 
 def _block_size(head: bytes) -> int:
@@ -461,150 +372,3 @@ def _block_size(head: bytes) -> int:
     longest = max(len(line) + 1 for line in head.split(b"\n", 8)[:8])
     wanted = 1 << (ROWS_PER_BLOCK * longest - 1).bit_length()
     return max(MIN_BLOCK_SIZE, min(MAX_BLOCK_SIZE, wanted))
-
-
-def _blank_line_before(stream, row: int) -> bool:  # type: ignore[no-untyped-def]
-    """Whether a blank line may come before data row `row` (one newline count per MiB)."""
-    seen, last = 0, b"\n"
-    while chunk := stream.read(1 << 20):
-        joined = last + chunk
-        if b"\n\n" in joined or b"\n\r\n" in joined:
-            return True
-        seen += chunk.count(b"\n")
-        if seen >= row + 1:
-            return False
-        last = chunk[-2:]
-    return False
-
-
-def _line_of_row(stream, row: int) -> int:  # type: ignore[no-untyped-def]
-    """Line of data row `row`, counting blank lines (the header is the first other line)."""
-    line = data = 0
-    for raw in stream:
-        line += 1
-        if raw in (b"\n", b"\r\n", b"\r"):
-            continue
-        if data == row:
-            return line
-        data += 1
-    return row + 1
-
-
-def _not_utf8(name: str, data: bytes, offset: int) -> InputError:
-    line = data.count(b"\n", 0, offset) + 1
-    return _not_utf8_at(name, data[offset], offset, line)
-
-
-def _not_utf8_at(name: str, byte: int, offset: int, line: int) -> InputError:
-    return InputError(
-        f"byte 0x{byte:02X} at offset {offset} (line {line}) is not UTF-8",
-        fix="Convert the file to UTF-8, e.g. iconv -f latin1 -t UTF-8",
-        source=name,
-    )
-
-
-def _find_not_utf8(stream, name: str) -> InputError | None:  # type: ignore[no-untyped-def]
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset, lines = 0, 0
-    while True:
-        chunk = stream.read(1 << 20)
-        pending = len(decoder.getstate()[0])
-        try:
-            decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            data = exc.object  # the pending bytes of the last chunk, then this chunk
-            at = exc.start
-            base = offset - pending
-            return _not_utf8_at(
-                name, data[at], base + at, lines + bytes(data[:at]).count(b"\n") + 1
-            )
-        if not chunk:
-            return None
-        offset += len(chunk)
-        lines += chunk.count(b"\n")
-
-
-def _long_line(stream, name: str, limit: int) -> InputError:  # type: ignore[no-untyped-def]
-    line, length = 1, 0
-    while chunk := stream.read(1 << 20):
-        parts = chunk.split(b"\n")
-        for i, part in enumerate(parts):
-            length += len(part)
-            if length > limit:
-                return InputError(
-                    f"line {line} is longer than {limit} bytes, the most this file's first lines "
-                    "made room for",
-                    fix="Check that the file has line breaks and no stray quote; a line may be "
-                    f"at most {ROWS_PER_BLOCK} times as long as the first lines, and at most "
-                    f"{MAX_BLOCK_SIZE} bytes",
-                    source=name,
-                    row=line - 1 if line > 1 else None,
-                    line=line,
-                )
-            if i < len(parts) - 1:
-                line, length = line + 1, 0
-    return InputError(f"a line is longer than {limit} bytes", source=name)
-
-
-def _find_bad_row(stream, name: str, delimiter: str, target, one_column: bool = False):  # type: ignore[no-untyped-def]
-    """The first ragged row, unterminated quote or `target` (column index, value) cell;
-    with `one_column`, blank lines are rows (see the module docstring)."""
-    _csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = _csv.reader(text, delimiter=delimiter, strict=True)
-    row, last_line, header = 0, 0, None
-    expected = None
-    try:
-        for fields in reader:
-            start = last_line + 1
-            last_line = reader.line_num
-            if not fields:
-                if one_column and header is not None:
-                    row += 1  # an empty cell
-                continue  # else a blank line, skipped by pyarrow too
-            if header is None:
-                header, expected = fields, len(fields)
-                continue
-            row += 1
-            if len(fields) != expected:
-                return InputError(
-                    f"expected {expected} fields, got {len(fields)}",
-                    fix="Check the row (a missing or extra delimiter, or an unquoted value)",
-                    source=name,
-                    row=row,
-                    line=start,
-                )
-            if any("\n" in f or "\r" in f for f in fields):
-                return InputError(
-                    "a quoted value contains a line break",
-                    fix="Remove line breaks inside quoted values",
-                    source=name,
-                    row=row,
-                    line=start,
-                )
-            if target is not None and target[0] < len(fields) and fields[target[0]] == target[1]:
-                return InputError(
-                    f"'{target[1]}' is not a number, but the rows before it hold numbers",
-                    fix="Fix the value, or check that the column holds what you expect",
-                    source=name,
-                    column=header[target[0]],
-                    row=row,
-                    line=start,
-                )
-    except _csv.Error as exc:
-        if "unexpected end of data" in str(exc) or "EOF" in str(exc):
-            return InputError(
-                'unterminated quote: a field opened with " is never closed',
-                fix="Close the quote or remove it",
-                source=name,
-                row=row + 1 if expected is not None else None,
-                line=last_line + 1,
-            )
-        return InputError(
-            f"malformed CSV ({exc})",
-            fix="Check the quoting",
-            source=name,
-            row=row + 1 if expected is not None else None,
-            line=last_line + 1,
-        )
-    return None
