@@ -20,8 +20,8 @@ import click
 from losscli.cli.allocator import keep_freed_memory, single_threaded_blas
 from losscli.cli.config import apply_config
 from losscli.cli.options import (
-    ENGINE_OPTIONS,
     config_option,
+    engine_keywords,
     input_options,
     loss_options,
     output_options,
@@ -125,24 +125,17 @@ def _print(result: Any, params: dict[str, Any]) -> None:
 
 
 def _keywords(params: dict[str, Any], baseline: str) -> dict[str, Any]:
-    """The keywords of `losscli.compare` and `compare_stream` from the command's options."""
-    from losscli.engine.weights import parse_class_weight
-
-    options: dict[str, Any] = {k: params.get(k) for k in ENGINE_OPTIONS}
-    options["class_weight"] = parse_class_weight(params.get("class_weight"))
-    classes = params.get("classes")
+    """The keywords of `losscli.compare` and `compare_stream`: those `eval` and `check` pass
+    too (`engine_keywords`), and the comparison's own."""
     return dict(
-        losses=list(params.get("losses") or ()) or None,
+        engine_keywords(params),
         baseline=baseline,
         method=params["method"],
         ci=params["ci"],
         n_resamples=params["n_resamples"],
         seed=params["seed"],
         holm=params["holm"],
-        task=params.get("task") or "auto",
-        classes=[c.strip() for c in classes.split(",")] if classes else None,
         locate=place_in_chunk,
-        **options,
     )
 
 

@@ -1,5 +1,5 @@
 """Options shared by `eval`, `check` and `compare`, as decorators, and the names that
-map them to the readers' and the engine's keywords.
+map them to the readers' keywords (`read_options`) and the API's (`engine_keywords`).
 
 Option names match the API keywords (``--huber-delta`` ↔ ``huber_delta``). Options left
 out are passed as None, so the engine knows which ones the user set (BAD_INPUTS 58).
@@ -59,81 +59,98 @@ def input_options(f: F) -> F:
     )(f)
 
 
-def loss_options(f: F) -> F:
-    """--loss, --task and every option of SPEC §4."""
-    return _stack(
-        click.option(
-            "--loss",
-            "-l",
-            "losses",
+# --loss, --task and every option of SPEC §4, in the order --help lists them: each row is
+# the names of a click.option and its keywords.
+_LOSS_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        ("--loss", "-l", "losses"),
+        dict(
             multiple=True,
             metavar="NAME",
             help="Loss name or alias; repeatable, comma lists allowed. Default: all for the task.",
         ),
-        click.option(
-            "--task",
+    ),
+    (
+        ("--task",),
+        dict(
             type=click.Choice(["auto", "regression", "binary", "multiclass"]),
             default="auto",
             show_default=True,
             help="What the predictions are.",
         ),
-        click.option(
-            "--from-logits/--no-from-logits",
-            default=None,
-            help="Predictions are logits; losses see sigmoid/softmax of them.",
-        ),
-        click.option(
-            "--eps",
+    ),
+    (
+        ("--from-logits/--no-from-logits",),
+        dict(default=None, help="Predictions are logits; losses see sigmoid/softmax of them."),
+    ),
+    (
+        ("--eps",),
+        dict(
             type=float,
             metavar="ε",
             help="Clip probabilities to [ε, 1 − ε] before a log. [default: 2.22e-16]",
         ),
-        click.option(
-            "--huber-delta", type=float, metavar="δ", help="Huber and pseudo-Huber δ. [default: 1]"
-        ),
-        click.option(
-            "--label-smoothing",
+    ),
+    (
+        ("--huber-delta",),
+        dict(type=float, metavar="δ", help="Huber and pseudo-Huber δ. [default: 1]"),
+    ),
+    (
+        ("--label-smoothing",),
+        dict(
             type=float,
             metavar="S",
             help="Y → (1 − S)·Y + S/k for bce, ce, kl, focal. [default: 0]",
         ),
-        click.option(
-            "--class-weight",
+    ),
+    (
+        ("--class-weight",),
+        dict(
             metavar="SPEC",
             help="'balanced', or CLASS=W pairs such as 0=1,1=4 (indices or names).",
         ),
-        click.option(
-            "--classes",
-            metavar="A,B,...",
-            help="Class names in column order (binary: NEGATIVE,POSITIVE).",
-        ),
-        click.option(
-            "--hinge-mode",
+    ),
+    (
+        ("--classes",),
+        dict(metavar="A,B,...", help="Class names in column order (binary: NEGATIVE,POSITIVE)."),
+    ),
+    (
+        ("--hinge-mode",),
+        dict(
             type=click.Choice(["crammer-singer", "weston-watkins"]),
             default=None,
             help="Multiclass hinge. [default: crammer-singer]",
         ),
-        click.option("--focal-gamma", type=float, metavar="γ", help="Focal γ. [default: 2]"),
-        click.option("--focal-alpha", type=float, metavar="α", help="Focal α (off by default)."),
-        click.option("--dice-smooth", type=float, metavar="σ", help="Dice σ. [default: 1]"),
-        click.option(
-            "--reduction",
+    ),
+    (("--focal-gamma",), dict(type=float, metavar="γ", help="Focal γ. [default: 2]")),
+    (("--focal-alpha",), dict(type=float, metavar="α", help="Focal α (off by default).")),
+    (("--dice-smooth",), dict(type=float, metavar="σ", help="Dice σ. [default: 1]")),
+    (
+        ("--reduction",),
+        dict(
             type=click.Choice(["mean", "sum", "none"]),
             default=None,
             help="mean (Σωℓ/Σω), sum (Σωℓ), or none (one row per sample). [default: mean]",
         ),
-        click.option(
-            "--renormalize/--no-renormalize",
-            default=None,
-            help="Divide each row of class probabilities by its sum.",
-        ),
-        click.option(
-            "--nan-policy",
+    ),
+    (
+        ("--renormalize/--no-renormalize",),
+        dict(default=None, help="Divide each row of class probabilities by its sum."),
+    ),
+    (
+        ("--nan-policy",),
+        dict(
             type=click.Choice(["raise", "omit"]),
             default=None,
             help="omit: drop rows with NaN (and say how many). [default: raise]",
         ),
-    )(f)
+    ),
+)
+
+
+def loss_options(f: F) -> F:
+    """--loss, --task and every option of SPEC §4 (the rows of ``_LOSS_OPTIONS``)."""
+    return _stack(*(click.option(*names, **kw) for names, kw in _LOSS_OPTIONS))(f)
 
 
 def output_options(f: F) -> F:
@@ -183,6 +200,23 @@ def read_options(params: dict[str, Any]) -> dict[str, Any]:
     read = {k: params.get(k) or (() if k.endswith("cols") else None) for k in INPUT_OPTIONS}
     read["nan_policy"] = params.get("nan_policy") or "raise"
     return read
+
+
+def engine_keywords(params: dict[str, Any]) -> dict[str, Any]:
+    """The keywords that `losscli.evaluate`, `evaluate_stream`, `compare` and
+    `compare_stream` share (losses, task, classes, the engine options), from the command's
+    parameters: the one place `eval`, `check` and `compare` map these options to the API."""
+    from losscli.engine.weights import parse_class_weight
+
+    options: dict[str, Any] = {k: params.get(k) for k in ENGINE_OPTIONS}
+    options["class_weight"] = parse_class_weight(params.get("class_weight"))
+    classes = params.get("classes")
+    return dict(
+        losses=list(params.get("losses") or ()) or None,
+        task=params.get("task") or "auto",
+        classes=[c.strip() for c in classes.split(",")] if classes else None,
+        **options,
+    )
 
 
 def config_option(f: F) -> F:

@@ -26,23 +26,13 @@ def evaluate_files(
     user's files: file, column, row and line.
     """
     keep_freed_memory()
-    from losscli.engine.weights import parse_class_weight
-
     read = cli_options.read_options(params)
-    options = {k: params.get(k) for k in cli_options.ENGINE_OPTIONS}
-    options["class_weight"] = parse_class_weight(params.get("class_weight"))
-    classes = params.get("classes")
-    common = dict(
-        task=params.get("task") or "auto",
-        classes=[c.strip() for c in classes.split(",")] if classes else None,
-        **options,
-    )
-    losses = list(params.get("losses") or ()) or None
+    keywords = cli_options.engine_keywords(params)
     if read["id_col"]:
-        result, inputs = _evaluate_joined(preds, labels, read, losses, common, notes)
+        result, inputs = _evaluate_joined(preds, labels, read, keywords, notes)
     else:
         quiet = bool(params.get("quiet"))
-        result, inputs = _evaluate_streamed(preds, labels, read, losses, common, notes, quiet)
+        result, inputs = _evaluate_streamed(preds, labels, read, keywords, notes, quiet)
     notes.extend(result.notes)
     return result, inputs
 
@@ -51,8 +41,7 @@ def _evaluate_joined(
     preds: str,
     labels: str | None,
     read: dict[str, Any],
-    losses: list[str] | None,
-    common: dict[str, Any],
+    keywords: dict[str, Any],
     notes: list[str],
 ) -> tuple[Any, Any]:
     """A join by id reads both files whole, then evaluates the joined arrays."""
@@ -66,10 +55,9 @@ def _evaluate_joined(
         result = evaluate(
             inputs.preds,
             inputs.labels,
-            losses,
             sample_weight=inputs.weights,
             pred_names=inputs.pred_columns,
-            **common,
+            **keywords,
         )
     except InputError as exc:
         raise exc.locate(inputs.locate) from None
@@ -80,8 +68,7 @@ def _evaluate_streamed(
     preds: str,
     labels: str | None,
     read: dict[str, Any],
-    losses: list[str] | None,
-    common: dict[str, Any],
+    keywords: dict[str, Any],
     notes: list[str],
     quiet: bool,
 ) -> tuple[Any, Any]:
@@ -96,11 +83,10 @@ def _evaluate_streamed(
     with progress_bar([preds, labels], quiet, total=header.rows_hint) as advance:
         result = evaluate_stream(
             chunks,
-            losses,
             pred_names=header.pred_columns,
             locate=place_in_chunk,
             progress=advance,
-            **common,
+            **keywords,
         )
     return result, header
 
