@@ -5,6 +5,7 @@
 (``preds``/``labels``/``weights``), the 1-based row and, for a matrix, the column: the
 CLI turns that into file, column and line. Intermediates (residual, probabilities, their
 logs, one-hot labels) are computed once per chunk on first use and shared by every loss.
+The rules for labels (which values each task takes, and their errors) are in `labels.py`.
 """
 
 from __future__ import annotations
@@ -15,24 +16,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscli.engine import kernels
+from losscli.engine.labels import (
+    binary_labels,
+    first_true,
+    fmt,
+    multiclass_labels,
+    regression_target,
+)
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
 from losscli.errors import InputError, option
 
 Array = NDArray[np.float64]
-
-
-def _first(mask: NDArray[np.bool_]) -> tuple[int, int | None]:
-    """(row index, column index or None) of the first True in a 1-D or 2-D mask."""
-    flat = int(np.argmax(mask.ravel()))
-    if mask.ndim == 1:
-        return flat, None
-    return divmod(flat, mask.shape[1])
-
-
-def _fmt(value: float) -> str:
-    value = float(value)
-    return np.format_float_positional(value, trim="-") if abs(value) < 1e16 else repr(value)
 
 
 class Batch:
@@ -81,15 +76,8 @@ class Batch:
         self.negative_label: float | None = None  # binary: 0 or −1 when seen in this chunk
 
         if self.weights is not None:
-            self._check_weights()
-        if task == "regression":
-            self._set_regression_labels(labels)
-        elif task == "binary":
-            self._set_binary_labels(labels)
-            if self.soft:
-                self._refuse_soft(specs)
-        else:
-            self._set_multiclass_labels(labels)
+            self._check_weights(self.weights)
+        self._set_labels(labels, specs)
         # what the probability losses read: the predictions, or each row divided by its sum
         # (--renormalize); hinge always reads the raw scores
         self.probabilities = self.scores
@@ -138,10 +126,10 @@ class Batch:
 
     def _raise_not_finite(self, role: str, values: Array, bad: NDArray[np.bool_]) -> None:
         nan = np.isnan(values)
-        row, col = _first(bad)
+        row, col = first_true(bad)
         what = "NaN" if nan.any() else "infinite"
         count = int(nan.sum()) if nan.any() else int(bad.sum())
-        row, col = _first(nan) if nan.any() else (row, col)
+        row, col = first_true(nan) if nan.any() else (row, col)
         if what == "infinite":
             fix = "Values must be finite (logits too); remove or fix those rows"
         else:
@@ -168,96 +156,38 @@ class Batch:
                 fix="Give one weight per row",
             )
 
-    def _check_weights(self) -> None:
-        neg = self.weights < 0
+    def _check_weights(self, weights: Array) -> None:
+        neg = weights < 0
         if neg.any():
             i = int(np.argmax(neg))
             raise InputError(
-                f"weights must be ≥ 0, found {_fmt(self.weights[i])}",
+                f"weights must be ≥ 0, found {fmt(weights[i])}",
                 role="weights",
                 row=self._row(i),
                 fix="Sample weights cannot be negative",
             )
 
-    def _set_regression_labels(self, labels: np.ndarray) -> None:
-        y = self._as_float("labels", labels)
-        if y.shape != self.scores.shape:
-            raise InputError(
-                f"labels have shape {y.shape}, preds {self.scores.shape}; "
-                "a regression needs one label per prediction",
-                fix="Pass as many --label-col as --pred-col",
-            )
-        self.target = y
+    def _set_labels(self, labels: np.ndarray, specs: list[LossSpec]) -> None:
+        """What the labels say per row (`losscli.engine.labels` has the rules): the target
+        (regression), y and the negative label (binary), the label matrix Y when there is
+        one, and the class of each row."""
 
-    def _set_binary_labels(self, labels: np.ndarray) -> None:
-        if self.scores.ndim != 1:
-            raise InputError(
-                f"a binary task needs one prediction column, got {self.scores.shape[1]}",
-                fix=f"Pass {option('task', 'multiclass')} for one column per class",
-            )
-        if self._set_integer_binary_labels(np.asarray(labels)):
-            return
-        raw = self._as_float("labels", labels)
-        if raw.ndim != 1:
-            raise InputError(
-                "a binary task needs one label column",
-                fix="Pass --label-col once",
-            )
-        pos = raw == 1.0
-        lo = float(raw.min())
-        zero = lo == 0.0
-        minus = lo == -1.0
-        # labels are 1 or lo with lo ∈ {0, −1}; count_nonzero of the 1s is cheaper than masks
-        fine = lo in (0.0, -1.0, 1.0) and raw.max() <= 1.0
-        if fine and lo != 1.0:
-            fine = np.count_nonzero(pos) + np.count_nonzero(raw == lo) == raw.shape[0]
-        if not fine and self.soft_targets and lo >= 0.0 and raw.max() <= 1.0:
-            self._set_soft_binary_labels(raw)
-            return
-        if not fine:
-            self._raise_binary_labels(raw, pos)
-        self.negative_label = -1.0 if minus else (0.0 if zero else None)
-        self.y = pos.astype(np.float64)
-        self._class_index = pos.astype(np.intp)
-        self.Y = None
-        self.n_classes = 2
+        def as_float(values: np.ndarray) -> Array:
+            return self._as_float("labels", values)
 
-    def _raise_binary_labels(self, raw: Array, pos: NDArray[np.bool_]) -> None:
-        bad = ~(pos | (raw == 0.0) | (raw == -1.0))
-        if self.soft_targets and ((raw < 0.0) | (raw > 1.0)).any():
-            bad = (raw < 0.0) | (raw > 1.0)  # soft targets are fine; the first outside is not
-        if not bad.any():  # both 0 and −1: the first −1 is the odd one out
-            bad = raw == -1.0
-        i = int(np.argmax(bad))
-        v = float(raw[i])
-        if 0.0 < v < 1.0 and not self.soft_targets:
-            fix = (
-                f"Pass {option('task', 'binary')} to take soft targets in [0, 1], "
-                f"or {option('task', 'regression')}"
-            )
+        if self.task == "regression":
+            self.target = regression_target(as_float(labels), self.scores.shape)
+        elif self.task == "binary":
+            kept = binary_labels(self.scores, labels, as_float, self._row, self.soft_targets)
+            self.soft, self.negative_label, self.y = kept.soft, kept.negative_label, kept.y
+            self._class_index: NDArray[np.intp] | None = kept.class_index
+            self.Y: Array | None = None
+            self.n_classes = 2
+            if self.soft:
+                self._refuse_soft(specs)
         else:
-            fix = (
-                f"Pass {option('classes', ['NEGATIVE', 'POSITIVE'], cli='NEGATIVE,POSITIVE')} "
-                f"to name two other label values, or {option('task', 'regression')} or "
-                f"{option('task', 'multiclass')} if this is not a binary task"
-            )
-        raise InputError(
-            f"binary labels must be 0 and 1 (or −1 and 1), found {_fmt(v)}",
-            role="labels",
-            row=self._row(i),
-            fix=fix,
-            kind="labels_range",
-        )
-
-    def _set_soft_binary_labels(self, raw: Array) -> None:
-        """Soft targets y ∈ [0, 1] (distillation): bce is −[y log p + (1 − y) log(1 − p)]
-        as in PyTorch's binary_cross_entropy; there is no class per row."""
-        self.soft = True
-        self.negative_label = None
-        self.y = raw
-        self._class_index = None
-        self.Y = None
-        self.n_classes = 2
+            self.Y, self._class_index = multiclass_labels(self.scores, labels, as_float, self._row)
+            self.n_classes = self.scores.shape[1]
 
     def _refuse_soft(self, specs: list[LossSpec]) -> None:
         """Hinge and class weights need a class per row, which soft targets do not give."""
@@ -270,101 +200,20 @@ class Batch:
         if users:
             raise InputError(
                 f"{', '.join(users)} need{'s' if len(users) == 1 else ''} a class per row, "
-                f"but the labels are soft targets (found {_fmt(self.y[i])})",
+                f"but the labels are soft targets (found {fmt(self.y[i])})",
                 role="labels",
                 row=self._row(i),
                 fix=f"Give labels 0 and 1, or {' and '.join(fixes)}",
             )
 
-    def _set_multiclass_labels(self, labels: np.ndarray) -> None:
-        if self.scores.ndim != 2:
-            raise InputError(
-                "a multiclass task needs one prediction column per class",
-                fix="Pass --pred-col with one column per class (a glob like 'p_*')",
-            )
-        k = self.scores.shape[1]
-        self.n_classes = k
-        raw = self._as_float("labels", labels)
-        if raw.ndim == 2:
-            if raw.shape[1] != k:
-                raise InputError(
-                    f"labels have {raw.shape[1]} columns, predictions {k}; one per class is needed",
-                    role="labels",
-                    fix="Pass one --label-col per class, in the order of the prediction columns",
-                )
-            bad = (raw < 0) | (raw > 1)
-            if bad.any():
-                i, c = _first(bad)
-                raise InputError(
-                    f"label probabilities must lie in [0, 1], found {_fmt(raw[i, c])}",
-                    role="labels",
-                    row=self._row(i),
-                    col_index=c,
-                    kind="labels_range",
-                )
-            sums = raw.sum(axis=1)
-            off = np.abs(sums - 1.0) > 1e-6
-            if off.any():
-                i = int(np.argmax(off))
-                raise InputError(
-                    f"label rows must sum to 1 (one-hot or soft labels); row sums to {_fmt(sums[i])}",
-                    role="labels",
-                    row=self._row(i),
-                    fix="Fix the label columns, or give class indices in one --label-col",
-                    kind="labels_range",
-                )
-            self.Y = raw
-            self._class_index: NDArray[np.intp] | None = None
-            if np.count_nonzero(raw) == raw.shape[0] and np.all((raw == 0.0) | (raw == 1.0)):
-                self._class_index = raw.argmax(axis=1)  # one-hot: a class per row (for hinge)
-            return
-        if raw.ndim != 1:
-            raise InputError("labels must be (n,) or (n, k)", role="labels")
-        bad = (raw != np.floor(raw)) | (raw < 0) | (raw >= k)
-        if bad.any():
-            i = int(np.argmax(bad))
-            v = raw[i]
-            why = (
-                f"class index {_fmt(v)} is out of range 0..{k - 1}"
-                if v == np.floor(v)
-                else f"class labels must be integers 0..{k - 1}, found {_fmt(v)}"
-            )
-            raise InputError(
-                why,
-                role="labels",
-                row=self._row(i),
-                fix=f"There are {k} prediction columns, so labels are 0..{k - 1} (or class names)",
-            )
-        self._class_index = raw.astype(np.intp)
-        self.Y = None  # built on demand
-
-    def _set_integer_binary_labels(self, labels: np.ndarray) -> bool:
-        """The common case, integer or bool labels in {0, 1} or {−1, 1}, checked with a min
-        and a max; False sends anything else to the general path (and its errors)."""
-        if labels.ndim != 1 or labels.dtype.kind not in "biu" or labels.size == 0:
-            return False
-        lo, hi = int(labels.min()), int(labels.max())
-        if lo == -1 and hi == 1 and np.count_nonzero(labels) == labels.size:
-            pos = labels > 0
-            self.y, self._class_index = pos.astype(np.float64), pos.astype(np.intp)
-        elif 0 <= lo <= hi <= 1:
-            self.y = labels.astype(np.float64)
-            self._class_index = labels.astype(np.intp, copy=False)
-        else:
-            return False
-        self.negative_label = {-1: -1.0, 0: 0.0}.get(lo)
-        self.Y = None
-        self.n_classes = 2
-        return True
-
     def _check_probabilities(self, specs: list[LossSpec]) -> None:
         p = self.scores
         names = ", ".join(s.name for s in specs if s.needs_probabilities)
         if names and (p.min() < 0.0 or p.max() > 1.0):
-            i, c = _first((p < 0.0) | (p > 1.0))
+            i, c = first_true((p < 0.0) | (p > 1.0))
             v = p[i] if c is None else p[i, c]
             raise InputError(
-                f"{names} need{'s' if ',' not in names else ''} probabilities in [0, 1], found {_fmt(v)}",
+                f"{names} need{'s' if ',' not in names else ''} probabilities in [0, 1], found {fmt(v)}",
                 role="preds",
                 row=self._row(i),
                 col_index=c,
