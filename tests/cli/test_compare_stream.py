@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import losscli
-from losscli.api import plan
 from losscli.engine import resample
 from losscli.engine.options import Options
 from losscli.engine.registry import LOSSES
+from losscli.planning import make_plan
 from tests.cli.conftest import invoke
 
 N = 3001  # not a multiple of any chunk size used here
@@ -174,7 +174,7 @@ def in_memory_normal(case: dict) -> tuple[list, list]:
         )
         for p, n in zip(case["preds"], names, strict=True)
     ]
-    the_plan, y = plan(
+    plan, y = make_plan(
         case["preds"][baseline],
         case["labels"],
         None,
@@ -183,13 +183,13 @@ def in_memory_normal(case: dict) -> tuple[list, list]:
         **case["options"],
     )
     terms = resample.paired_terms(
-        the_plan.task,
-        the_plan.specs,
-        the_plan.options,
+        plan.task,
+        plan.specs,
+        plan.options,
         case["preds"],
         y,
         case["weights"],
-        classes=the_plan.classes or [],
+        classes=plan.classes or [],
         baseline=baseline,
     )
     base = results[baseline].losses

@@ -169,10 +169,11 @@ def test_binary_labels_mixing_zero_and_minus_one():
 
 
 def test_binary_labels_mixing_zero_and_minus_one_across_chunks():
-    from losscli.api import make_accumulator, plan
+    from losscli.chunks import make_accumulator
+    from losscli.planning import make_plan
 
-    the_plan, y = plan(p_bin, y_bin, ["bce"], task="binary")
-    acc = make_accumulator(the_plan)
+    plan, y = make_plan(p_bin, y_bin, ["bce"], task="binary")
+    acc = make_accumulator(plan)
     acc.update(p_bin[:2], np.array([0, 1]))
     with pytest.raises(InputError, match="binary labels mix 0 and −1 as the negative class"):
         acc.update(p_bin[2:], np.array([-1]))

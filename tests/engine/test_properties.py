@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from scipy import special
 
 from losscli import LOSSES, evaluate
-from losscli.api import finish, make_accumulator, plan
+from losscli.api import finish
+from losscli.chunks import make_accumulator
+from losscli.planning import make_plan
 
 RTOL = 1e-12
 SETTINGS = settings(
@@ -230,14 +232,14 @@ def test_chunked_and_merged_equals_one_pass(
     sw = w if weighted else None
     one = evaluate(p, y, losses=losses, task=task, sample_weight=sw, **options)
 
-    the_plan, labels = plan(p, y, losses, task=task, **options)
+    plan, labels = make_plan(p, y, losses, task=task, **options)
     accs = []
     for a, b in _split(n, cuts):  # chunks down to one row
-        acc = make_accumulator(the_plan)
+        acc = make_accumulator(plan)
         acc.update(p[a:b], labels[a:b], None if sw is None else sw[a:b], row_offset=a)
         accs.append(acc)
     merged = _merge_tree(accs, order_seed)
-    got = finish(the_plan, merged)
+    got = finish(plan, merged)
     assert list(got.losses) == list(one.losses)
     for name, value in one.losses.items():
         assert got.losses[name] == pytest.approx(value, rel=RTOL, abs=1e-300), name
@@ -254,11 +256,11 @@ def test_sequential_updates_equal_one_pass(seed, n, cut):
     p, y, w = make_data("binary", seed, n)
     y[:2] = [0, 1]
     one = evaluate(p, y, sample_weight=w, class_weight="balanced")
-    the_plan, labels = plan(p, y, None, class_weight="balanced")
-    acc = make_accumulator(the_plan)
+    plan, labels = make_plan(p, y, None, class_weight="balanced")
+    acc = make_accumulator(plan)
     acc.update(p[:cut], labels[:cut], w[:cut])
     acc.update(p[cut:], labels[cut:], w[cut:])
-    got = finish(the_plan, acc).losses
+    got = finish(plan, acc).losses
     for name, value in one.losses.items():
         assert got[name] == pytest.approx(value, rel=RTOL, abs=1e-300), name
 
