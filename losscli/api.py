@@ -19,6 +19,7 @@ from losscli._version import __version__
 from losscli.chunks import (
     ArrayChunk,
     Chunk,
+    Describer,
     accumulate_arrays,
     accumulate_stream,
     as_chunks,
@@ -27,6 +28,16 @@ from losscli.chunks import (
 from losscli.engine.accumulate import Accumulator, Reduced
 from losscli.errors import InputError
 from losscli.planning import Plan, explain_guess, make_plan
+from losscli.slicing import (
+    SLICE_KEYWORDS,
+    SliceSpec,
+    Slicing,
+    show_columns,
+    slice_data,
+    slice_spec,
+    tidy_rows,
+    worst_entries,
+)
 
 
 @dataclass
@@ -47,6 +58,8 @@ class EvaluationResult:
         sample_weighted: whether sample weights were given.
         sample_rows: with ``reduction='none'``, the 0-based input row of each per-sample
             value (rows dropped by ``nan_policy='omit'`` are absent), else None.
+        slices: one `losscli.slicing.Slicing` per ``by`` (and ``per_class``), SPEC §8.
+        worst: with ``worst=K``, the K rows of largest ℓᵢ, largest first, else None.
     """
 
     losses: dict[str, float]
@@ -61,6 +74,8 @@ class EvaluationResult:
     sample_weight: np.ndarray | None = None
     sample_weighted: bool = False
     sample_rows: np.ndarray | None = None
+    slices: list[Slicing] = field(default_factory=list)
+    worst: list[dict[str, Any]] | None = None
 
     def __getitem__(self, name: str) -> float:
         return self.losses[name]
@@ -95,7 +110,7 @@ class EvaluationResult:
             options["class_weights"] = dict(
                 zip(self.classes or [], self.class_weights, strict=False)
             )
-        return {
+        out = {
             "losscli": __version__,
             "task": self.task,
             "n_samples": self.n_samples,
@@ -105,10 +120,25 @@ class EvaluationResult:
             "inputs": inputs or {},
             "signature": self.signature,
         }
+        if self.slices:
+            out["slices"] = [s.to_dict() for s in self.slices]
+        if self.worst is not None:
+            out["worst"] = self.worst
+        return out
 
     def to_frame(self) -> Any:
-        """A pandas DataFrame: one row per loss (or one row per sample with reduction='none')."""
+        """A pandas DataFrame: one row per loss (or one row per sample with reduction='none');
+        with slices, the tidy frame of SPEC §8: slicing, key, loss, value, n_samples,
+        sum_weights, the whole input first as slicing ``all``."""
         import pandas as pd
+
+        if self.slices and self.per_sample is None:
+            whole = [
+                {"slicing": "all", "key": "", "loss": name, "value": value,
+                 "n_samples": self.n_samples, "sum_weights": self.sum_weights}
+                for name, value in self.losses.items()
+            ]  # fmt: skip
+            return pd.DataFrame(whole + tidy_rows(self.slices))
 
         if self.per_sample is not None:
             frame = pd.DataFrame(self.per_sample)
@@ -124,9 +154,10 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def finish(p: Plan, acc: Accumulator) -> EvaluationResult:
+def finish(p: Plan, acc: Accumulator, spec: SliceSpec | None = None) -> EvaluationResult:
     """Reduce an accumulator that has seen every row into the result users get."""
     reduced: Reduced = acc.result()
+    spec = spec or SliceSpec()
     notes = list(p.notes) + _diagnostic_notes(reduced, p)
     per_sample = weights = rows = None
     if p.options.reduction == "none":
@@ -148,6 +179,8 @@ def finish(p: Plan, acc: Accumulator) -> EvaluationResult:
         sample_weight=weights,
         sample_weighted=reduced.diagnostics.sample_weighted,
         sample_rows=rows,
+        slices=spec.finish(reduced.slices, list(reduced.losses)),
+        worst=None if reduced.worst is None else worst_entries(reduced.worst, p),
     )
 
 
@@ -190,6 +223,7 @@ def evaluate(
     classes: Sequence[str] | None = None,
     pred_names: Sequence[str] | None = None,
     threads: int | None = None,
+    by: Any = None,
     **options: Any,
 ) -> EvaluationResult:
     """Compute losses of predictions against labels.
@@ -205,6 +239,11 @@ def evaluate(
         pred_names: names of the prediction columns, when `preds` is a bare array; like a
             DataFrame's columns, they name the classes after their common prefix.
         threads: worker threads (default: every core) for large inputs.
+        by: slice columns (SPEC §8): an array, a dict of arrays or a DataFrame; each column
+            is a slicing, or list crosses in ``slicings=[("region", "device")]``. With
+            ``per_class``, ``bins={"age": [18, 65]}``, ``min_slice_rows``, ``max_slices``,
+            ``sort_slices``, ``top_slices``; ``worst=K``, ``worst_by``, ``show_cols``
+            (columns of `by`) list the K rows of largest ℓᵢ.
         **options: huber_delta, eps, from_logits, label_smoothing, class_weight
             ('balanced' or {class: weight}), hinge_mode ('crammer-singer' or
             'weston-watkins'), focal_gamma, focal_alpha, dice_smooth, reduction
@@ -225,6 +264,8 @@ def evaluate(
         raise InputError("preds and labels are both needed")
     if p_arr.ndim == 0 or p_arr.shape[0] == 0:
         raise InputError("no rows to evaluate", fix="A mean over no rows is undefined")
+    data = slice_data(by, p_arr.shape[0])
+    spec = slice_spec(list(data), **_pop_slice_keywords(options))
     plan, y_arr = make_plan(
         p_arr, y_arr, losses, task=task, pred_names=pred_names, classes=classes, **options
     )
@@ -235,11 +276,18 @@ def evaluate(
         raise InputError(
             f"sample_weight has {np.shape(w_arr)[0]} rows, preds has {n}", role="weights"
         )
+    spec.check_losses([s.name for s in plan.specs])
     try:
-        acc = accumulate_arrays(plan, p_arr, y_arr, w_arr, threads)
+        describe = show_columns(spec, data) if spec.worst else None
+        acc = accumulate_arrays(plan, p_arr, y_arr, w_arr, threads, spec, data, describe)
     except InputError as exc:
         raise explain_guess(plan, exc) from None
-    return finish(plan, acc)
+    return finish(plan, acc, spec)
+
+
+def _pop_slice_keywords(options: dict[str, Any]) -> dict[str, Any]:
+    """The slice keywords (SPEC §8) out of `options`, which keeps the engine's."""
+    return {k: options.pop(k) for k in SLICE_KEYWORDS if k in options and k != "by"}
 
 
 def evaluate_stream(
@@ -252,6 +300,8 @@ def evaluate_stream(
     threads: int | None = None,
     progress: Callable[[int], None] | None = None,
     locate: Callable[[Chunk, InputError], InputError] | None = None,
+    by: Sequence[Sequence[str] | str] | None = None,
+    describer: Describer | None = None,
     **options: Any,
 ) -> EvaluationResult:
     """`evaluate` over a stream of chunks, in bounded memory and on every core.
@@ -270,7 +320,14 @@ def evaluate_stream(
     is read; at most `threads + 1` chunks are in flight, and they are merged in input order,
     so the first error reported is the first in the file. `locate(chunk, error)` may place an
     engine error in the user's files; `progress(rows)` is called after each chunk.
+
+    Slices (SPEC §8): a chunk carries its slice columns as a fourth tuple item (an array,
+    a dict of arrays or a DataFrame) or as `.extras` (name → (values, null mask)); `by`
+    lists the slicings (column names, tuples for crosses; default: every column of the
+    first chunk), with the slice keywords of `evaluate`. `describer(chunk)` may name a
+    chunk's rows among the worst (file rows, lines, ids).
     """
+    slice_kw = _pop_slice_keywords(options)
     iterator = as_chunks(chunks)
     first = next(iterator, None)
     if first is None:
@@ -288,12 +345,18 @@ def evaluate_stream(
             classes=classes,
             **options,
         )
+        columns = list(getattr(first, "extras", {}))
+        spec = slice_spec(columns, slicings=by or slice_kw.pop("slicings", None), **slice_kw)
+        spec.check_losses([s.name for s in plan.specs])
     except InputError as exc:
         raise located(first, exc) from None
 
     def place(chunk: Chunk, exc: InputError) -> InputError:
         return located(chunk, explain_guess(plan, exc))
 
-    return finish(
-        plan, accumulate_stream(plan, first, first_labels, iterator, threads, progress, place)
+    if describer is None and spec.worst:
+        describer = lambda chunk: show_columns(spec, getattr(chunk, "extras", {}))  # noqa: E731
+    acc = accumulate_stream(
+        plan, first, first_labels, iterator, threads, progress, place, spec, describer
     )
+    return finish(plan, acc, spec)

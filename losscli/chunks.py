@@ -9,14 +9,21 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from losscli.engine.accumulate import Accumulator, merge_all
+from losscli.engine.worst import Describe
 from losscli.errors import InputError
 from losscli.planning import Plan, encode_chunk_labels
+from losscli.slicing import SliceSpec, slice_data
+
+# A chunk's slice and shown columns: name → (values, null mask or None), aligned with its rows
+Extras = dict[str, tuple[np.ndarray, np.ndarray | None]]
+# chunk → how to name its rows among the worst (chunk positions → id, file row, line, ...)
+Describer = Callable[[Any], Describe]
 
 # Rows per chunk are chosen so that a chunk's arrays stay in cache: ~128K values per column.
 CHUNK_ELEMENTS = 1 << 17
@@ -54,7 +61,8 @@ def to_array(data: Any) -> tuple[np.ndarray | None, list[str] | None]:
     return arr, names
 
 
-def make_accumulator(p: Plan) -> Accumulator:
+def make_accumulator(p: Plan, spec: SliceSpec | None = None) -> Accumulator:
+    spec = spec or SliceSpec()
     return Accumulator(
         p.specs,
         p.task,
@@ -63,6 +71,11 @@ def make_accumulator(p: Plan) -> Accumulator:
         p.classes or [],
         keep_per_sample=p.options.reduction == "none",
         soft_targets=p.soft_targets,
+        slicings=spec.by,
+        per_class=spec.per_class,
+        worst=spec.worst,
+        worst_by=spec.worst_by,
+        max_slices=spec.max_slices,
     )
 
 
@@ -72,8 +85,12 @@ def accumulate_arrays(
     y_arr: np.ndarray,
     w_arr: np.ndarray | None,
     threads: int | None,
+    spec: SliceSpec | None = None,
+    extras: Extras | None = None,
+    describe: Describe | None = None,
 ) -> Accumulator:
-    """Every row of arrays in memory into one accumulator, on several threads when large."""
+    """Every row of arrays in memory into one accumulator, on several threads when large;
+    `extras` hold the slice columns, `describe` names rows (positions in the arrays)."""
     n = p_arr.shape[0]
     width = p_arr.shape[1] if p_arr.ndim == 2 else 1
     step = max(1, CHUNK_ELEMENTS // width)
@@ -83,10 +100,15 @@ def accumulate_arrays(
         workers = 1
 
     def run(part: list[int]) -> Accumulator:
-        acc = make_accumulator(plan)
+        acc = make_accumulator(plan, spec)
         for s in part:
             e = min(s + step, n)
-            update_in_pieces(acc, p_arr[s:e], y_arr[s:e], None if w_arr is None else w_arr[s:e], s)
+            w = None if w_arr is None else w_arr[s:e]
+            own = {
+                k: (v[s:e], None if m is None else m[s:e]) for k, (v, m) in (extras or {}).items()
+            }
+            named = None if describe is None else _shifted(describe, s)
+            update_in_pieces(acc, p_arr[s:e], y_arr[s:e], w, s, spec, own, named)
         return acc
 
     if workers == 1:
@@ -104,9 +126,17 @@ def accumulate_arrays(
 
 
 def update_in_pieces(
-    acc: Accumulator, preds: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, offset: int
+    acc: Accumulator,
+    preds: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray | None,
+    offset: int,
+    spec: SliceSpec | None = None,
+    extras: Extras | None = None,
+    describe: Describe | None = None,
 ) -> Accumulator:
-    """Feed rows to an accumulator in cache-sized pieces (~CHUNK_ELEMENTS values each)."""
+    """Feed rows to an accumulator in cache-sized pieces (~CHUNK_ELEMENTS values each),
+    each with its rows' slice keys (`spec`, from `extras`) and names (`describe`)."""
     n = preds.shape[0]
     width = preds.shape[1] if preds.ndim == 2 else 1
     step = max(1, CHUNK_ELEMENTS // width)
@@ -117,8 +147,15 @@ def update_in_pieces(
             labels[s:e],
             None if weights is None else weights[s:e],
             row_offset=offset + s,
+            slices=spec.keys_of(extras or {}, s, e, offset + s) if spec and spec.by else (),
+            describe=None if describe is None else _shifted(describe, s),
         )
     return acc
+
+
+def _shifted(describe: Describe, start: int) -> Describe:
+    """`describe` of rows counted from `start`."""
+    return lambda positions: describe(positions + start)
 
 
 class Chunk(Protocol):
@@ -143,6 +180,7 @@ class ArrayChunk:
     weights: np.ndarray | None
     row_offset: int
     names: list[str] | None = None
+    extras: Extras = field(default_factory=dict)
 
 
 def _as_chunk(item: Any, offset: int) -> Chunk:
@@ -152,21 +190,23 @@ def _as_chunk(item: Any, offset: int) -> Chunk:
     if hasattr(item, "preds") and hasattr(item, "labels"):
         if hasattr(item, "weights") and hasattr(item, "row_offset"):
             return item  # type: ignore[no-any-return]
-        parts = (item.preds, item.labels, getattr(item, "weights", None))
+        parts = (item.preds, item.labels, getattr(item, "weights", None), None)
         offset = getattr(item, "row_offset", offset)
-    elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
-        parts = (item[0], item[1], item[2] if len(item) == 3 else None)
+    elif isinstance(item, (tuple, list)) and len(item) in (2, 3, 4):
+        parts = (*item, *(None,) * (4 - len(item)))
     else:
         raise TypeError(
-            "evaluate_stream takes chunks that are (preds, labels) or (preds, labels, "
-            f"weights) tuples, or objects with .preds and .labels; got {type(item).__name__}"
+            "evaluate_stream takes chunks that are (preds, labels), (preds, labels, weights) "
+            "or (preds, labels, weights, by) tuples, or objects with .preds and .labels; "
+            f"got {type(item).__name__}"
         )
     preds, names = to_array(parts[0])
     labels, _ = to_array(parts[1])
     weights, _ = to_array(parts[2])
     if preds is None or labels is None:
         raise InputError("a chunk needs both preds and labels")
-    return ArrayChunk(preds, labels, weights, offset, names)
+    extras: Extras = slice_data(parts[3], preds.shape[0]) if parts[3] is not None else {}
+    return ArrayChunk(preds, labels, weights, offset, names, extras)
 
 
 def as_chunks(chunks: Iterable[Any]) -> Iterator[Chunk]:
@@ -186,14 +226,24 @@ def accumulate_stream(
     threads: int | None,
     progress: Callable[[int], None] | None,
     place: Callable[[Chunk, InputError], InputError],
+    spec: SliceSpec | None = None,
+    describer: Describer | None = None,
 ) -> Accumulator:
-    """Every chunk into one accumulator: evaluated on worker threads, merged in order."""
+    """Every chunk into one accumulator: evaluated on worker threads, merged in order;
+    `describer(chunk)` names the chunk's rows for the worst rows."""
     workers = max(1, threads or os.cpu_count() or 1)
 
     def run(chunk: Chunk, labels: np.ndarray) -> Accumulator:
-        acc = make_accumulator(plan)
+        acc = make_accumulator(plan, spec)
         return update_in_pieces(
-            acc, np.asarray(chunk.preds), labels, chunk.weights, chunk.row_offset
+            acc,
+            np.asarray(chunk.preds),
+            labels,
+            chunk.weights,
+            chunk.row_offset,
+            spec,
+            getattr(chunk, "extras", {}),
+            None if describer is None or not acc.worst else describer(chunk),
         )
 
     def settle(item: tuple[Chunk, Future[Accumulator]]) -> Accumulator:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -191,9 +192,10 @@ def _needs_bins(name: str, values: np.ndarray, i: int, row_offset: int) -> Input
 def sort_order(keys: Sequence[Key], bins: Mapping[str, Bins], by: Sequence[str]) -> list[int]:
     """Positions of `keys` in output order: per part numbers by value (bins by edge) when
     every key's part is a number, else by text; null last."""
-    ranks: list[dict[str | None, tuple]] = []
+    ranks: list[dict[str | None, tuple[Any, ...]]] = []
     for j, name in enumerate(by):
         values = {k[j] for k in keys}
+        order: dict[str | None, tuple[Any, ...]]
         if name in bins:
             order = {t: (0, i) for i, t in enumerate(bins[name].labels())}
         elif all(v is None or _number(v) is not None for v in values):

@@ -1,0 +1,399 @@
+"""Slices as users read them: ordered groups, small ones marked, a summary per loss (SPEC §8).
+
+The engine gives each slicing's groups in order of first appearance
+(`losscli.engine.slices`); this module only orders, marks and summarises them, for the
+JSON, the table and the gates alike:
+
+- order: by key (`losscli.engine.keys.sort_order`), or worst first by `sort_by`;
+- `small`: fewer rows than `min_rows`; left out of the summary and of gates;
+- summary per loss: the largest and smallest value over the groups that are not small, with
+  their keys, and the gap between them;
+- `top`: keep the `top` worst groups by the first loss (or `sort_by`), and count the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscli.engine.keys import Bins, Key, encode, key_text, sort_order
+from losscli.engine.slices import MAX_SLICES, SliceGroup
+from losscli.engine.worst import WorstRows
+from losscli.errors import InputError, option
+
+
+@dataclass
+class Group:
+    """One slice: its key by column, totals and values (None where undefined)."""
+
+    key: dict[str, str | None]
+    n_samples: int
+    sum_weights: float
+    losses: dict[str, float | None]
+    small: bool = False
+
+    def name(self) -> str:
+        """``region=eu,device=ios``: JUnit's and the CSV's name of the slice."""
+        return key_text(list(self.key), tuple(self.key.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": dict(self.key),
+            "n_samples": self.n_samples,
+            "sum_weights": self.sum_weights,
+            "losses": dict(self.losses),
+            "small": self.small,
+        }
+
+
+@dataclass
+class Extreme:
+    """The worst and best group of one loss, and the gap between them."""
+
+    max: float
+    max_key: dict[str, str | None]
+    min: float
+    min_key: dict[str, str | None]
+
+    @property
+    def gap(self) -> float:
+        return self.max - self.min
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max": self.max,
+            "max_key": self.max_key,
+            "min": self.min,
+            "min_key": self.min_key,
+            "gap": self.gap,
+        }
+
+
+@dataclass
+class Slicing:
+    """One ``by``: its groups in output order and the summary per loss."""
+
+    by: list[str]
+    groups: list[Group]
+    summary: dict[str, Extreme] = field(default_factory=dict)
+    left_out: int = 0  # groups beyond `top`
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "by": list(self.by),
+            "groups": [g.to_dict() for g in self.groups],
+            "summary": {name: e.to_dict() for name, e in self.summary.items()},
+        }
+        if self.left_out:
+            out["left_out"] = self.left_out
+        return out
+
+
+def build(
+    by: Sequence[str],
+    groups: Sequence[SliceGroup],
+    losses: Sequence[str],
+    bins: Mapping[str, Bins],
+    min_rows: int = 0,
+    sort_by: str | None = None,
+    top: int | None = None,
+) -> Slicing:
+    """The `Slicing` of the engine's groups of one slicing (see the module docstring)."""
+    keys: list[Key] = [g.key for g in groups]
+    ordered = [groups[i] for i in sort_order(keys, bins, by)]
+    if sort_by is not None:
+        ordered = _worst_first(ordered, sort_by)
+    out = [
+        Group(
+            dict(zip(by, g.key, strict=True)),
+            g.n_samples,
+            g.sum_weights,
+            dict(g.losses),
+            g.n_samples < min_rows,
+        )
+        for g in ordered
+    ]
+    slicing = Slicing(list(by), out, _summary(out, losses))
+    if top is not None and len(out) > top:
+        ranked = out if sort_by is not None else _worst_first(out, losses[0])
+        kept = {id(g) for g in ranked[:top]}
+        slicing.groups = [g for g in out if id(g) in kept]
+        slicing.left_out = len(out) - top
+    return slicing
+
+
+def _worst_first(groups: list[Any], loss: str) -> list[Any]:
+    """Largest value first; undefined values last; ties keep the key order."""
+
+    def rank(g: Any) -> tuple[bool, float]:
+        v = g.losses.get(loss)
+        return (v is None, -(v or 0.0))
+
+    return sorted(groups, key=rank)
+
+
+def _summary(groups: list[Group], losses: Sequence[str]) -> dict[str, Extreme]:
+    out: dict[str, Extreme] = {}
+    for name in losses:
+        seen = [(v, g) for g in groups if not g.small and (v := g.losses.get(name)) is not None]
+        if not seen:
+            continue
+        hi = max(seen, key=lambda item: item[0])  # the first of equals, in group order
+        lo = min(seen, key=lambda item: item[0])
+        out[name] = Extreme(hi[0], hi[1].key, lo[0], lo[1].key)
+    return out
+
+
+def tidy_rows(slicings: Sequence[Slicing]) -> list[dict[str, Any]]:
+    """One row per (slicing, group, loss): slicing, key, loss, value, n_samples,
+    sum_weights (the API's `to_frame`)."""
+    return [
+        {
+            "slicing": ",".join(s.by),
+            "key": g.name(),
+            "loss": name,
+            "value": value,
+            "n_samples": g.n_samples,
+            "sum_weights": g.sum_weights,
+        }
+        for s in slicings
+        for g in s.groups
+        for name, value in g.losses.items()
+    ]
+
+
+@dataclass
+class SliceSpec:
+    """What to slice by and which rows to list, decided before the first row (SPEC §8).
+
+    Attributes:
+        by: each slicing's columns (``[("region",), ("region", "device")]``).
+        per_class: one more slicing, by the true class.
+        bins: bin edges of numeric columns.
+        min_rows: groups with fewer rows are marked small.
+        max_slices: more distinct keys in one slicing is an error.
+        sort_by: list groups worst first by this loss (default: by key).
+        top: keep only the `top` worst groups of each slicing.
+        worst: list the rows with the `worst` largest ℓᵢ of `worst_by`.
+        show: columns to show for each worst row.
+    """
+
+    by: list[tuple[str, ...]] = field(default_factory=list)
+    per_class: bool = False
+    bins: dict[str, Bins] = field(default_factory=dict)
+    min_rows: int = 0
+    max_slices: int = MAX_SLICES
+    sort_by: str | None = None
+    top: int | None = None
+    worst: int = 0
+    worst_by: str | None = None
+    show: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the slicings and the worst rows read, without repeats."""
+        return list(dict.fromkeys([c for b in self.by for c in b] + self.show))
+
+    def keys_of(
+        self,
+        data: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
+        start: int,
+        stop: int,
+        offset: int,
+    ) -> list[tuple[np.ndarray, list[Key]]]:
+        """Each slicing's (codes, keys) for rows start:stop of `data` (name → values, null
+        mask), `offset` being the 0-based input row of `start` (for messages)."""
+        out = []
+        for by in self.by:
+            columns = []
+            for name in by:
+                values, nulls = data[name]
+                columns.append(
+                    (name, values[start:stop], None if nulls is None else nulls[start:stop])
+                )
+            out.append(encode(columns, self.bins, offset))
+        return out
+
+    def finish(
+        self,
+        reduced_slices: Sequence[tuple[tuple[str, ...], Sequence[SliceGroup]]],
+        losses: Sequence[str],
+    ) -> list[Slicing]:
+        """The engine's groups as ordered, marked and summarised `Slicing`s."""
+        return [
+            build(by, groups, losses, self.bins, self.min_rows, self.sort_by, self.top)
+            for by, groups in reduced_slices
+        ]
+
+    def check_losses(self, names: Sequence[str]) -> None:
+        """`sort_by` names a loss that is computed (`worst_by` is checked by the engine)."""
+        if self.sort_by is not None and self.sort_by not in names:
+            raise InputError(
+                f"{option('sort_slices', self.sort_by)} is not one of the losses computed",
+                fix=f"Choose one of {', '.join(names)}",
+            )
+
+
+SLICE_KEYWORDS = ("by", "slicings", "per_class", "bins", "min_slice_rows", "max_slices",
+                  "sort_slices", "top_slices", "worst", "worst_by", "show_cols")  # fmt: skip
+
+
+def slice_spec(
+    columns: Sequence[str] = (),
+    *,
+    slicings: Sequence[Sequence[str] | str] | None = None,
+    per_class: bool = False,
+    bins: Mapping[str, Any] | None = None,
+    min_slice_rows: int = 0,
+    max_slices: int = MAX_SLICES,
+    sort_slices: str | None = None,
+    top_slices: int | None = None,
+    worst: int = 0,
+    worst_by: str | None = None,
+    show_cols: Sequence[str] = (),
+) -> SliceSpec:
+    """A validated `SliceSpec` from the API's keywords; `columns` are the names of the
+    slice data (each its own slicing unless `slicings` lists them, tuples for crosses)."""
+    for name in show_cols:
+        if name in WORST_FIELDS or (columns and name not in columns):
+            raise InputError(
+                f"{option('show_cols')} names {name!r}, "
+                + (
+                    "a field every worst row has"
+                    if name in WORST_FIELDS
+                    else "which is not a column"
+                ),
+                fix="Name another column"
+                if name in WORST_FIELDS
+                else f"Choose among {', '.join(columns)}",
+            )
+    for name, value, low in (("min_slice_rows", min_slice_rows, 0), ("max_slices", max_slices, 1),
+                             ("top_slices", top_slices, 1), ("worst", worst, 0)):  # fmt: skip
+        if value is None and name == "top_slices":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise InputError(
+                f"{option(name, value)} must be a whole number ≥ {low}",
+                fix=f"Pass {option(name)} as an integer",
+            )
+    if slicings is None:  # every column of the slice data, but those only shown
+        slicings = [(c,) for c in columns if c not in show_cols]
+    chosen = [(s,) if isinstance(s, str) else tuple(s) for s in slicings]
+    for by in chosen:
+        for name in by:
+            if columns and name not in columns:
+                raise InputError(
+                    f"{option('slicings')} names {name!r}, which the slice data does not hold",
+                    fix=f"Choose among {', '.join(columns)}",
+                )
+    parsed = {}
+    for name, edges in (bins or {}).items():
+        text = edges if isinstance(edges, str) else ",".join(str(e) for e in edges)
+        parsed[name] = Bins.parse(name, text)
+    return SliceSpec(
+        by=chosen,
+        per_class=bool(per_class),
+        bins=parsed,
+        min_rows=int(min_slice_rows),
+        max_slices=int(max_slices),
+        sort_by=sort_slices,
+        top=None if top_slices is None else int(top_slices),
+        worst=int(worst),
+        worst_by=worst_by,
+        show=list(show_cols),
+    )
+
+
+def slice_data(by: Any, n: int) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """The API's `by`: an array (or Series), a dict of arrays or a DataFrame, as name →
+    (values, null mask); every column must have the n rows of the predictions."""
+    import pandas as pd
+
+    if by is None:
+        return {}
+    if isinstance(by, pd.DataFrame):
+        items = {str(c): by[c] for c in by.columns}
+    elif isinstance(by, Mapping):
+        items = {str(k): v for k, v in by.items()}
+    else:
+        items = {str(getattr(by, "name", None) or "by"): by}
+    out = {}
+    for name, values in items.items():
+        series = values if isinstance(values, pd.Series) else pd.Series(_as_1d(values, name))
+        if len(series) != n:
+            raise InputError(
+                f"the slice column {name!r} has {len(series)} rows, preds has {n}",
+                fix=f"Give {option('by')} one value per row",
+            )
+        arr = series.to_numpy()
+        out[name] = (arr, series.isna().to_numpy() if arr.dtype.kind == "O" else None)
+    return out
+
+
+def _as_1d(values: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+    if arr.ndim != 1:
+        raise InputError(
+            f"the slice column {name!r} has shape {arr.shape}; expected one value per row",
+            fix=f"Give {option('by')} as 1-D arrays",
+        )
+    return arr
+
+
+# the fields of every worst row (SPEC §8); shown columns may not take these names
+WORST_FIELDS = ("row", "line", "id", "pred", "label", "weight", "loss")
+
+
+def show_columns(
+    spec: SliceSpec, data: Mapping[str, tuple[np.ndarray, np.ndarray | None]]
+) -> Callable[[NDArray[np.intp]], dict[str, list[Any]]]:
+    """How to name rows among the worst: the values of the shown columns at positions."""
+
+    def describe(positions: NDArray[np.intp]) -> dict[str, list[Any]]:
+        out = {}
+        for name in spec.show:
+            values, nulls = data[name]
+            out[name] = [
+                None if nulls is not None and nulls[i] else plain(values[i]) for i in positions
+            ]
+        return out
+
+    return describe
+
+
+def plain(value: Any) -> Any:
+    """A value for JSON: NumPy scalars as Python ones, NaN as None, bytes as text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def worst_entries(worst: WorstRows, plan: Any) -> list[dict[str, Any]]:
+    """The worst rows as SPEC §8's entries: row (1-based), line, id and shown columns when
+    known, prediction, label (a class name for classification), weight and ℓᵢ."""
+    classes = plan.classes if plan.task != "regression" else None
+    out = []
+    for loss, row, facts in zip(worst.loss, worst.rows, worst.facts, strict=True):
+        entry: dict[str, Any] = {"row": int(row) + 1}
+        entry.update({k: v for k, v in facts.items() if k not in ("pred", "label", "weight")})
+        label = facts["label"]
+        if classes and isinstance(label, int) and 0 <= label < len(classes):
+            label = classes[label]
+        entry.update(
+            pred=facts["pred"], label=label, weight=facts["weight"], loss=_finite(float(loss))
+        )
+        out.append(entry)
+    return out
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
