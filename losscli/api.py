@@ -60,6 +60,7 @@ class EvaluationResult:
             value (rows dropped by ``nan_policy='omit'`` are absent), else None.
         slices: one `losscli.slicing.Slicing` per ``by`` (and ``per_class``), SPEC §8.
         worst: with ``worst=K``, the K rows of largest ℓᵢ, largest first, else None.
+        worst_by: the loss that ranks them.
     """
 
     losses: dict[str, float]
@@ -76,6 +77,7 @@ class EvaluationResult:
     sample_rows: np.ndarray | None = None
     slices: list[Slicing] = field(default_factory=list)
     worst: list[dict[str, Any]] | None = None
+    worst_by: str | None = None
 
     def __getitem__(self, name: str) -> float:
         return self.losses[name]
@@ -123,6 +125,7 @@ class EvaluationResult:
         if self.slices:
             out["slices"] = [s.to_dict() for s in self.slices]
         if self.worst is not None:
+            out["worst_by"] = self.worst_by
             out["worst"] = self.worst
         return out
 
@@ -181,6 +184,7 @@ def finish(p: Plan, acc: Accumulator, spec: SliceSpec | None = None) -> Evaluati
         sample_rows=rows,
         slices=spec.finish(reduced.slices, list(reduced.losses)),
         worst=None if reduced.worst is None else worst_entries(reduced.worst, p),
+        worst_by=(spec.worst_by or p.specs[0].name) if spec.worst else None,
     )
 
 
@@ -276,7 +280,7 @@ def evaluate(
         raise InputError(
             f"sample_weight has {np.shape(w_arr)[0]} rows, preds has {n}", role="weights"
         )
-    spec.check_losses([s.name for s in plan.specs])
+    spec.check_losses([s.name for s in plan.specs], plan.options.reduction)
     try:
         describe = show_columns(spec, data) if spec.worst else None
         acc = accumulate_arrays(plan, p_arr, y_arr, w_arr, threads, spec, data, describe)
@@ -347,7 +351,7 @@ def evaluate_stream(
         )
         columns = list(getattr(first, "extras", {}))
         spec = slice_spec(columns, slicings=by or slice_kw.pop("slicings", None), **slice_kw)
-        spec.check_losses([s.name for s in plan.specs])
+        spec.check_losses([s.name for s in plan.specs], plan.options.reduction)
     except InputError as exc:
         raise located(first, exc) from None
 

@@ -24,7 +24,8 @@ from typing import Any, Literal
 Style = Literal["cli", "api"]
 
 # API keywords whose flag is not the keyword with "--" and "-" for "_"
-_FLAGS = {"losses": "--loss", "confidence": "--ci", "n_resamples": "--bootstrap"}
+_FLAGS = {"losses": "--loss", "confidence": "--ci", "n_resamples": "--bootstrap",
+          "show_cols": "--show-col"}  # fmt: skip
 _UNSET = object()
 _MARK = re.compile("\ue000([^\ue001]*)\ue001([^\ue002]*)\ue002")
 

@@ -82,6 +82,7 @@ class Slicing:
     groups: list[Group]
     summary: dict[str, Extreme] = field(default_factory=dict)
     left_out: int = 0  # groups beyond `top`
+    min_rows: int = 0  # groups under it are small
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -118,7 +119,7 @@ def build(
         )
         for g in ordered
     ]
-    slicing = Slicing(list(by), out, _summary(out, losses))
+    slicing = Slicing(list(by), out, _summary(out, losses), min_rows=min_rows)
     if top is not None and len(out) > top:
         ranked = out if sort_by is not None else _worst_first(out, losses[0])
         kept = {id(g) for g in ranked[:top]}
@@ -230,8 +231,19 @@ class SliceSpec:
             for by, groups in reduced_slices
         ]
 
-    def check_losses(self, names: Sequence[str]) -> None:
-        """`sort_by` names a loss that is computed (`worst_by` is checked by the engine)."""
+    @property
+    def active(self) -> bool:
+        return bool(self.by or self.per_class or self.worst)
+
+    def check_losses(self, names: Sequence[str], reduction: str = "mean") -> None:
+        """`sort_by` names a loss that is computed (`worst_by` is checked by the engine);
+        slices and worst rows reduce, so ``reduction='none'`` does not go with them."""
+        if self.active and reduction == "none":
+            raise InputError(
+                f"{option('reduction', 'none')} gives one value per row, and slices and worst "
+                "rows reduce rows to values",
+                fix=f"Leave out {option('reduction')} (worst rows list the largest ℓᵢ)",
+            )
         if self.sort_by is not None and self.sort_by not in names:
             raise InputError(
                 f"{option('sort_slices', self.sort_by)} is not one of the losses computed",
@@ -345,8 +357,9 @@ def _as_1d(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-# the fields of every worst row (SPEC §8); shown columns may not take these names
-WORST_FIELDS = ("row", "line", "id", "pred", "label", "weight", "loss")
+# the fields of every worst row (SPEC §8); shown columns may not take these names (a shown
+# column named like the id column shows the same values)
+WORST_FIELDS = ("row", "line", "pred", "label", "weight", "loss")
 
 
 def show_columns(
@@ -367,11 +380,14 @@ def show_columns(
 
 
 def plain(value: Any) -> Any:
-    """A value for JSON: NumPy scalars as Python ones, NaN as None, bytes as text."""
+    """A value for JSON: NumPy scalars as Python ones, NaN as None, whole floats as
+    integers, bytes as text."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # an integer column read as float64 (CSV, nulls), as keys read it
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value

@@ -10,6 +10,7 @@ import click
 from losscli.cli.config import apply_config
 from losscli.cli.options import config_option, input_options, loss_options, output_options
 from losscli.cli.pipeline import evaluate_files, print_notes
+from losscli.cli.slices import slice_options
 
 
 @click.command("eval")
@@ -17,6 +18,7 @@ from losscli.cli.pipeline import evaluate_files, print_notes
 @click.argument("labels", metavar="[LABELS]", required=False)
 @input_options
 @loss_options
+@slice_options
 @output_options
 @click.option(
     "--save", metavar="FILE", help="Also write the JSON report to FILE (a baseline for check)."

@@ -84,6 +84,9 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
     if result.per_sample is not None:
         _emit_per_sample(result, inputs, fmt, precision, stream)
         return
+    if (result.slices or result.worst is not None) and fmt != "json":
+        _emit_sliced(result, described, fmt, precision, stream)
+        return
     if fmt == "json":
         from losscli.render import json
 
@@ -273,3 +276,55 @@ def progress_bar(
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=total)
         yield lambda rows: progress.advance(task, rows)
+
+
+def _emit_sliced(
+    result: Any, described: dict[str, Any], fmt: str, precision: int, stream: IO[str]
+) -> None:
+    """Slices and worst rows (SPEC §8): CSV/TSV one row per (slicing, group), the overall
+    first (or the worst rows when there are no slices); tables and Markdown one table per
+    slicing with its summary, then the worst rows."""
+    from losscli.render import delimited, slices
+
+    if fmt in ("csv", "tsv"):
+        sep = "," if fmt == "csv" else "\t"
+        if result.slices:
+            header, rows = slices.delimited_rows(result)
+        else:
+            header = slices.worst_header(result)
+            rows = [[e[k] for k in header] for e in result.worst]
+        write_stream(stream, delimited.dumps(header, rows, sep))
+        return
+    losses = list(result.losses)
+    from losscli.render import markdown, table
+
+    if fmt == "markdown":
+        parts = [f"**{table.title_line(result, described)}**\n"]
+        for s in result.slices:
+            parts.append(f"**by {', '.join(s.by)}**\n")
+            head = slices.slice_header(losses)
+            parts.append(
+                markdown.table(
+                    head, slices.slice_rows(result, s, precision), "lrr" + "r" * len(losses)
+                )
+            )
+            parts.append("".join(f"- {line}\n" for line in slices.summary_lines(s, precision)))
+        if result.worst:
+            head = slices.worst_header(result)
+            parts.append(f"**worst {len(result.worst)} rows by {result.worst_by}**\n")
+            parts.append(markdown.table(head, slices.worst_cells(result, precision)))
+        write_stream(stream, "\n".join(parts))
+        return
+    out = console(stream)
+    out.print(table.title_line(result, described), markup=False, soft_wrap=True)
+    for s in result.slices:
+        out.print(f"by {', '.join(s.by)}", markup=False)
+        rows = slices.slice_rows(result, s, precision)
+        out.print(table.simple_table(slices.slice_header(losses), rows, range(1, 3 + len(losses))))
+        for line in slices.summary_lines(s, precision):
+            out.print(line, markup=False, soft_wrap=True)
+    if result.worst:
+        out.print(f"worst {len(result.worst)} rows by {result.worst_by}", markup=False)
+        head = slices.worst_header(result)
+        cells = slices.worst_cells(result, precision)
+        out.print(table.simple_table(head, cells, range(len(head) - 4, len(head))))

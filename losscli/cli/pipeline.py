@@ -26,11 +26,18 @@ def evaluate_files(
     user's files: file, column, row and line.
     """
     keep_freed_memory()
+    from losscli.cli.slices import slice_keywords
+
     read = cli_options.read_options(params)
     keywords = cli_options.engine_keywords(params)
-    if read["id_col"]:
+    sliced = slice_keywords(params)
+    read["extra_cols"] = [(c, "--by") for by in sliced.get("by", ()) for c in by] + [
+        (c, "--show-col") for c in sliced.get("show_cols", ())
+    ]
+    if read["id_col"] and not sliced:
         result, inputs = _evaluate_joined(preds, labels, read, keywords, notes)
     else:
+        keywords.update(sliced, by=sliced.get("by", []))
         quiet = bool(params.get("quiet"))
         result, inputs = _evaluate_streamed(preds, labels, read, keywords, notes, quiet)
     notes.extend(result.notes)
@@ -44,7 +51,8 @@ def _evaluate_joined(
     keywords: dict[str, Any],
     notes: list[str],
 ) -> tuple[Any, Any]:
-    """A join by id reads both files whole, then evaluates the joined arrays."""
+    """A join by id reads both files whole, then evaluates the joined arrays (slices
+    stream them as one chunk, the rows named by their files)."""
     from losscli.api import evaluate
     from losscli.errors import InputError
     from losscli.readers.columns import load_inputs
@@ -72,13 +80,18 @@ def _evaluate_streamed(
     notes: list[str],
     quiet: bool,
 ) -> tuple[Any, Any]:
-    """Stream the files in chunks of ``STREAM_ROWS`` rows, with a progress bar."""
+    """Stream the files in chunks of ``STREAM_ROWS`` rows, with a progress bar; with a join
+    by id (slices or worst rows asked for), the joined arrays are one chunk."""
     from losscli.api import evaluate_stream
     from losscli.cli.output import progress_bar
-    from losscli.readers.columns import stream_inputs
+    from losscli.readers.columns import load_inputs, stream_inputs
 
-    rows = cli_options.STREAM_ROWS
-    header, chunks = stream_inputs(preds, labels, batch_rows=rows, **read)
+    if read["id_col"]:
+        joined = load_inputs(preds, labels, **read)
+        header, chunks = joined, iter([joined])
+    else:
+        rows = cli_options.STREAM_ROWS
+        header, chunks = stream_inputs(preds, labels, batch_rows=rows, **read)
     notes.extend(header.notes)
     with progress_bar([preds, labels], quiet, total=header.rows_hint) as advance:
         result = evaluate_stream(
@@ -86,9 +99,30 @@ def _evaluate_streamed(
             pred_names=header.pred_columns,
             locate=place_in_chunk,
             progress=advance,
+            describer=lambda chunk: name_rows(chunk, keywords.get("show_cols", ())),
             **keywords,
         )
     return result, header
+
+
+def name_rows(chunk: Any, show: Any) -> Any:
+    """How the worst rows of a chunk are named: the row and editor line in the predictions
+    file, the id (``--id-col``) and the shown columns (``--show-col``)."""
+    from losscli.slicing import plain
+
+    def describe(positions: Any) -> dict[str, list[Any]]:
+        where = [chunk.locate("preds", None, int(i) + 1) for i in positions]
+        out: dict[str, list[Any]] = {"row": [w[2] for w in where], "line": [w[3] for w in where]}
+        if chunk.ids is not None:
+            out["id"] = [plain(chunk.ids[i]) for i in positions]
+        for name in show:
+            values, nulls = chunk.extras[name]
+            out[name] = [
+                None if nulls is not None and nulls[i] else plain(values[i]) for i in positions
+            ]
+        return out
+
+    return describe
 
 
 def place_in_chunk(chunk: Any, exc: Any) -> Any:
@@ -96,6 +130,10 @@ def place_in_chunk(chunk: Any, exc: Any) -> Any:
     count from the start of the input, and a chunk locates its own rows."""
     from dataclasses import replace
 
+    from losscli.readers.inputs import EXTRA
+
+    if exc.role is None and exc.column is not None and exc.column in chunk.extras:
+        exc = replace(exc, role=EXTRA + exc.column)  # a slice column's value
     if exc.row is not None:
         exc = replace(exc, row=exc.row - chunk.row_offset)
     return exc.locate(chunk.locate)

@@ -257,7 +257,7 @@ class Accumulator:
         return [(str(c),) for c in names]
 
     def _true_class(self, batch: Batch) -> NDArray[np.intp]:
-        if batch._class_index is None:
+        if getattr(batch, "_class_index", None) is None:
             raise InputError(
                 "per-class losses need one true class per row, but "
                 + (
@@ -273,7 +273,10 @@ class Accumulator:
         assert self.worst_rows is not None
         kept = batch.kept_rows
         at = np.arange(batch.n, dtype=np.intp) if kept is None else kept
-        labels = batch.y if batch._class_index is None else batch._class_index
+        # the class of each row; the target (regression) or y (soft binary targets) otherwise
+        labels = getattr(batch, "_class_index", None)
+        if labels is None:
+            labels = batch.target if self.task == "regression" else batch.y
 
         def facts(pick: NDArray[np.intp]) -> dict[str, list]:
             out = {

@@ -180,12 +180,15 @@ def _is_fraction(text: str) -> bool:
 
 
 def _needs_bins(name: str, values: np.ndarray, i: int, row_offset: int) -> InputError:
+    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+    edges = ",".join(f"{q:.3g}" for q in np.unique(np.nanquantile(numbers, [0.25, 0.5, 0.75])))
     return InputError(
         f"{name!r} holds fractional numbers ({values[i]}), which would make a slice per value",
         column=name,
         row=row_offset + i + 1,
         fix=f"Give bin edges with {option('bins', cli=name + '=E1,E2,...')} "
-        f"(e.g. {option('bins', cli=name + '=0.25,0.5,0.75')}), or slice by another column",
+        f"(e.g. {option('bins', cli=name + '=' + edges)}, this chunk's quartiles), "
+        "or slice by another column",
     )
 
 

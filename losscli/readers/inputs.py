@@ -23,6 +23,10 @@ from losscli.readers._roles import ColumnRoles
 __all__ = ["Inputs", "InputsHeader", "header_of"]
 
 
+# the role of a slice or shown column in `locate`: EXTRA + its name
+EXTRA = "column:"
+
+
 @dataclass
 class _Origin:
     """One file of the inputs: name, format and where its rows are in editors."""
@@ -99,7 +103,7 @@ class Inputs(InputsHeader):
             "preds": self.pred_columns,
             "labels": self.label_columns,
             "weights": [self.weight_column] if self.weight_column else [],
-        }[role]
+        }.get(role) or [role[len(EXTRA) :]]
         column = None
         if col_index is not None and 0 <= col_index < len(columns):
             column = columns[col_index]
@@ -127,6 +131,8 @@ def header_of(tables: dict[str, Any], roles: ColumnRoles) -> InputsHeader:
     origins = {"preds": origin(roles.preds[0]), "labels": origin(roles.labels[0])}
     if roles.weight is not None:
         origins["weights"] = origin(roles.weight[0])
+    for name, side in roles.extras.items():
+        origins[EXTRA + name] = origin(side)
     return InputsHeader(
         pred_columns=list(roles.preds[1]),
         label_columns=list(roles.labels[1]),

@@ -16,7 +16,7 @@ from losscli.errors import InputError
 from losscli.readers._frame import Frame, editor_line
 from losscli.readers._roles import LABELS, PREDS, ColumnRoles
 from losscli.readers.arrays import assemble, check_empty
-from losscli.readers.inputs import Inputs, InputsHeader
+from losscli.readers.inputs import EXTRA, Inputs, InputsHeader
 
 __all__ = [
     "JOIN_BYTES_PER_ROW",
@@ -278,6 +278,8 @@ def _side_of(roles: ColumnRoles, role: str) -> str:
         return roles.preds[0]
     if role == "labels":
         return roles.labels[0]
+    if role.startswith(EXTRA):
+        return roles.extras[role[len(EXTRA) :]]
     assert roles.weight is not None
     return roles.weight[0]
 
