@@ -23,9 +23,11 @@ from losscli.engine.tasks import (
     integer_class_values,
     map_labels_by_value,
 )
-from losscli.errors import InputError
+from losscli.errors import InputError, option
 
 SEPARATORS = "_-.:"
+# `classes` for a binary task: ``classes=['NEGATIVE', 'POSITIVE']``, ``--classes NEGATIVE,POSITIVE``
+_NEGATIVE_POSITIVE = option("classes", ["NEGATIVE", "POSITIVE"], cli="NEGATIVE,POSITIVE")
 
 
 def _common_prefix_stripped(names: Sequence[str]) -> list[str]:
@@ -184,7 +186,8 @@ def _classes(
         raise InputError(
             "the labels are text, but the task is regression",
             role="labels",
-            fix="Pass --task binary or --task multiclass, or give numeric labels",
+            fix=f"Pass {option('task', 'binary')} or {option('task', 'multiclass')}, "
+            "or give numeric labels",
         )
     return labels, 1, None, None
 
@@ -193,9 +196,10 @@ def _check_reduction(opts: Options, specs: list[LossSpec]) -> None:
     """Per-sample output needs at least one per-sample loss."""
     if opts.reduction == "none" and all(s.dataset_level for s in specs):
         raise InputError(
-            f"--reduction none gives one value per row, but {', '.join(s.name for s in specs)} "
-            "are dataset-level losses",
-            fix="Choose per-sample losses with --loss, or another --reduction",
+            f"{option('reduction', 'none')} gives one value per row, but "
+            f"{', '.join(s.name for s in specs)} are dataset-level losses",
+            fix=f"Choose per-sample losses with {option('losses')}, or another "
+            f"{option('reduction')}",
         )
 
 
@@ -247,7 +251,9 @@ def _multiclass_classes(
 
 def _name_fix(classes: Sequence[str] | None) -> str:
     if classes is not None:
-        return "--classes names each prediction column's class, in column order; check it"
+        return (
+            f"{option('classes')} names each prediction column's class, in column order; check it"
+        )
     return (
         "The prediction columns are named after integer classes, so labels are matched by "
         "name; check the labels, or pass --classes with each column's class in column order"
@@ -261,8 +267,9 @@ def _binary_classes(
     text labels and numeric ones (labels 1 and 2 with `--classes 1,2`)."""
     if classes is not None and len(classes) != 2:
         raise InputError(
-            f"--classes names {len(classes)} classes, but a binary task has 2",
-            fix="Pass --classes NEGATIVE,POSITIVE, or --task multiclass",
+            f"{option('classes', list(classes), cli='')} names {len(classes)} classes, but a "
+            "binary task has 2",
+            fix=f"Pass {_NEGATIVE_POSITIVE}, or {option('task', 'multiclass')}",
         )
     if labels.dtype.kind in "USO":
         if classes is None:
@@ -279,7 +286,7 @@ def _binary_classes(
     values = integer_class_values(names)
     if values is None or values == [0, 1] or labels.ndim != 1:
         return labels, names, None
-    fix = "--classes NEGATIVE,POSITIVE names the two label values; check it"
+    fix = f"{_NEGATIVE_POSITIVE} names the two label values; check it"
     return map_labels_by_value(labels, values, names, fix), names, values
 
 
@@ -345,8 +352,9 @@ def explain_guess(p: Plan, exc: InputError) -> InputError:
         return exc
     if p.task == "binary" and exc.kind == "preds_range":
         fix = (
-            f"{p.guess[0].upper()}{p.guess[1:]}: pass --task regression if the labels are "
-            "regression targets, or --from-logits for raw scores (logits)"
+            f"{p.guess[0].upper()}{p.guess[1:]}: pass {option('task', 'regression')} if the "
+            f"labels are regression targets, or {option('from_logits', True)} for raw scores "
+            "(logits)"
         )
     elif p.task == "multiclass":
         also = ", or --from-logits for raw scores (logits)" if exc.kind == "preds_range" else ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from losscli import InputError, evaluate
+from losscli import InputError, evaluate, evaluate_stream
 from losscli.engine.weights import class_weight_vector, parse_class_weight
 from losscli.errors import flag, option, render
 
@@ -79,3 +79,82 @@ def test_the_translation_is_one_table():
     text = f"leave out {option('class_weight')} or pass {option('from_logits', True)}"
     assert render(text, "api") == "leave out class_weight or pass from_logits=True"
     assert render(text) == "leave out --class-weight or pass --from-logits"
+
+
+# The plan's messages (task, classes, reduction, a wrong task guess): keywords for the
+# library, the same flags as before for the CLI.
+P3 = np.array([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
+
+
+@pytest.mark.parametrize(
+    ("preds", "labels", "kwargs", "api", "cli"),
+    [
+        (
+            np.array([0.2, 0.7]),
+            np.array(["a", "b"]),
+            {"task": "regression"},
+            "Pass task='binary' or task='multiclass', or give numeric labels.",
+            "Pass --task binary or --task multiclass, or give numeric labels.",
+        ),
+        (
+            np.array([0.2, 0.7]),
+            np.array([0, 1]),
+            {"losses": ["dice"], "reduction": "none"},
+            "reduction='none' gives one value per row, but dice are dataset-level losses. "
+            "Choose per-sample losses with losses, or another reduction.",
+            "--reduction none gives one value per row, but dice are dataset-level losses. "
+            "Choose per-sample losses with --loss, or another --reduction.",
+        ),
+        (
+            np.array([0.2, 0.7]),
+            np.array([0, 1]),
+            {"task": "binary", "classes": ["a", "b", "c"]},
+            "classes=['a', 'b', 'c'] names 3 classes, but a binary task has 2. "
+            "Pass classes=['NEGATIVE', 'POSITIVE'], or task='multiclass'.",
+            "--classes names 3 classes, but a binary task has 2. "
+            "Pass --classes NEGATIVE,POSITIVE, or --task multiclass.",
+        ),
+        (
+            np.array([0.2, 0.7, 0.4]),
+            np.array([1, 2, 3]),
+            {"task": "binary", "classes": ["1", "2"]},
+            "classes=['NEGATIVE', 'POSITIVE'] names the two label values; check it.",
+            "--classes NEGATIVE,POSITIVE names the two label values; check it.",
+        ),
+        (
+            P3,
+            np.array([0, 1, 5]),
+            {"classes": ["2", "0", "1"]},
+            "classes names each prediction column's class, in column order; check it.",
+            "--classes names each prediction column's class, in column order; check it.",
+        ),
+        (
+            np.array([0.2, 1.5, 0.4]),
+            np.array([0, 1, 0]),
+            {"losses": ["bce"]},
+            "The task was guessed as binary from the 0/1 labels: pass task='regression' if "
+            "the labels are regression targets, or from_logits=True for raw scores (logits).",
+            "The task was guessed as binary from the 0/1 labels: pass --task regression if "
+            "the labels are regression targets, or --from-logits for raw scores (logits).",
+        ),
+    ],
+    ids=[
+        "text-labels-regression",
+        "reduction-none",
+        "binary-classes-count",
+        "binary-classes-values",
+        "classes-order",
+        "guess-binary",
+    ],
+)
+def test_plan_errors_name_the_keyword_and_the_cli_the_flag(preds, labels, kwargs, api, cli):
+    e = raised(evaluate, preds, labels, **kwargs)
+    assert str(e).endswith(api) and "--" not in str(e)
+    assert e.format().endswith(cli)
+
+
+def test_a_wrong_guess_in_a_stream_names_the_keyword():
+    chunks = [(np.array([0.2, 0.7]), np.array([0, 1])), (np.array([1.5]), np.array([1]))]
+    e = raised(evaluate_stream, chunks, losses=["bce"])
+    assert e.row == 3 and str(e).endswith("or from_logits=True for raw scores (logits).")
+    assert e.format().endswith("or --from-logits for raw scores (logits).")
