@@ -18,6 +18,7 @@ from losscli.cli.ci import (
 from losscli.cli.config import apply_config
 from losscli.cli.options import config_option, input_options, loss_options, output_options
 from losscli.cli.pipeline import evaluate_files, print_notes
+from losscli.cli.slices import group_options
 
 
 @click.command("check")
@@ -39,11 +40,19 @@ from losscli.cli.pipeline import evaluate_files, print_notes
     metavar="T",
     help="Allowed regression against the baseline: 2% (relative), abs:0.01, or bce=1% per loss.",
 )
+@click.option(
+    "--max-gap",
+    "gap_gates",
+    multiple=True,
+    metavar="NAME=V",
+    help="Fail when NAME's gap (max − min) across the slices of a --by is > V. Repeatable.",
+)
 @click.option("--report", metavar="FILE", help="Write the JSON report (with gates) to FILE.")
 @click.option("--junit", metavar="FILE", help="Write JUnit XML, one test case per gate.")
 @config_option
 @input_options
 @loss_options
+@group_options
 @output_options
 @click.pass_context
 def check_command(
@@ -60,6 +69,7 @@ def check_command(
     \b
       losscli check preds.csv labels.csv --max bce=0.35 --max mse=0.12
       losscli check preds.csv labels.csv --baseline main.json --tolerance 2%
+      losscli check preds.csv labels.csv --by region --max bce=0.4 --max-gap bce=0.1
 
     With --loss, only those losses are gated against the baseline. Gates can also live in
     losscli.toml or [tool.losscli] in pyproject.toml.
@@ -95,7 +105,7 @@ def _check(ctx: click.Context, run: Run, params: dict[str, Any]) -> int:
     base = read_report(run.baseline) if run.baseline else None
     default, per_loss = tolerances if base is not None else (None, {})
     if params.get("losses"):  # --loss mse --max bce=0.3 computes bce too
-        bounded = [*bounds["max"], *bounds["min"]]
+        bounded = [*bounds["max"], *bounds["min"], *bounds["gap"]]
         params["losses"] = tuple(gate.needed_losses(params["losses"], bounded, per_loss) or ())
     result, inputs = evaluate_files(run.preds, run.labels, params, run.notes)
     checked = gate.check(
@@ -107,6 +117,7 @@ def _check(ctx: click.Context, run: Run, params: dict[str, Any]) -> int:
         tolerances=per_loss,
         losses=params.get("losses"),
         baseline_name=run.baseline,
+        max_gap=bounds["gap"],
     )
     run.notes.extend(checked.format_notes("cli"))
     document = {**result.to_dict(inputs.describe()), **checked.to_dict()}
@@ -166,6 +177,7 @@ def _gates(
         from_file = g.parse_bounds(gate_items(settings, kind), kind, source)
         from_flags = g.parse_bounds(params.pop(f"{kind}_gates"), f"--{kind}")
         bounds[kind] = {**from_file, **from_flags}
+    bounds["gap"] = g.parse_bounds(params.pop("gap_gates"), "--max-gap")
     run.baseline = params.pop("baseline")
     if ctx.get_parameter_source("baseline") is not ParameterSource.COMMANDLINE:
         run.baseline = str(settings["baseline"]) if settings.get("baseline") else run.baseline
@@ -178,7 +190,7 @@ def _gates(
             "--tolerance applies to a baseline, and none is given",
             fix="Pass --baseline REPORT.json",
         )
-    if not (bounds["max"] or bounds["min"]) and not run.baseline:
+    if not (bounds["max"] or bounds["min"] or bounds["gap"]) and not run.baseline:
         raise InputError(
             "no gates to check",
             fix="Pass --max NAME=V, --min NAME=V or --baseline REPORT.json (or set them in losscli.toml)",

@@ -26,9 +26,24 @@ SLICE_PARAMS = (
 )
 
 
-def slice_options(f: F, worst: bool = True) -> F:
-    """The options of slices (and, with `worst`, of the worst rows)."""
-    decorators = [
+def slice_options(f: F) -> F:
+    """The options of slices and of the worst rows (eval)."""
+    return _apply(f, _group_options() + _worst_options())
+
+
+def group_options(f: F) -> F:
+    """The options of slices alone (check and compare, which list no rows)."""
+    return _apply(f, _group_options())
+
+
+def _apply(f: F, decorators: list[F]) -> F:
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def _group_options() -> list[F]:
+    return [
         click.option(
             "--by",
             multiple=True,
@@ -69,29 +84,26 @@ def slice_options(f: F, worst: bool = True) -> F:
             help="Show only the K worst slices (by --sort-slices, else the first loss).",
         ),
     ]
-    if worst:
-        decorators += [
-            click.option(
-                "--worst",
-                type=click.IntRange(1),
-                default=None,
-                metavar="K",
-                help="List the K rows with the largest per-sample loss.",
-            ),
-            click.option(
-                "--worst-by", metavar="LOSS", help="Rank rows by LOSS. [default: first loss]"
-            ),
-            click.option(
-                "--show-col",
-                "show_cols",
-                multiple=True,
-                metavar="NAME",
-                help="Show column NAME for each worst row; repeatable.",
-            ),
-        ]
-    for decorator in reversed(decorators):
-        f = decorator(f)
-    return f
+
+
+def _worst_options() -> list[F]:
+    return [
+        click.option(
+            "--worst",
+            type=click.IntRange(1),
+            default=None,
+            metavar="K",
+            help="List the K rows with the largest per-sample loss.",
+        ),
+        click.option("--worst-by", metavar="LOSS", help="Rank rows by LOSS. [default: first loss]"),
+        click.option(
+            "--show-col",
+            "show_cols",
+            multiple=True,
+            metavar="NAME",
+            help="Show column NAME for each worst row; repeatable.",
+        ),
+    ]
 
 
 def slice_keywords(params: dict[str, Any]) -> dict[str, Any]:

@@ -74,6 +74,7 @@ class _Facts:
     n_samples: object
     sum_weights: object
     options: Mapping[str, object]
+    slices: list[Mapping[str, Any]]  # in their JSON form (SPEC §8)
 
 
 def check(
@@ -86,6 +87,7 @@ def check(
     tolerances: Mapping[str, str | Tolerance] | None = None,
     losses: Iterable[str] | None = None,
     baseline_name: str | None = None,
+    max_gap: Mapping[str, float] | None = None,
 ) -> CheckResult:
     """Gate an evaluation: bounds on losses, and no regression against a baseline.
 
@@ -105,6 +107,11 @@ def check(
             only these losses are gated against the baseline (a note lists the others).
         losses: gate only these losses against the baseline (as ``--loss``).
         baseline_name: the baseline's file, named in its errors.
+        max_gap: loss → bound on the gap (max − min) across each slicing's slices.
+
+    With slices in the result (``evaluate(..., by=...)``, SPEC §8), the bounds apply to the
+    whole input and to each slice that is not small; the baseline's gates apply again to
+    each slice that a baseline with the same slicing holds (notes name those it does not).
     Returns:
         `CheckResult`: ``verdicts`` (bounds first, then the baseline's), ``passed`` and
         ``notes``.
@@ -120,14 +127,48 @@ def check(
     default, per_loss = tolerance_pair(tolerance, tolerances)
     if baseline is None and (default is not None or per_loss):
         raise InputError("tolerance applies to a baseline, and none is given", fix="Pass baseline=")
-    if not bounds and baseline is None:
-        raise InputError("no gates to check", fix="Pass max=, min= or baseline=")
+    if not bounds and baseline is None and not max_gap:
+        raise InputError("no gates to check", fix="Pass max=, min=, max_gap= or baseline=")
     facts = _facts(result)
     base = None if baseline is None else _report(baseline, "baseline")
     requested = needed_losses(losses, [loss for loss, _ in bounds], per_loss)
     gates, notes = _gates(facts, bounds, base, baseline_name, (default, per_loss), requested)
-    verdicts = [judge(g, facts.losses[g.loss], LOSSES[g.loss].higher_is_better) for g in gates]
+    judged = [(g, facts.losses[g.loss]) for g in gates]
+    judged += _slice_gates(
+        facts, bounds, bound_map(max_gap, "max_gap"), base, gates, (default, per_loss), notes
+    )
+    verdicts = [judge(g, value, LOSSES[g.loss].higher_is_better) for g, value in judged]
     return CheckResult(verdicts, notes)
+
+
+def _slice_gates(
+    facts: _Facts,
+    bounds: dict[tuple[str, str], float],
+    max_gap: dict[str, float],
+    base: Mapping[str, Any] | None,
+    gates: list[Gate],
+    tolerances: tuple[Tolerance | None, dict[str, Tolerance]],
+    notes: list[str],
+) -> list[tuple[Gate, float]]:
+    """The gates of each slice and of each slicing's gap (`losscli.gate.slices`)."""
+    from losscli.engine.registry import LOSSES
+    from losscli.gate import slices
+
+    if max_gap and not facts.slices:
+        raise InputError(
+            f"{option('max_gap')} gates the gap across slices, and there are none",
+            fix=f"Slice with {option('by')} or {option('per_class')}",
+        )
+    judged = slices.bound_gates(facts.slices, bounds) + slices.gap_gates(facts.slices, max_gap)
+    if base is not None and facts.slices:
+        gated = list(dict.fromkeys(g.loss for g in gates if g.kind == "baseline"))
+        higher = {name: spec.higher_is_better for name, spec in LOSSES.items()}
+        more, said = slices.baseline_slice_gates(
+            facts.slices, base.get("slices") or [], gated, tolerances, higher
+        )
+        judged += more
+        notes.extend(said)
+    return judged
 
 
 def needed_losses(
@@ -210,11 +251,19 @@ def _facts(result: object) -> _Facts:
     """The numbers gates read, from an EvaluationResult or its JSON dict (null → NaN)."""
     if not isinstance(result, Mapping) and hasattr(result, "losses"):
         r: Any = result  # an EvaluationResult: its exact numbers, not their JSON
-        return _Facts(r.losses, r.task, r.n_samples, r.sum_weights, r.options)
+        found = [s.to_dict() for s in getattr(r, "slices", [])]
+        return _Facts(r.losses, r.task, r.n_samples, r.sum_weights, r.options, found)
     report = _report(result, "result")
     losses = {k: math.nan if v is None else v for k, v in report["losses"].items()}
     get: Callable[[str], Any] = report.get  # the report's JSON values, None when absent
-    return _Facts(losses, get("task"), get("n_samples"), get("sum_weights"), get("options") or {})
+    return _Facts(
+        losses,
+        get("task"),
+        get("n_samples"),
+        get("sum_weights"),
+        get("options") or {},
+        list(get("slices") or []),
+    )
 
 
 def _report(report: object, keyword: str) -> Mapping[str, Any]:

@@ -20,10 +20,23 @@ from losscli.gate.parse import ZERO, Tolerance
 @dataclass(frozen=True)
 class Gate:
     loss: str
-    kind: str  # "max" | "min" | "baseline"
+    kind: str  # "max" | "min" | "baseline" | "gap"
     bound: float
     baseline: float | None = None
     tolerance: Tolerance | None = None
+    # a slice's gate: its key as (column, value) pairs (SPEC §8); a gap gate: its slicing
+    slice: tuple[tuple[str, str | None], ...] | None = None
+    by: tuple[str, ...] | None = None
+
+    @property
+    def label(self) -> str:
+        """The loss, and the slice it gates: ``bce``, ``bce[region=eu]``, ``bce[gap by region]``."""
+        if self.slice is not None:
+            key = ",".join(f"{k}={'null' if v is None else v}" for k, v in self.slice)
+            return f"{self.loss}[{key}]"
+        if self.by is not None:
+            return f"{self.loss}[gap by {','.join(self.by)}]"
+        return self.loss
 
     def describe(self) -> str:
         if self.kind == "baseline":
@@ -40,13 +53,13 @@ class Verdict:
 
     def message(self) -> str:
         g = self.gate
-        op = {"max": "≤", "min": "≥"}.get(g.kind, "≤" if g.kind == "baseline" else "?")
+        op = {"max": "≤", "min": "≥", "gap": "≤"}.get(g.kind, "≤" if g.kind == "baseline" else "?")
         if self.passed:
-            return f"{g.loss} {self.value:.7g} {op} {g.describe()}"
+            return f"{g.label} {self.value:.7g} {op} {g.describe()}"
         bad = {"≤": ">", "≥": "<"}[op]
         if g.kind == "baseline":
-            return f"{g.loss} {self.value:.7g} {bad} {g.bound:.7g} (baseline {g.baseline:.7g} + {g.tolerance})"
-        return f"{g.loss} {self.value:.7g} {bad} {g.kind} {g.bound:.7g}"
+            return f"{g.label} {self.value:.7g} {bad} {g.bound:.7g} (baseline {g.baseline:.7g} + {g.tolerance})"
+        return f"{g.label} {self.value:.7g} {bad} {g.kind} {g.bound:.7g}"
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -60,12 +73,16 @@ class Verdict:
         if self.gate.kind == "baseline":
             out["baseline"] = self.gate.baseline
             out["tolerance"] = str(self.gate.tolerance)
+        if self.gate.slice is not None:
+            out["slice"] = dict(self.gate.slice)
+        if self.gate.by is not None:
+            out["by"] = list(self.gate.by)
         return out
 
 
 def judge(gate: Gate, value: float, higher_is_better: bool = False) -> Verdict:
     """Pass or fail one gate. NaN never passes; equal to the bound passes."""
-    upper = gate.kind == "max" or (gate.kind == "baseline" and not higher_is_better)
+    upper = gate.kind in ("max", "gap") or (gate.kind == "baseline" and not higher_is_better)
     margin = gate.bound - value if upper else value - gate.bound
     passed = bool(math.isfinite(value) and margin >= 0)
     return Verdict(gate, value, passed, margin if math.isfinite(margin) else math.nan)

@@ -20,7 +20,7 @@ def bound_text(v: Any) -> str:
 def rows(verdicts: Sequence[Any], precision: int) -> list[list[str]]:
     return [
         [
-            v.gate.loss,
+            v.gate.label,
             format_number(v.value, precision),
             bound_text(v),
             format_number(v.margin, precision),
@@ -75,7 +75,7 @@ def junit(verdicts: Sequence[Any], name: str = "losscli check") -> str:
             suite,
             "testcase",
             classname="losscli.check",
-            name=f"{g.loss} {g.kind} {g.bound!r}",
+            name=f"{g.label} {g.kind} {g.bound!r}",
             time="0",
         )
         ET.SubElement(case, "properties")
