@@ -84,8 +84,8 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
     if result.per_sample is not None:
         _emit_per_sample(result, inputs, fmt, precision, stream)
         return
-    if (result.slices or result.worst is not None) and fmt != "json":
-        _emit_sliced(result, described, fmt, precision, stream)
+    if (result.slices or result.worst is not None) and fmt in ("csv", "tsv"):
+        _emit_slices_delimited(result, fmt, stream)
         return
     if fmt == "json":
         from losscli.render import json
@@ -112,11 +112,21 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
             for name, value in result.losses.items()
         ]
         stream.write(f"**{table.title_line(result, described)}**\n\n")
-        stream.write(markdown.table(["loss", "value", "shaped by"], rows, "lrl"))
+        if result.slices:
+            stream.write(_slices_markdown(result, precision))
+        else:
+            stream.write(markdown.table(["loss", "value", "shaped by"], rows, "lrl"))
+        if result.worst:
+            stream.write(_worst_markdown(result, precision))
     else:
         out = console(stream)
         out.print(table.title_line(result, described), markup=False, soft_wrap=True)
-        out.print(table.evaluation_table(result, described, precision))
+        if result.slices:
+            _print_slices(out, result, precision)
+        else:
+            out.print(table.evaluation_table(result, described, precision))
+        if result.worst:
+            _print_worst(out, result, precision)
 
 
 def _emit_per_sample(result: Any, inputs: Any, fmt: str, precision: int, stream: IO[str]) -> None:
@@ -278,53 +288,64 @@ def progress_bar(
         yield lambda rows: progress.advance(task, rows)
 
 
-def _emit_sliced(
-    result: Any, described: dict[str, Any], fmt: str, precision: int, stream: IO[str]
-) -> None:
-    """Slices and worst rows (SPEC §8): CSV/TSV one row per (slicing, group), the overall
-    first (or the worst rows when there are no slices); tables and Markdown one table per
-    slicing with its summary, then the worst rows."""
+# --- slices and worst rows (SPEC §8) -------------------------------------------------------
+
+
+def _emit_slices_delimited(result: Any, fmt: str, stream: IO[str]) -> None:
+    """One row per (slicing, group), the whole input first as ``all``; without slices, one
+    row per worst row."""
     from losscli.render import delimited, slices
 
-    if fmt in ("csv", "tsv"):
-        sep = "," if fmt == "csv" else "\t"
-        if result.slices:
-            header, rows = slices.delimited_rows(result)
-        else:
-            header = slices.worst_header(result)
-            rows = [[e[k] for k in header] for e in result.worst]
-        write_stream(stream, delimited.dumps(header, rows, sep))
-        return
-    losses = list(result.losses)
-    from losscli.render import markdown, table
+    if result.slices:
+        header, rows = slices.delimited_rows(result)
+    else:
+        header = slices.worst_header(result)
+        rows = [[e[k] for k in header] for e in result.worst]
+    write_stream(stream, delimited.dumps(header, rows, "," if fmt == "csv" else "\t"))
 
-    if fmt == "markdown":
-        parts = [f"**{table.title_line(result, described)}**\n"]
-        for s in result.slices:
-            parts.append(f"**by {', '.join(s.by)}**\n")
-            head = slices.slice_header(losses)
-            parts.append(
-                markdown.table(
-                    head, slices.slice_rows(result, s, precision), "lrr" + "r" * len(losses)
-                )
-            )
-            parts.append("".join(f"- {line}\n" for line in slices.summary_lines(s, precision)))
-        if result.worst:
-            head = slices.worst_header(result)
-            parts.append(f"**worst {len(result.worst)} rows by {result.worst_by}**\n")
-            parts.append(markdown.table(head, slices.worst_cells(result, precision)))
-        write_stream(stream, "\n".join(parts))
-        return
-    out = console(stream)
-    out.print(table.title_line(result, described), markup=False, soft_wrap=True)
+
+def _print_slices(out: Any, result: Any, precision: int) -> None:
+    """One table per slicing, the whole input first, then worst, best and gap per loss."""
+    from losscli.render import slices, table
+
+    losses = list(result.losses)
     for s in result.slices:
         out.print(f"by {', '.join(s.by)}", markup=False)
         rows = slices.slice_rows(result, s, precision)
         out.print(table.simple_table(slices.slice_header(losses), rows, range(1, 3 + len(losses))))
         for line in slices.summary_lines(s, precision):
             out.print(line, markup=False, soft_wrap=True)
-    if result.worst:
-        out.print(f"worst {len(result.worst)} rows by {result.worst_by}", markup=False)
-        head = slices.worst_header(result)
-        cells = slices.worst_cells(result, precision)
-        out.print(table.simple_table(head, cells, range(len(head) - 4, len(head))))
+
+
+def _print_worst(out: Any, result: Any, precision: int) -> None:
+    from losscli.render import slices, table
+
+    out.print(f"worst {len(result.worst)} rows by {result.worst_by}", markup=False)
+    head = slices.worst_header(result)
+    cells = slices.worst_cells(result, precision)
+    out.print(table.simple_table(head, cells, range(len(head) - 4, len(head))))
+
+
+def _slices_markdown(result: Any, precision: int) -> str:
+    from losscli.render import markdown, slices
+
+    losses = list(result.losses)
+    parts = []
+    for s in result.slices:
+        rows = slices.slice_rows(result, s, precision)
+        parts.append(
+            f"**by {', '.join(s.by)}**\n\n"
+            + markdown.table(slices.slice_header(losses), rows, "lrr" + "r" * len(losses))
+            + "\n"
+            + "".join(f"- {line}\n" for line in slices.summary_lines(s, precision))
+        )
+    return "\n".join(parts)
+
+
+def _worst_markdown(result: Any, precision: int) -> str:
+    from losscli.render import markdown, slices
+
+    head = slices.worst_header(result)
+    return f"\n**worst {len(result.worst)} rows by {result.worst_by}**\n\n" + markdown.table(
+        head, slices.worst_cells(result, precision)
+    )

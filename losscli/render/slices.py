@@ -99,15 +99,21 @@ def worst_header(result: Any) -> list[str]:
 
 
 def worst_cells(result: Any, precision: int) -> list[list[str]]:
+    """Numbers of the model (prediction, weight, ℓ) at `precision`; shown columns and labels
+    as short as they read (11.76, not 11.760000)."""
     header = worst_header(result)
-    return [[_cell(entry[k], precision) for k in header] for entry in result.worst]
+    fixed = {"pred", "weight", "loss"}
+    return [
+        [_cell(entry[k], precision if k in fixed else None) for k in header]
+        for entry in result.worst
+    ]
 
 
-def _cell(value: Any, precision: int) -> str:
+def _cell(value: Any, precision: int | None) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return format_number(value, precision)
+        return format_number(value, precision) if precision else f"{value:.10g}"
     if isinstance(value, list):
         return "[" + ", ".join(_cell(v, precision) for v in value) + "]"
     return str(value)
