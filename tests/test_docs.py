@@ -63,3 +63,46 @@ def test_readme_tour_figures_are_what_eval_prints():
     )
     losses = json.loads(run.stdout)["losses"]
     assert json.dumps(losses, separators=(",", ":")) in README
+
+
+def _console_blocks(section: str) -> list[tuple[str, str]]:
+    """(command, expected stdout) of each `$ losscli ...` line in a README section's console
+    blocks; the output runs to the next `$` line or the end of the block."""
+    start = README.index(section)
+    end = README.find("\n## ", start + 1)
+    text = README[start : end if end >= 0 else None]
+    found = []
+    for block in text.split("```console\n")[1:]:
+        lines = block.split("\n```", 1)[0].split("\n")
+        i = 0
+        while i < len(lines):
+            if lines[i].startswith("$ losscli "):
+                j = i + 1
+                while j < len(lines) and not lines[j].startswith("$ "):
+                    j += 1
+                found.append((lines[i][2:], "\n".join(lines[i + 1 : j])))
+                i = j
+            else:
+                i += 1
+    return found
+
+
+SLICES = "## Where the model is bad"
+
+
+@pytest.mark.parametrize("command, expected", _console_blocks(SLICES), ids=lambda c: c[:60])
+def test_readme_slice_examples_print_what_the_readme_shows(command, expected):
+    import shlex
+
+    argv = shlex.split(command)[1:]
+    run = subprocess.run(
+        [sys.executable, "-m", "losscli", *argv], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.stdout.rstrip("\n") == expected
+
+
+def test_readme_has_slice_examples():
+    commands = [c for c, _ in _console_blocks(SLICES)]
+    assert any("--by" in c and c.startswith("losscli eval") for c in commands)
+    assert any("--worst" in c for c in commands)
+    assert any(c.startswith("losscli check") and "--by" in c for c in commands)
