@@ -97,8 +97,10 @@ def run_all(tree: Path, cmds: list[str]) -> list[tuple[int, bytes, bytes]]:
     env.pop("GITHUB_STEP_SUMMARY", None)
 
     def one(cmd: str) -> tuple[int, bytes, bytes]:
-        argv = [sys.executable, "-m", "losscli", *shlex.split(cmd)]
-        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, timeout=300)
+        # -P: the current folder is not put first on sys.path, so the tree on PYTHONPATH
+        # is the one imported (with -m and cwd=ROOT both sides would run the working tree)
+        argv = [sys.executable, "-P", "-m", "losscli", *shlex.split(cmd)]
+        done = subprocess.run(argv, cwd=tree, env=env, capture_output=True, timeout=300)
         return done.returncode, done.stdout, done.stderr
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
