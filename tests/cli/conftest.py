@@ -1,13 +1,18 @@
-"""Helpers for the CLI tests: files on tmp_path, the CLI run in-process with its exit code.
+"""Helpers for the CLI tests: files on tmp_path, and the two ways every test runs the CLI.
 
-`invoke` calls `losscli.cli.run` (what `main` does, so errors become one `error:` line and
-an exit code) inside Click's `CliRunner.isolation`, which gives it a stdin of our choosing
-and separate stdout and stderr.
+`invoke` is the one helper for in-process runs, in every test folder: it calls
+`losscli.cli.run` (what `main` does, so errors become one `error:` line and an exit code)
+inside Click's `CliRunner.isolation`, which gives it a stdin of our choosing and separate
+stdout and stderr. `spawn` is the one helper for a real `python -m losscli` process (or a
+bash line that runs it), for what in-process runs cannot show: pipes, signals, the
+interpreter's own exit.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 import warnings
 from dataclasses import dataclass
@@ -19,6 +24,7 @@ from click.testing import CliRunner
 from losscli.cli import run
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\]")
+TIMEOUT = 60
 
 
 @dataclass
@@ -27,16 +33,57 @@ class Ran:
     out: str
     err: str
 
+    def __iter__(self):
+        """`code, out, err = invoke(...)` where a test wants all three at once."""
+        return iter((self.code, self.out, self.err))
 
-def invoke(argv, input: bytes | str | None = None, env: dict | None = None) -> Ran:
-    """Run `losscli ARGV` in-process as `main()` would; return exit code, stdout, stderr."""
+
+def invoke(
+    argv, input: bytes | str | None = None, env: dict | None = None, *, expect: int | None = None
+) -> Ran:
+    """Run `losscli ARGV` in-process as `main()` would; return exit code, stdout, stderr.
+
+    With `expect`, the run must end with that exit code, without a traceback and without
+    terminal colour codes (the runner's streams are not terminals).
+    """
     runner = CliRunner()
     with runner.isolation(input=input, env=env) as (out, err, _), warnings.catch_warnings():
         _real_warnings()
         code = run([str(a) for a in argv])
         sys.stdout.flush()
         sys.stderr.flush()
-        return Ran(code, out.getvalue().decode(), err.getvalue().decode())
+        ran = Ran(code, out.getvalue().decode(), err.getvalue().decode())
+    if expect is not None:
+        assert ran.code == expect, (ran.code, ran.err)
+        assert "Traceback" not in ran.err and "Traceback" not in ran.out
+        assert not ANSI.search(ran.out) and not ANSI.search(ran.err)
+    return ran
+
+
+def spawn(
+    argv=(),
+    *,
+    shell: str | None = None,
+    input: bytes | str | None = b"",
+    cwd=None,
+    env: dict | None = None,
+    **kw,
+) -> subprocess.CompletedProcess:
+    """A real `python -m losscli ARGV` process, or the bash command line `shell`.
+
+    stdin is `input` (empty unless told), stdout and stderr are captured unless `kw` says
+    where they go, `env` is added to this process's environment, and a hung run fails after
+    TIMEOUT seconds.
+    """
+    command = ["bash", "-c", shell] if shell is not None else [sys.executable, "-m", "losscli"]
+    if shell is None:
+        command += [str(a) for a in argv]
+    if kw.get("text") and input == b"":
+        input = ""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("timeout", TIMEOUT)
+    return subprocess.run(command, input=input, cwd=cwd, env={**os.environ, **(env or {})}, **kw)
 
 
 def _show_on_stderr(message, category, filename, lineno, file=None, line=None) -> None:

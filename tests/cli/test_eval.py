@@ -1,4 +1,4 @@
-"""`losscli eval` end to end: real files on tmp_path, run through Click's CliRunner.
+"""`losscli eval` end to end: real files on tmp_path, run in-process through `invoke`.
 
 Reference values come from scikit-learn (`log_loss`, `mean_squared_error`) or are worked by
 hand with NumPy from the definitions of SPEC §4; each test says which.
@@ -14,12 +14,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error
 
 from losscli._version import __version__
 from losscli.cli import cli
-from tests.cli.conftest import ANSI
+from tests.cli.conftest import invoke
 
 pytestmark = pytest.mark.usefixtures("chdir_tmp")
 
@@ -27,23 +26,12 @@ N = 200
 FORMATS = ("table", "json", "csv", "tsv", "markdown")
 
 
-def ok(args, env=None, input=None):
-    """Run `losscli ARGS` with CliRunner; it must succeed without a traceback."""
-    r = CliRunner().invoke(
-        cli, [str(a) for a in args], env=env, input=input, catch_exceptions=False
-    )
-    assert r.exit_code == 0, r.stderr
-    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
-    assert not ANSI.search(r.stdout) and not ANSI.search(r.stderr)
-    return r
-
-
 def as_json(args, **kw) -> dict:
-    return json.loads(ok([*args, "--format", "json"], **kw).stdout)
+    return json.loads(invoke([*args, "--format", "json"], **kw, expect=0).out)
 
 
 def losses_csv(args, **kw) -> dict[str, float]:
-    rows = list(csv.reader(io.StringIO(ok([*args, "--format", "csv"], **kw).stdout)))
+    rows = list(csv.reader(io.StringIO(invoke([*args, "--format", "csv"], **kw, expect=0).out)))
     assert rows[0] == ["loss", "value"]
     return {name: float(value) for name, value in rows[1:]}
 
@@ -172,8 +160,8 @@ def test_id_col_per_sample_rows_follow_the_predictions(binary, rng):
     to_csv(binary[["id", "pred"]], "preds.csv")
     order = rng.permutation(N)
     to_csv(binary[["id", "label"]].iloc[order], "labels.csv")
-    out = ok(["eval", "preds.csv", "labels.csv", "--id-col", "id", "--loss", "bce",
-              "--reduction", "none"]).stdout  # fmt: skip
+    out = invoke(["eval", "preds.csv", "labels.csv", "--id-col", "id", "--loss", "bce",
+              "--reduction", "none"], expect=0).out  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [float(r["id"]) for r in rows] == binary["id"].tolist()
     y, p = binary["label"].to_numpy(), binary["pred"].to_numpy()
@@ -185,8 +173,8 @@ def test_id_col_per_sample_rows_follow_the_predictions(binary, rng):
 def test_id_col_per_sample_ids_are_printed_as_in_the_file(binary):
     to_csv(binary[["id", "pred"]], "preds.csv")
     to_csv(binary[["id", "label"]], "labels.csv")
-    out = ok(["eval", "preds.csv", "labels.csv", "--id-col", "id", "--loss", "bce",
-              "--reduction", "none"]).stdout  # fmt: skip
+    out = invoke(["eval", "preds.csv", "labels.csv", "--id-col", "id", "--loss", "bce",
+              "--reduction", "none"], expect=0).out  # fmt: skip
     ids = [r["id"] for r in csv.DictReader(io.StringIO(out))]
     assert ids == [str(i) for i in binary["id"]]
 
@@ -339,7 +327,7 @@ def test_csv_and_tsv_parse_and_agree_with_json(binary):
     to_csv(binary[["pred", "label"]], "b.csv")
     from_json = as_json(["eval", "b.csv"])["losses"]
     from_csv = losses_csv(["eval", "b.csv"])
-    tsv = ok(["eval", "b.csv", "--format", "tsv"]).stdout
+    tsv = invoke(["eval", "b.csv", "--format", "tsv"], expect=0).out
     rows = list(csv.reader(io.StringIO(tsv), delimiter="\t"))
     assert rows[0] == ["loss", "value"]
     from_tsv = {name: float(value) for name, value in rows[1:]}
@@ -352,7 +340,7 @@ def test_csv_and_tsv_parse_and_agree_with_json(binary):
 def test_table_shows_every_loss(binary):
     to_csv(binary[["pred", "label"]], "b.csv")
     names = list(as_json(["eval", "b.csv"])["losses"])
-    out = ok(["eval", "b.csv"]).stdout
+    out = invoke(["eval", "b.csv"], expect=0).out
     for name in names:
         assert name in out, name
     assert "binary" in out and "b.csv" in out
@@ -360,7 +348,7 @@ def test_table_shows_every_loss(binary):
 
 def test_markdown_has_a_header_row(binary):
     to_csv(binary[["pred", "label"]], "b.csv")
-    out = ok(["eval", "b.csv", "--format", "markdown", "--loss", "bce,mse"]).stdout
+    out = invoke(["eval", "b.csv", "--format", "markdown", "--loss", "bce,mse"], expect=0).out
     lines = [ln for ln in out.splitlines() if ln.startswith("|")]
     cells = [c.strip() for c in lines[0].strip("|").split("|")]
     assert cells[:2] == ["loss", "value"]
@@ -372,14 +360,16 @@ def test_markdown_has_a_header_row(binary):
 def test_no_ansi_codes_when_not_a_terminal_or_with_no_color(binary, fmt):
     to_csv(binary[["pred", "label"]], "b.csv")
     for env in ({}, {"NO_COLOR": "1"}, {"TERM": "xterm-256color", "COLUMNS": "junk"}):
-        r = ok(["eval", "b.csv", "--format", fmt], env=env)  # ok() asserts no ANSI
-        assert r.stdout.strip()
+        r = invoke(
+            ["eval", "b.csv", "--format", fmt], env=env, expect=0
+        )  # expect=0 asserts no ANSI
+        assert r.out.strip()
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "markdown"])
 def test_data_formats_never_carry_ansi_even_with_force_color(binary, fmt):  # BAD_INPUTS 64
     to_csv(binary[["pred", "label"]], "b.csv")
-    ok(["eval", "b.csv", "--format", fmt], env={"FORCE_COLOR": "1"})
+    invoke(["eval", "b.csv", "--format", fmt], env={"FORCE_COLOR": "1"}, expect=0)
 
 
 # -- --reduction none ---------------------------------------------------------------------------
@@ -387,8 +377,8 @@ def test_data_formats_never_carry_ansi_even_with_force_color(binary, fmt):  # BA
 
 def test_reduction_none_one_row_per_sample_regression(regression):
     to_csv(regression[["y_pred", "y_true"]], "r.csv")
-    out = ok(["eval", "r.csv", "--reduction", "none", "--loss", "mse,mae,huber",
-              "--huber-delta", "2"]).stdout  # fmt: skip
+    out = invoke(["eval", "r.csv", "--reduction", "none", "--loss", "mse,mae,huber",
+              "--huber-delta", "2"], expect=0).out  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == N
     assert list(rows[0]) == ["row", "mse", "mae", "huber"]
@@ -416,8 +406,8 @@ def test_reduction_none_binary_with_weights_json(binary):
 def test_reduction_none_multiclass_ce(multiclass):
     df, prob, idx = multiclass
     to_csv(df[["p_cat", "p_dog", "p_bird", "label"]], "m.csv")
-    out = ok(["eval", "m.csv", "--pred-col", "p_*", "--label-col", "label", "--loss", "ce",
-              "--reduction", "none", "--format", "tsv"]).stdout  # fmt: skip
+    out = invoke(["eval", "m.csv", "--pred-col", "p_*", "--label-col", "label", "--loss", "ce",
+              "--reduction", "none", "--format", "tsv"], expect=0).out  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(out), delimiter="\t"))
     assert len(rows) == N
     expected = -np.log(prob[np.arange(N), idx])
@@ -468,12 +458,12 @@ def test_save_writes_the_json_report(binary, chdir_tmp):
 
 def test_save_with_table_output_still_writes_json(binary, chdir_tmp):
     to_csv(binary[["pred", "label"]], "b.csv")
-    ok(["eval", "b.csv", "--save", "out.json", "--loss", "bce"])
+    invoke(["eval", "b.csv", "--save", "out.json", "--loss", "bce"], expect=0)
     saved = json.loads((chdir_tmp / "out.json").read_text())
     assert list(saved["losses"]) == ["bce"]
 
 
-# -- stdin through CliRunner ------------------------------------------------------------------------
+# -- stdin through invoke ---------------------------------------------------------------------------
 
 
 def test_csv_on_stdin(binary):
@@ -519,38 +509,12 @@ def test_sample_data_reference_values(args, loss, expected):
     assert got["losses"][loss] == pytest.approx(expected, rel=1e-9)
 
 
-# -- losses, --version, --help ---------------------------------------------------------------------
-
-
-def test_losses_table_lists_every_loss():
-    names = [r["name"] for r in as_json(["losses"])["losses"]]
-    out = ok(["losses"]).stdout
-    for name in names:
-        assert name in out
-    assert not ANSI.search(ok(["losses"], env={"NO_COLOR": "1"}).stdout)
-
-
-def test_losses_json_every_loss_has_formula_and_reference():
-    rows = as_json(["losses"])["losses"]
-    names = {r["name"] for r in rows}
-    assert names >= {"mse", "rmse", "mae", "huber", "pseudo_huber", "log_cosh", "bce", "hinge",
-                     "squared_hinge", "ce", "kl", "focal", "dice"}  # fmt: skip
-    for r in rows:
-        assert isinstance(r["formula"], str) and r["formula"].strip(), r["name"]
-        assert isinstance(r["reference"], str) and r["reference"].strip(), r["name"]
-        assert r["tasks"], r["name"]
-    aliases = {r["name"]: set(r["aliases"]) for r in rows}
-    assert {"log_loss", "logloss", "binary_crossentropy"} <= aliases["bce"]
-
-
-def test_losses_markdown():
-    out = ok(["losses", "--format", "markdown"]).stdout
-    assert out.splitlines()[0].startswith("| name |")
+# -- --version, --help ----------------------------------------------------------------------------
 
 
 def test_version():
-    r = ok(["--version"])
-    assert r.stdout == f"losscli {__version__}\n"
+    r = invoke(["--version"], expect=0)
+    assert r.out == f"losscli {__version__}\n"
 
 
 def _commands():
@@ -559,18 +523,17 @@ def _commands():
 
 @pytest.mark.parametrize("command", [[]] + [[c] for c in ["eval", "check", "losses", "compare"]])
 def test_help_of_each_command(command):
-    if command and command[0] not in cli.commands:
-        pytest.skip(f"no {command[0]} command yet")
-    r = ok([*command, "--help"])
-    assert r.stdout.startswith("Usage: ")
-    assert r.stdout == ok([*command, "-h"]).stdout
+    assert not command or command[0] in cli.commands, f"no {command[0]} command"
+    r = invoke([*command, "--help"], expect=0)
+    assert r.out.startswith("Usage: ")
+    assert r.out == invoke([*command, "-h"], expect=0).out
     if not command:
         for name in _commands():
-            assert name in r.stdout
+            assert name in r.out
 
 
 def test_eval_help_mentions_every_option():
-    out = ok(["eval", "--help"]).stdout
+    out = invoke(["eval", "--help"], expect=0).out
     for flag in ("--pred-col", "--label-col", "--weight-col", "--id-col", "--loss", "--task",
                  "--from-logits", "--eps", "--huber-delta", "--label-smoothing",
                  "--class-weight", "--reduction", "--renormalize", "--nan-policy", "--format",
@@ -649,11 +612,11 @@ def test_label_smoothing_by_hand():
 def test_probabilities_at_0_and_1_are_clipped_like_sklearn():  # BAD_INPUTS 39
     with open("c.csv", "w") as fh:
         fh.write("pred,label\n0.0,1\n1.0,1\n0.5,0\n")
-    r = ok(["eval", "c.csv", "--loss", "bce", "--format", "csv"])
-    value = float(r.stdout.splitlines()[1].split(",")[1])
+    r = invoke(["eval", "c.csv", "--loss", "bce", "--format", "csv"], expect=0)
+    value = float(r.out.splitlines()[1].split(",")[1])
     # oracle: scikit-learn log_loss clips at float64 machine epsilon, as losscli does
     assert value == pytest.approx(log_loss([1, 1, 0], [0.0, 1.0, 0.5]), rel=1e-12)
-    assert "clipped" in r.stderr
+    assert "clipped" in r.err
 
 
 def test_multi_output_regression_averages_over_every_element():
@@ -685,15 +648,15 @@ def test_nan_policy_omit_with_weights_equals_sklearn_on_the_rest(binary):
     df = binary.copy()
     df.loc[[3, 50, 51], "pred"] = np.nan
     to_csv(df, "b.csv", na_rep="nan")
-    r = ok(["eval", "b.csv", "--pred-col", "pred", "--weight-col", "w", "--loss", "bce",
-            "--nan-policy", "omit", "--format", "json"])  # fmt: skip
-    got = json.loads(r.stdout)
+    r = invoke(["eval", "b.csv", "--pred-col", "pred", "--weight-col", "w", "--loss", "bce",
+            "--nan-policy", "omit", "--format", "json"], expect=0)  # fmt: skip
+    got = json.loads(r.out)
     keep = df["pred"].notna()
     assert got["n_samples"] == N - 3
     assert got["losses"]["bce"] == pytest.approx(
         bce_sklearn(df[keep], sample_weight=df["w"][keep]), rel=1e-12
     )
-    assert "omitted 3 rows" in r.stderr and "row 4" in r.stderr
+    assert "omitted 3 rows" in r.err and "row 4" in r.err
 
 
 def test_npz_key_with_a_single_npz_file(binary):
@@ -706,18 +669,22 @@ def test_npz_key_with_a_single_npz_file(binary):
 
 def test_quiet_hides_notes_but_not_results(binary):
     to_csv(binary[["pred", "label", "w"]].rename(columns={"pred": "guess"}), "b.csv")
-    loud = ok(["eval", "b.csv", "--pred-col", "guess", "--label-col", "label", "--loss", "bce"])
-    quiet = ok(["eval", "b.csv", "--pred-col", "guess", "--label-col", "label", "--loss", "bce",
-                "--quiet"])  # fmt: skip
-    assert quiet.stdout == loud.stdout
-    assert "note:" not in quiet.stderr
+    loud = invoke(
+        ["eval", "b.csv", "--pred-col", "guess", "--label-col", "label", "--loss", "bce"], expect=0
+    )
+    quiet = invoke(["eval", "b.csv", "--pred-col", "guess", "--label-col", "label", "--loss", "bce",
+                "--quiet"], expect=0)  # fmt: skip
+    assert quiet.out == loud.out
+    assert "note:" not in quiet.err
 
 
 def test_nan_policy_omit_drops_rows_with_empty_cells(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.csv").write_text("p,y\n0.2,0\n,1\n0.7,1\n0.9,\n0.4,0\n")
     (tmp_path / "kept.csv").write_text("p,y\n0.2,0\n0.7,1\n0.4,0\n")
-    omitted = ok(["eval", "a.csv", "--nan-policy", "omit", "-f", "json", "--loss", "bce,mse"])
-    assert "omitted 2 rows" in omitted.stderr
+    omitted = invoke(
+        ["eval", "a.csv", "--nan-policy", "omit", "-f", "json", "--loss", "bce,mse"], expect=0
+    )
+    assert "omitted 2 rows" in omitted.err
     kept = as_json(["eval", "kept.csv", "--loss", "bce,mse"])
-    assert json.loads(omitted.stdout)["losses"] == kept["losses"]
+    assert json.loads(omitted.out)["losses"] == kept["losses"]
