@@ -10,12 +10,14 @@ interpreter's own exit.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +27,7 @@ from losscli.cli import run
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\]")
 TIMEOUT = 60
+BINARY = str(Path(__file__).resolve().parents[2] / "sample_data" / "binary.csv")
 
 
 @dataclass
@@ -128,3 +131,49 @@ def csv_text(header: list[str], rows) -> str:
         lines.append(",".join(repr(float(v)) if isinstance(v, float | np.floating) else str(v)
                               for v in row))  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+# -- gates of `check` on sample_data/binary.csv (test_check.py, and test_config.py's gates) --
+
+
+def gate_json(*argv):
+    code, out, err = invoke(["check", *argv, "--format", "json"])
+    assert out, err
+    return code, json.loads(out), err
+
+
+def assert_usage_error(code, out, err, *needles):
+    """Exit 2, one `error:` line on stderr, no verdict on stdout, no traceback."""
+    assert code == 2, (code, out, err)
+    assert re.search(r"^error: ", err, re.M), err
+    assert "Traceback" not in err
+    assert "PASSED" not in out and '"passed"' not in out
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
+@pytest.fixture(scope="module")
+def binary_losses():
+    """Exact loss values of binary.csv (prob) as `eval --format json` reports them."""
+    ran = invoke(["eval", BINARY, "--pred-col", "prob", "--format", "json"])
+    assert ran.code == 0
+    return json.loads(ran.out)["losses"]
+
+
+@pytest.fixture
+def baseline(tmp_path):
+    """A baseline report of binary.csv (prob) written by `eval --save`."""
+    code, _, err = invoke(["eval", BINARY, "--pred-col", "prob", "--save", "base.json"])
+    assert code == 0, err
+    return tmp_path / "base.json"
+
+
+def edit_report(path: Path, **changes) -> str:
+    data = json.loads(path.read_text())
+    for key, value in changes.items():
+        if key in data.get("losses", {}) and not isinstance(value, dict):
+            data["losses"][key] = value
+        else:
+            data[key] = value
+    path.write_text(json.dumps(data))
+    return str(path)

@@ -1,5 +1,8 @@
-"""Issue 9, settings-file findings: values checked against their flag's type and range
-(W5, C4), files that are not UTF-8 (C4), the class-weight table (C4), `[tool.losscli]` in
+"""Settings files (`losscli.toml`, `[tool.losscli]` in pyproject.toml, `--config FILE`).
+
+Gates, baselines and default options that `check` takes from a settings file, and how flags
+replace them. Issue 9's findings: values checked against their flag's type and range (W5,
+C4), files that are not UTF-8 (C4), the class-weight table (C4), `[tool.losscli]` in
 losscli.toml (M7) and the note that a settings file was read (M9).
 
 Each test writes a settings file in its own folder and runs the CLI end to end; values are
@@ -17,16 +20,23 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss
 
-from tests.cli.conftest import invoke
+from tests.cli.conftest import BINARY, assert_usage_error, edit_report, gate_json, invoke
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "sample_data"
 B = ["b.csv", "--pred-col", "prob", "--label-col", "label"]
+REGRESSION = str(DATA / "regression.csv")
 
 
 @pytest.fixture(autouse=True)
 def _folder(chdir_tmp, monkeypatch):
-    for var in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "LOSSCLI_DEBUG"):
+    for var in (
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_OUTPUT",
+        "LOSSCLI_DEBUG",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
     shutil.copy(DATA / "binary.csv", "b.csv")
     return chdir_tmp
@@ -210,3 +220,149 @@ def test_M9_settings_file_read_gets_a_note_unless_quiet(name, text):
     assert r.code == 0 and r.err == ""
     r = invoke(["check", *B, "--max", "bce=1", "-f", "csv"])
     assert f"note: settings from {name}\n" in r.err
+
+
+# --- gates and options of `check` from pyproject.toml and losscli.toml ---------------------------------------------------------------------
+
+
+def pyproject(text: str) -> None:
+    Path("pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.losscli]\n' + text)
+
+
+def losscli_toml(text: str) -> None:
+    Path("losscli.toml").write_text(text)
+
+
+def test_pyproject_gates():
+    pyproject('pred-col = "prob"\nmax = { bce = 0.01 }\n')
+    code, doc, err = gate_json(BINARY)
+    assert code == 1, err
+    assert [(g["loss"], g["kind"], g["bound"]) for g in doc["gates"]] == [("bce", "max", 0.01)]
+
+
+def test_losscli_toml_gates():
+    losscli_toml('pred-col = ["prob"]\nmax = { bce = 0.3 }\nmin = { mse = 0.001 }\n')
+    code, doc, err = gate_json(BINARY)
+    assert code == 0, err
+    assert {(g["loss"], g["kind"]) for g in doc["gates"]} == {("bce", "max"), ("mse", "min")}
+
+
+def test_losscli_toml_wins_over_pyproject():
+    pyproject('pred-col = "prob"\nmax = { bce = 0.01 }\n')
+    losscli_toml('pred-col = "prob"\nmax = { mse = 0.3 }\n')
+    code, doc, _ = gate_json(BINARY)
+    assert code == 0
+    assert [g["loss"] for g in doc["gates"]] == ["mse"]
+
+
+def test_pyproject_without_table_is_no_config():
+    Path("pyproject.toml").write_text('[project]\nname = "x"\n[tool.other]\nmax = 1\n')
+    assert_usage_error(*invoke(["check", *B]), "no gates")
+
+
+def test_cli_gate_replaces_file_gate_on_same_loss():
+    pyproject('pred-col = "prob"\nmax = { bce = 0.01, mse = 0.3 }\n')
+    code, doc, err = gate_json(BINARY, "--max", "bce=0.5")
+    assert code == 0, err
+    gates = sorted((g["loss"], g["kind"], g["bound"]) for g in doc["gates"])
+    assert gates == [("bce", "max", 0.5), ("mse", "max", 0.3)]
+
+
+def test_cli_gate_by_alias_replaces_file_gate():
+    pyproject('pred-col = "prob"\nmax = { log_loss = 0.01 }\n')
+    code, doc, _ = gate_json(BINARY, "--max", "bce=0.5")
+    assert code == 0
+    assert [(g["loss"], g["bound"]) for g in doc["gates"]] == [("bce", 0.5)]
+
+
+def test_cli_max_keeps_file_min_on_same_loss():
+    pyproject('pred-col = "prob"\nmin = { bce = 0.5 }\n')
+    code, doc, _ = gate_json(BINARY, "--max", "bce=1")
+    assert code == 1
+    assert {(g["loss"], g["kind"]) for g in doc["gates"]} == {("bce", "min"), ("bce", "max")}
+
+
+def test_config_baseline_and_tolerance(baseline, binary_losses):
+    edit_report(baseline, bce=binary_losses["bce"] * 0.95)
+    pyproject('pred-col = "prob"\nbaseline = "base.json"\ntolerance = "2%"\n')
+    assert invoke(["check", BINARY]).code == 1
+    assert invoke(["check", BINARY, "--tolerance", "10%"]).code == 0
+    pyproject(
+        'pred-col = "prob"\nbaseline = "base.json"\ntolerance = { default = "2%", bce = "10%" }\n'
+    )
+    assert invoke(["check", BINARY]).code == 0
+
+
+def test_cli_baseline_replaces_config_baseline(baseline):
+    pyproject('pred-col = "prob"\nbaseline = "missing.json"\n')
+    assert_usage_error(*invoke(["check", BINARY]), "missing.json")
+    assert invoke(["check", BINARY, "--baseline", baseline]).code == 0
+
+
+def test_config_default_options(binary_losses):
+    losscli_toml(
+        'task = "binary"\nloss = ["mse"]\npred-col = "logit"\nlabel-col = "label"\n'
+        "from-logits = true\nmax = { bce = 0.3 }\n"
+    )
+    code, doc, err = gate_json(BINARY)
+    assert code == 0, err
+    assert doc["options"]["from_logits"] is True
+    assert doc["inputs"]["preds"]["columns"] == ["logit"]
+    assert set(doc["losses"]) == {"mse", "bce"}
+    assert doc["losses"]["bce"] == pytest.approx(binary_losses["bce"], rel=1e-6)
+
+
+def test_cli_option_replaces_config_option(binary_losses):
+    losscli_toml('pred-col = "logit"\nloss = ["mse"]\ntask = "regression"\nmax = { mse = 1 }\n')
+    code, doc, err = gate_json(BINARY, "--pred-col", "prob", "--loss", "mae", "--task", "binary")
+    assert code == 0, err
+    assert doc["task"] == "binary"
+    assert doc["inputs"]["preds"]["columns"] == ["prob"]
+    assert set(doc["losses"]) == {"mae", "mse"}
+    assert doc["losses"]["mse"] == binary_losses["mse"]
+
+
+def test_cli_can_turn_off_config_from_logits(binary_losses):
+    losscli_toml("from-logits = true\nmax = { bce = 0.3 }\n")
+    code, doc, err = gate_json(BINARY, "--pred-col", "prob", "--no-from-logits")
+    assert code == 0, err
+    assert doc["losses"]["bce"] == binary_losses["bce"]
+
+
+def test_explicit_config_file():
+    Path("gates.toml").write_text('pred-col = "prob"\nmax = { bce = 0.01 }\n')
+    assert invoke(["check", BINARY, "--config", "gates.toml"]).code == 1
+    assert_usage_error(*invoke(["check", BINARY, "--config", "none.toml"]), "none.toml")
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("max = { bce = 0.3 }\nmaxx = 1\n", "maxx"),
+        ("max = { bce = 0.3 \n", ""),
+        ("max = 0.3\n", "max"),
+        ('max = { bce = "abc" }\n', "abc"),
+        ("max = { hueber = 1 }\n", "hueber"),
+        ('pred-col = "prob"\nmax = { bce = 0.3 }\ntolerance = "-2%"\nbaseline = "b.json"\n', "-2%"),
+    ],
+)
+def test_bad_config_is_exit_2(text, needle):
+    Path("b.json").write_text("{}")
+    losscli_toml('pred-col = "prob"\n' + text if "pred-col" not in text else text)
+    assert_usage_error(*invoke(["check", BINARY]), needle)
+
+
+def test_empty_config_gates_is_no_gates():
+    losscli_toml('pred-col = "prob"\nmax = {}\nmin = {}\n')
+    assert_usage_error(*invoke(["check", BINARY]), "no gates")
+
+
+def test_config_gate_on_loss_the_task_lacks_is_exit_2():
+    losscli_toml("max = { bce = 1 }\n")
+    assert_usage_error(*invoke(["check", REGRESSION]), "bce")
+
+
+def test_config_tolerance_without_baseline_is_a_default_not_an_error():
+    pyproject('pred-col = "prob"\ntolerance = "2%"\n')
+    code, out, err = invoke(["check", BINARY, "--max", "bce=0.3"])
+    assert code == 0, err
