@@ -19,22 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import log_loss
 
-from tests.cli.conftest import ANSI
+from tests.cli.conftest import ANSI, TIMEOUT, spawn
 
 PY = sys.executable
-TIMEOUT = 60
-
-
-def losscli(*args, input: bytes | None = b"", cwd=None, env=None, **kw):
-    return subprocess.run(
-        [PY, "-m", "losscli", *map(str, args)],
-        input=input,
-        capture_output=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=TIMEOUT,
-        **kw,
-    )
 
 
 def clean_stderr(err: bytes) -> str:
@@ -70,7 +57,7 @@ def csv_bytes(p, y) -> bytes:
 
 def test_csv_on_stdin_json_parses(data):
     p, y = data
-    proc = losscli("eval", "-", "--loss", "bce,mse", "--format", "json", input=csv_bytes(p, y))
+    proc = spawn(["eval", "-", "--loss", "bce,mse", "--format", "json"], input=csv_bytes(p, y))
     assert proc.returncode == 0, proc.stderr
     clean_stderr(proc.stderr)
     got = json.loads(proc.stdout)
@@ -85,8 +72,7 @@ def test_npy_bytes_on_stdin(data, tmp_path):
     buf = io.BytesIO()
     np.save(buf, p)
     np.save(tmp_path / "y.npy", y)
-    proc = losscli("eval", "-", "y.npy", "--loss", "bce", "-f", "json", input=buf.getvalue(),
-                   cwd=tmp_path)  # fmt: skip
+    proc = spawn(["eval", "-", "y.npy", "--loss", "bce", "-f", "json"], input=buf.getvalue(), cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     clean_stderr(proc.stderr)
     assert json.loads(proc.stdout)["losses"]["bce"] == pytest.approx(log_loss(y, p), rel=1e-12)
@@ -96,7 +82,7 @@ def test_parquet_bytes_on_stdin(data):
     p, y = data
     buf = io.BytesIO()
     pq.write_table(pa.table({"pred": p, "label": y}), buf)
-    proc = losscli("eval", "-", "--loss", "bce", "-f", "json", input=buf.getvalue())
+    proc = spawn(["eval", "-", "--loss", "bce", "-f", "json"], input=buf.getvalue())
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["losses"]["bce"] == pytest.approx(log_loss(y, p), rel=1e-12)
 
@@ -105,10 +91,10 @@ def test_json_pipes_into_a_json_reader(tmp_path, data):
     p, y = data
     (tmp_path / "b.csv").write_bytes(csv_bytes(p, y))
     reader = f"{shlex.quote(PY)} -c 'import json,sys; print(json.load(sys.stdin)[\"task\"])'"
-    proc = subprocess.run(
-        ["bash", "-c", f"set -o pipefail; {shlex.quote(PY)} -m losscli eval b.csv -f json | {reader}"],
-        capture_output=True, cwd=tmp_path, timeout=TIMEOUT,
-    )  # fmt: skip
+    proc = spawn(
+        shell=f"set -o pipefail; {shlex.quote(PY)} -m losscli eval b.csv -f json | {reader}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == b"binary\n"
 
@@ -131,7 +117,7 @@ def test_head_one_of_large_per_sample_output_ends_quietly(big_csv):  # BAD_INPUT
         f"set -o pipefail; {shlex.quote(PY)} -m losscli eval {shlex.quote(str(big_csv))} "
         "--reduction none --loss mse,mae | head -1"
     )
-    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, timeout=TIMEOUT)
+    proc = spawn(shell=cmd)
     clean_stderr(proc.stderr)
     assert proc.stderr == b""
     assert proc.stdout == b"row,mse,mae\n"
@@ -143,7 +129,7 @@ def test_head_one_of_large_json_output_ends_quietly(big_csv):  # BAD_INPUTS 70
         f"set -o pipefail; {shlex.quote(PY)} -m losscli eval {shlex.quote(str(big_csv))} "
         "--reduction none --loss mse -f json | head -1"
     )
-    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, timeout=TIMEOUT)
+    proc = spawn(shell=cmd)
     clean_stderr(proc.stderr)
     assert proc.stdout == b"{\n"
     assert proc.returncode in (0, 141), proc.returncode
@@ -152,10 +138,7 @@ def test_head_one_of_large_json_output_ends_quietly(big_csv):  # BAD_INPUTS 70
 def test_closed_stdout(tmp_path, data):  # BAD_INPUTS 71
     p, y = data
     (tmp_path / "b.csv").write_bytes(csv_bytes(p, y))
-    proc = subprocess.run(
-        ["bash", "-c", f"{shlex.quote(PY)} -m losscli eval b.csv -f json >&-"],
-        capture_output=True, cwd=tmp_path, timeout=TIMEOUT,
-    )  # fmt: skip
+    proc = spawn(shell=f"{shlex.quote(PY)} -m losscli eval b.csv -f json >&-", cwd=tmp_path)
     err = clean_stderr(proc.stderr)
     assert len(err.splitlines()) == 1 and err.startswith("error: "), err
     assert proc.returncode == 2
@@ -163,7 +146,7 @@ def test_closed_stdout(tmp_path, data):  # BAD_INPUTS 71
 
 def test_error_in_a_real_process_is_one_line(tmp_path):
     (tmp_path / "p.csv").write_text("pred,label\n0.1,0\nnan,1\n0.3,1\n")
-    one_error_line(losscli("eval", "p.csv", cwd=tmp_path), "p.csv", "'pred'", "row 2 (line 3)")
+    one_error_line(spawn(["eval", "p.csv"], cwd=tmp_path), "p.csv", "'pred'", "row 2 (line 3)")
 
 
 @pytest.mark.parametrize(
@@ -177,22 +160,22 @@ def test_error_in_a_real_process_is_one_line(tmp_path):
 )
 def test_no_numpy_warnings_reach_stderr(tmp_path, content, args):  # 37, 49
     (tmp_path / "x.csv").write_text(content)
-    one_error_line(losscli("eval", "x.csv", *args, cwd=tmp_path))
+    one_error_line(spawn(["eval", "x.csv", *args], cwd=tmp_path))
 
 
 def test_empty_stdin(tmp_path):  # BAD_INPUTS 66
-    one_error_line(losscli("eval", "-", input=b""), "stdin", "no data")
+    one_error_line(spawn(["eval", "-"], input=b""), "stdin", "no data")
 
 
 def test_missing_file_real_process(tmp_path):  # BAD_INPUTS 1
-    one_error_line(losscli("eval", "nope.csv", cwd=tmp_path), "nope.csv")
+    one_error_line(spawn(["eval", "nope.csv"], cwd=tmp_path), "nope.csv")
 
 
 def test_stdin_a_terminal_does_not_hang():  # BAD_INPUTS 67
     pty = pytest.importorskip("pty")
     master, slave = pty.openpty()
     try:
-        proc = losscli("eval", "-", input=None, stdin=slave)
+        proc = spawn(["eval", "-"], input=None, stdin=slave)
     finally:
         os.close(slave)
         os.close(master)
@@ -203,7 +186,7 @@ def test_table_to_a_pipe_has_no_colour(data, tmp_path):
     p, y = data
     (tmp_path / "b.csv").write_bytes(csv_bytes(p, y))
     for env in ({"TERM": "xterm-256color"}, {"NO_COLOR": "1"}):
-        proc = losscli("eval", "b.csv", cwd=tmp_path, env=env)
+        proc = spawn(["eval", "b.csv"], cwd=tmp_path, env=env)
         assert proc.returncode == 0, proc.stderr
         clean_stderr(proc.stderr)
         assert not ANSI.search(proc.stdout.decode()) and not ANSI.search(proc.stderr.decode())
@@ -211,9 +194,9 @@ def test_table_to_a_pipe_has_no_colour(data, tmp_path):
 
 
 def test_version_and_help_real_process():
-    proc = losscli("--version")
+    proc = spawn(["--version"])
     assert proc.returncode == 0 and proc.stdout.startswith(b"losscli ")
-    proc = losscli("eval", "--help")
+    proc = spawn(["eval", "--help"])
     assert proc.returncode == 0 and proc.stdout.startswith(b"Usage: losscli eval")
 
 
