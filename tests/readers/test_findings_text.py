@@ -15,7 +15,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import threading
 
@@ -27,10 +26,9 @@ from conftest import error_of, write
 from sklearn.metrics import log_loss
 
 from losscli.readers import iter_frames, read_frame
-from tests.cli.conftest import invoke
+from tests.cli.conftest import TIMEOUT, invoke, spawn
 
 PY = sys.executable
-TIMEOUT = 60
 # −(ln 0.8 + ln 0.7)/2: rows (0.2, 0) and (0.7, 1), worked by hand
 BCE_TWO_ROWS = -(math.log(0.8) + math.log(0.7)) / 2
 
@@ -41,14 +39,6 @@ def bce_of(ran) -> float:
     lines = ran.out.strip().splitlines()
     assert lines[0] == "loss,value"
     return float(lines[1].split(",")[1])
-
-
-def run(*args, input: bytes | None = b"", cwd=None, shell: str | None = None):
-    """A real `python -m losscli` process (or a bash command line), with a timeout."""
-    argv = ["bash", "-c", shell] if shell else [PY, "-m", "losscli", *map(str, args)]
-    return subprocess.run(
-        argv, input=input, capture_output=True, cwd=cwd, timeout=TIMEOUT, env=dict(os.environ)
-    )
 
 
 def the_error(proc) -> str:
@@ -201,7 +191,7 @@ def test_C2_cr_line_endings_are_read(chdir_tmp):
 
 
 def test_C2_cr_line_endings_in_a_real_pipe():
-    proc = run("eval", "-", "-l", "bce", "-f", "csv", input=b"prob,label\r0.2,0\r0.7,1\r")
+    proc = spawn(["eval", "-", "-l", "bce", "-f", "csv"], input=b"prob,label\r0.2,0\r0.7,1\r")
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout.decode().splitlines()[1].split(",")[1]) == pytest.approx(
         BCE_TWO_ROWS, rel=1e-15
@@ -294,7 +284,7 @@ def test_C3_named_fifo_is_read_once_like_stdin(tmp_path):
         fifo = tmp_path / name
         os.mkfifo(fifo)
         thread = _feed_fifo(fifo, data)
-        proc = run("eval", fifo, "--pred-col", "prob", "-l", "bce", "-f", "csv")
+        proc = spawn(["eval", fifo, "--pred-col", "prob", "-l", "bce", "-f", "csv"])
         thread.join(TIMEOUT)
         assert proc.returncode == 0, (name, proc.stderr)
         value = float(proc.stdout.decode().splitlines()[1].split(",")[1])
@@ -305,7 +295,7 @@ def test_C3_tsv_fifo_keeps_its_extension(tmp_path):
     fifo = tmp_path / "ff.tsv"
     os.mkfifo(fifo)
     thread = _feed_fifo(fifo, b"prob\tlabel\n0.2\t0\n0.7\t1\n")
-    proc = run("eval", fifo, "-l", "bce", "-f", "csv")
+    proc = spawn(["eval", fifo, "-l", "bce", "-f", "csv"])
     thread.join(TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout.decode().splitlines()[1].split(",")[1]) == pytest.approx(
@@ -317,7 +307,7 @@ def test_C3_tsv_fifo_keeps_its_extension(tmp_path):
 @pytest.mark.parametrize("extra", ["", "--input-format csv"])
 def test_C3_process_substitution_csv(tmp_path, extra):
     cmd = f"{PY} -m losscli eval {extra} <(printf 'prob,label\\n0.2,0\\n0.7,1\\n') -l bce -f csv"
-    proc = run(shell=cmd, cwd=tmp_path)
+    proc = spawn(shell=cmd, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout.decode().splitlines()[1].split(",")[1]) == pytest.approx(
         BCE_TWO_ROWS, rel=1e-15
@@ -330,7 +320,7 @@ def test_C3_process_substitution_parquet_and_two_pipes(tmp_path):
     pq.write_table(pa.table({"prob": p}), tmp_path / "p.parquet")
     (tmp_path / "l.csv").write_text("label\n0\n1\n1\n")
     cmd = f"{PY} -m losscli eval <(cat p.parquet) <(cat l.csv) -l bce -f csv"
-    proc = run(shell=cmd, cwd=tmp_path)
+    proc = spawn(shell=cmd, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     value = float(proc.stdout.decode().splitlines()[1].split(",")[1])
     assert value == pytest.approx(log_loss(y, p), rel=1e-12)
@@ -340,22 +330,26 @@ def test_C3_dev_stdin_is_standard_input(tmp_path):
     if not os.path.exists("/dev/stdin"):
         pytest.skip("no /dev/stdin")
     (tmp_path / "l.csv").write_text("label\n0\n1\n")
-    proc = run("eval", "/dev/stdin", "l.csv", "-l", "bce", "-f", "csv",
-               input=b"prob\n0.2\n0.7\n", cwd=tmp_path)  # fmt: skip
+    proc = spawn(
+        ["eval", "/dev/stdin", "l.csv", "-l", "bce", "-f", "csv"],
+        input=b"prob\n0.2\n0.7\n",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout.decode().splitlines()[1].split(",")[1]) == pytest.approx(
         BCE_TWO_ROWS, rel=1e-15
     )
     parquet = _parquet_bytes(pa.table({"prob": [0.2, 0.7]}))
-    proc = run("eval", "/dev/stdin", "l.csv", "-l", "bce", "-f", "csv", input=parquet,
-               cwd=tmp_path)  # fmt: skip
+    proc = spawn(
+        ["eval", "/dev/stdin", "l.csv", "-l", "bce", "-f", "csv"], input=parquet, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 def test_C3_empty_pipe_and_device_say_no_data(tmp_path):
-    proc = run(shell=f"{PY} -m losscli eval <(printf '') -l bce", cwd=tmp_path)
+    proc = spawn(shell=f"{PY} -m losscli eval <(printf '') -l bce", cwd=tmp_path)
     assert the_error(proc).endswith(": no data. Check what writes to it.")
-    assert the_error(run("eval", "/dev/null", "-l", "bce")) == (
+    assert the_error(spawn(["eval", "/dev/null", "-l", "bce"])) == (
         "error: /dev/null: no data. Check what writes to it."
     )
 
@@ -513,8 +507,6 @@ def test_C3_the_same_fifo_for_both_roles_is_an_error_not_a_hang(tmp_path):
     """One FIFO given as PREDS and LABELS (or to two models of compare) can be read once:
     an error before anything blocks on it."""
     import os
-    import subprocess
-    import sys
 
     fifo = tmp_path / "ff.csv"
     os.mkfifo(fifo)
@@ -522,8 +514,7 @@ def test_C3_the_same_fifo_for_both_roles_is_an_error_not_a_hang(tmp_path):
         ["eval", str(fifo), str(fifo)],
         ["compare", "--labels", str(fifo), str(fifo), str(tmp_path / "x.csv")],
     ):
-        done = subprocess.run([sys.executable, "-m", "losscli", *argv], capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        done = spawn(argv, text=True)
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith("error: "), done.stderr
         assert "(a pipe or FIFO)" in done.stderr and "read" in done.stderr
