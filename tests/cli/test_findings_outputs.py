@@ -12,16 +12,11 @@ import json
 import math
 import os
 import stat
-import subprocess
-import sys
 import threading
 
 import pytest
 
-from tests.cli.conftest import invoke, write
-
-PY = sys.executable
-TIMEOUT = 60
+from tests.cli.conftest import TIMEOUT, invoke, spawn, write
 
 # binary data worked by hand: bce_i = −[y log p + (1 − y) log(1 − p)]
 PROBS = [0.2, 0.7, 0.9, 0.4, 0.6]
@@ -50,16 +45,6 @@ def _error_line(ran, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
-
-
-def _losscli(*args, cwd, env=None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PY, "-m", "losscli", *map(str, args)],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=TIMEOUT,
-        **kw,
-    )
 
 
 def _saved_bce(path) -> float:
@@ -157,7 +142,7 @@ def test_D2_fifo_is_written_into_not_replaced(b_csv):
     got: list[bytes] = []
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    proc = _losscli(*EVAL, "--save", "out.fifo", cwd=b_csv, capture_output=True)
+    proc = spawn([*EVAL, "--save", "out.fifo"], cwd=b_csv)
     reader.join(TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
@@ -168,7 +153,7 @@ def test_D2_fifo_is_written_into_not_replaced(b_csv):
 def test_D2_character_device_is_written_into_not_replaced(b_csv):
     node = b_csv / "fakenull"
     os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a copy of /dev/null
-    proc = _losscli(*EVAL, "--save", "fakenull", cwd=b_csv, capture_output=True)
+    proc = spawn([*EVAL, "--save", "fakenull"], cwd=b_csv)
     assert proc.returncode == 0, proc.stderr
     mode = os.lstat(node).st_mode
     assert stat.S_ISCHR(mode) and os.lstat(node).st_rdev == os.makedev(1, 3)
@@ -176,7 +161,7 @@ def test_D2_character_device_is_written_into_not_replaced(b_csv):
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="as root a regression would replace /dev/null")
 def test_D2_dev_null_is_accepted_and_stays_a_device(b_csv):
-    proc = _losscli(*EVAL, "--save", "/dev/null", cwd=b_csv, capture_output=True)
+    proc = spawn([*EVAL, "--save", "/dev/null"], cwd=b_csv)
     assert proc.returncode == 0, proc.stderr
     assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
 
@@ -186,7 +171,7 @@ def test_D2_a_link_to_stdout_writes_into_the_redirected_file(b_csv):
     # touch the system's /dev/stdout when run against a version that replaces it
     os.symlink("/proc/self/fd/1", b_csv / "to_stdout")
     with open(b_csv / "out.txt", "wb") as out:
-        proc = _losscli(*EVAL, "-f", "csv", "--save", "to_stdout", cwd=b_csv, stdout=out)
+        proc = spawn([*EVAL, "-f", "csv", "--save", "to_stdout"], cwd=b_csv, stdout=out)
     assert proc.returncode == 0
     assert os.path.islink(b_csv / "to_stdout")
     text = (b_csv / "out.txt").read_text()
@@ -200,9 +185,7 @@ def test_D2_a_link_to_stdout_writes_into_the_redirected_file(b_csv):
 
 @pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
 def test_D3_new_report_follows_the_umask(b_csv, mask, expected):
-    proc = _losscli(
-        *EVAL, "--save", "s.json", cwd=b_csv, capture_output=True, preexec_fn=lambda: os.umask(mask)
-    )
+    proc = spawn([*EVAL, "--save", "s.json"], cwd=b_csv, preexec_fn=lambda: os.umask(mask))
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(os.stat(b_csv / "s.json").st_mode) == expected
 
@@ -274,9 +257,23 @@ def test_W4_reduction_none_with_omit_keeps_the_input_row_numbers(chdir_tmp):
 @pytest.mark.parametrize("chunk_rows", [1, 2, 3])
 def test_W4_row_numbers_hold_across_chunks(chdir_tmp, chunk_rows):
     write(chdir_tmp / "om.csv", OMIT)
-    proc = _losscli("eval", "om.csv", "--nan-policy", "omit", "--reduction", "none", "-l", "bce",
-                    "-f", "json", cwd=chdir_tmp, capture_output=True, text=True,
-                    env={"LOSSCLI_CHUNK_ROWS": str(chunk_rows)})  # fmt: skip
+    proc = spawn(
+        [
+            "eval",
+            "om.csv",
+            "--nan-policy",
+            "omit",
+            "--reduction",
+            "none",
+            "-l",
+            "bce",
+            "-f",
+            "json",
+        ],
+        cwd=chdir_tmp,
+        text=True,
+        env={"LOSSCLI_CHUNK_ROWS": str(chunk_rows)},
+    )
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)["per_sample"]
     assert [r["row"] for r in rows] == [1, 3, 5]

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import losscli
+from tests.cli.conftest import spawn
 
 LOSSES = "mse,rmse,mae,huber,log_cosh,bce,hinge,focal,dice"
 
@@ -32,24 +33,10 @@ def _binary(n: int, seed: int = 0) -> pa.Table:
 
 
 def _eval(path, env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **env_extra}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "losscli",
-            "eval",
-            str(path),
-            "--pred-col",
-            "prob",
-            "--label-col",
-            "label",
-            *args,
-        ],
-        capture_output=True,
+    return spawn(
+        ["eval", path, "--pred-col", "prob", "--label-col", "label", *args],
         text=True,
-        env=env,
-        check=False,
+        env=env_extra,
     )
 
 
