@@ -1,6 +1,7 @@
 """Issue 9, real pipes and devices: exit 141 when the reader of stdout goes away (M2), and
 a full disk is an `error:` with exit 2, not "a bug" (C5). Every test runs `losscli` as a
-real process, since what is tested is the operating system's pipe and device behaviour.
+real process (`spawn`; a Popen where the test closes the pipe itself), since what is tested
+is the operating system's pipe and device behaviour.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 
 import numpy as np
 import pytest
+
+from tests.cli.conftest import spawn
 
 PY = sys.executable
 TIMEOUT = 120
@@ -72,10 +75,9 @@ def test_M2_closed_pipe_is_exit_141_for_every_command(args):
 @pytest.mark.parametrize("args", COMMANDS.values(), ids=COMMANDS.keys())
 def test_M2_pipe_into_true_under_pipefail_is_141(args):
     cmd = " ".join(shlex.quote(a) for a in [PY, "-m", "losscli", *args])
-    proc = subprocess.run(
-        ["bash", "-c", f"{cmd} 2>/dev/null | true; echo ${{PIPESTATUS[0]}}"],
-        capture_output=True, cwd=SAMPLE, timeout=TIMEOUT,
-    )  # fmt: skip
+    proc = spawn(
+        shell=f"{cmd} 2>/dev/null | true; echo ${{PIPESTATUS[0]}}", cwd=SAMPLE, timeout=TIMEOUT
+    )
     assert proc.stdout.decode().strip() == "141"
 
 
@@ -99,17 +101,14 @@ def test_M2_head_one_of_large_output_is_141(big_csv, fmt):
         f"{shlex.quote(PY)} -m losscli eval {shlex.quote(big_csv)} --reduction none -q "
         f"-f {fmt} | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}"
     )
-    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, timeout=TIMEOUT)
+    proc = spawn(shell=cmd, timeout=TIMEOUT)
     _clean(proc.stderr)
     assert proc.stdout.decode().strip() == "141"
 
 
 def test_M2_passing_check_is_not_reported_as_a_failed_gate_under_pipefail():
     cmd = " ".join(shlex.quote(a) for a in [PY, "-m", "losscli", *COMMANDS["check-pass"]])
-    proc = subprocess.run(
-        ["bash", "-c", f"set -o pipefail; {cmd} | true"], capture_output=True, cwd=SAMPLE,
-        timeout=TIMEOUT,
-    )  # fmt: skip
+    proc = spawn(shell=f"set -o pipefail; {cmd} | true", cwd=SAMPLE, timeout=TIMEOUT)
     assert proc.returncode == 141
 
 
@@ -122,10 +121,7 @@ FULL = COMMANDS
 @pytest.mark.parametrize("args", FULL.values(), ids=FULL.keys())
 def test_C5_stdout_on_a_full_disk_is_exit_2_with_what_failed(args):
     with open("/dev/full", "w") as full:
-        proc = subprocess.run(
-            [PY, "-m", "losscli", *args], stdout=full, stderr=subprocess.PIPE, cwd=SAMPLE,
-            timeout=TIMEOUT,
-        )  # fmt: skip
+        proc = spawn(args, stdout=full, cwd=SAMPLE, timeout=TIMEOUT)
     lines = _clean(proc.stderr).splitlines()
     errors = [line for line in lines if line.startswith("error:")]
     assert proc.returncode == 2, lines
@@ -142,10 +138,7 @@ def test_C5_save_onto_a_full_device_is_exit_2_naming_it(tmp_path):
     if os.geteuid() == 0:
         full = str(tmp_path / "full")
         os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
-    proc = subprocess.run(
-        [PY, "-m", "losscli", *COMMANDS["eval-csv"], "-q", "--save", full],
-        capture_output=True, cwd=SAMPLE, timeout=TIMEOUT,
-    )  # fmt: skip
+    proc = spawn([*COMMANDS["eval-csv"], "-q", "--save", full], cwd=SAMPLE, timeout=TIMEOUT)
     err = _clean(proc.stderr)
     assert proc.returncode == 2, err
     assert err.startswith(f"error: cannot write to {full}: No space left on device"), err
