@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from losscli.cli import cli
 from losscli.engine.registry import SPECS
+from tests.cli.conftest import invoke, spawn
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_loss_table_is_losscli_losses_markdown():
-    out = CliRunner().invoke(cli, ["losses", "--format", "markdown"], catch_exceptions=False)
-    assert out.output in README
+    out = invoke(["losses", "--format", "markdown"], expect=0)
+    assert out.out in README
 
 
 @pytest.mark.parametrize("command", sorted(cli.commands))
 def test_every_command_has_help_and_is_in_the_readme(command):
-    out = CliRunner().invoke(cli, [command, "--help"], catch_exceptions=False)
-    assert out.exit_code == 0 and "Usage:" in out.output
+    out = invoke([command, "--help"])
+    assert out.code == 0 and "Usage:" in out.out
     assert f"losscli {command}" in README
 
 
@@ -42,11 +40,8 @@ def test_readme_starts_with_the_two_commands():
 
 def test_readme_tour_figures_are_what_eval_prints():
     # the multiclass line of the tour, run as written (from the repository root)
-    run = subprocess.run(
+    run = spawn(
         [
-            sys.executable,
-            "-m",
-            "losscli",
             "eval",
             "sample_data/multiclass.csv",
             "--pred-col",
@@ -57,7 +52,6 @@ def test_readme_tour_figures_are_what_eval_prints():
             "json",
         ],
         cwd=ROOT,
-        capture_output=True,
         text=True,
         check=True,
     )
@@ -95,9 +89,7 @@ def test_readme_slice_examples_print_what_the_readme_shows(command, expected):
     import shlex
 
     argv = shlex.split(command)[1:]
-    run = subprocess.run(
-        [sys.executable, "-m", "losscli", *argv], cwd=ROOT, capture_output=True, text=True
-    )
+    run = spawn(argv, cwd=ROOT, text=True)
     assert run.stdout.rstrip("\n") == expected
 
 
