@@ -7,13 +7,12 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 import losscli
 from losscli import EvaluationResult, evaluate
-
-pd = pytest.importorskip("pandas")
-pa = pytest.importorskip("pyarrow")
 
 SPEC_KEYS = {"losscli", "task", "n_samples", "sum_weights", "losses", "options", "inputs"}
 NAMES = np.array(["cat", "dog", "eel"])

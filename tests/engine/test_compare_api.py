@@ -9,14 +9,13 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
+from sklearn import metrics
 
 import losscli
 from losscli import ComparisonResult, InputError, compare, compare_stream
-
-pd = pytest.importorskip("pandas")
-stats = pytest.importorskip("scipy.stats")
-metrics = pytest.importorskip("sklearn.metrics")
 
 
 @pytest.fixture
@@ -190,7 +189,8 @@ def test_result_names(three):
 
 
 def test_pandas_and_pyarrow_inputs(rng):
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa
+
     n = 200
     P = rng.dirichlet(np.ones(3), n)
     Q = rng.dirichlet(np.ones(3), n)

@@ -11,16 +11,15 @@ import decimal
 import math
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import error_of, write
+from pyarrow import feather
+from sklearn import metrics
 
 from losscli.readers.columns import load_inputs, stream_inputs
 from tests.cli.conftest import invoke
-
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-feather = pytest.importorskip("pyarrow.feather")
-metrics = pytest.importorskip("sklearn.metrics")
 
 # -(ln 0.8 + ln 0.7 + ln 0.9) / 3: ids 1, 2, 3 with p 0.2, 0.7, 0.9 and labels 0, 1, 1
 JOINED_BCE = -(math.log(0.8) + math.log(0.7) + math.log(0.9)) / 3

@@ -15,14 +15,13 @@ import inspect
 import json
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from pyarrow import feather
+from sklearn import metrics
 
 from tests.cli.conftest import invoke
-
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-feather = pytest.importorskip("pyarrow.feather")
-metrics = pytest.importorskip("sklearn.metrics")
 
 EPS32 = 1.1920928955078125e-07  # np.finfo(np.float32).eps, as the JSON must show it
 EPS16 = 0.0009765625  # np.finfo(np.float16).eps
