@@ -19,6 +19,9 @@ fresh process):
 7. scale    binary Parquet and CSV of 10⁶, 10⁷ and 10⁸ rows (BENCH_SCALE), end to end,
             against pandas + scikit-learn (where its ~120 bytes a row fit in 60% of the
             machine's memory) and the floor (pyarrow read + one np.log pass).
+8. slices   `eval --by` on a 10⁷-row Parquet file: a column of 1,000 values and one of
+            100,000 against the unsliced eval (targets 1.5× and 2×), and peak memory as the
+            file doubles.
 
 Environment: BENCH_ROWS (default 10⁷), BENCH_GB, BENCH_SCALE (comma list of row counts),
 BENCH_SKIP (comma list of sections).
@@ -504,6 +507,56 @@ def bench_scale() -> None:
     )
 
 
+# --- 8. slices ----------------------------------------------------------------------------------
+
+
+def make_sliced(n: int) -> Path:
+    """Binary predictions with a slice column of 1,000 values and one of 100,000."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = DATA / f"sliced_{n}.parquet"
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        p, y = binary_data(n, seed=8)
+        rng = np.random.default_rng(8)
+        table = pa.table(
+            {
+                "prob": p,
+                "label": y,
+                "region": rng.integers(0, 1_000, n),
+                "user": rng.integers(0, 100_000, n),
+            }
+        )
+        pq.write_table(table, path, row_group_size=1 << 20)
+    return path
+
+
+def bench_slices() -> None:
+    exe = str(Path(PY).with_name("losscli"))
+    path = str(make_sliced(ROWS))
+    base = [exe, "eval", path, "--pred-col", "prob", "--label-col", "label", "--loss", "bce,mse"]
+    t0, m0 = run_timed([*base, "-f", "json"])
+    rows = [["eval, no slices", f"{t0:.2f}", f"{m0:.0f}", "1.0×", ""]]
+    for col, values, target in (("region", "1,000", "≤ 1.5×"), ("user", "100,000", "≤ 2×")):
+        t, m = run_timed([*base, "--by", col, "-f", "json"])
+        rows.append(
+            [f"--by {col} ({values} slices)", f"{t:.2f}", f"{m:.0f}", f"{t / t0:.2f}×", target]
+        )
+    big = str(make_sliced(2 * ROWS))
+    t2, m2 = run_timed([exe, "eval", big, "--pred-col", "prob", "--label-col", "label",
+                        "--loss", "bce,mse", "--by", "user", "-f", "json"], repeat=1)  # fmt: skip
+    rows.append(
+        [f"--by user, {2 * ROWS:,} rows", f"{t2:.2f}", f"{m2:.0f}", f"{t2 / t0:.2f}×",
+         f"memory {(m2 / m - 1) * 100:+.0f}% as the file doubles"]
+    )  # fmt: skip
+    table(
+        f"8. slices: eval --by on a {ROWS:,}-row Parquet file, bce and mse (seconds; peak MiB)",
+        ["what", "seconds", "peak MiB", "÷ no slices", "target"],
+        rows,
+    )
+
+
 def main() -> None:
     import compileall
 
@@ -526,6 +579,7 @@ def main() -> None:
         ("compare", bench_compare),
         ("tasks", bench_tasks),
         ("scale", bench_scale),
+        ("slices", bench_slices),
     ):
         if name not in SKIP:
             fn()

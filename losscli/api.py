@@ -125,8 +125,10 @@ class EvaluationResult:
         if self.slices:
             out["slices"] = [s.to_dict() for s in self.slices]
         if self.worst is not None:
+            from losscli.render.json import Rows
+
             out["worst_by"] = self.worst_by
-            out["worst"] = self.worst
+            out["worst"] = Rows(self.worst)
         return out
 
     def to_frame(self) -> Any:

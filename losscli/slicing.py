@@ -85,9 +85,11 @@ class Slicing:
     min_rows: int = 0  # groups under it are small
 
     def to_dict(self) -> dict[str, Any]:
+        from losscli.render.json import Rows
+
         out: dict[str, Any] = {
             "by": list(self.by),
-            "groups": [g.to_dict() for g in self.groups],
+            "groups": Rows(g.to_dict() for g in self.groups),
             "summary": {name: e.to_dict() for name, e in self.summary.items()},
         }
         if self.left_out:

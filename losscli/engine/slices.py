@@ -65,7 +65,6 @@ class SlicedSums:
     n_groups: int
     max_slices: int = MAX_SLICES
     keys: list[Key] = field(default_factory=list)
-    _index: dict[Key, int] = field(default_factory=dict, repr=False)
     _weight: CompensatedSum = field(init=False, repr=False)
     _count: CompensatedSum = field(init=False, repr=False)
     _sums: dict[str, CompensatedSum] = field(init=False, repr=False)
@@ -84,14 +83,18 @@ class SlicedSums:
     # --- keys --------------------------------------------------------------------------
 
     def _number(self, keys: Sequence[Key]) -> NDArray[np.intp]:
-        """This accumulator's number of each key, adding keys not seen before."""
-        out = np.empty(len(keys), dtype=np.intp)
-        for i, key in enumerate(keys):
-            j = self._index.get(key)
-            if j is None:
-                j = self._index[key] = len(self.keys)
-                self.keys.append(key)
-            out[i] = j
+        """This accumulator's number of each key (distinct), adding keys not seen before.
+        Looked up in one hash join (pandas), not key by key: 10⁵ slices stay cheap."""
+        import pandas as pd
+
+        if self.keys:
+            known = pd.Index(self.keys, dtype=object, tupleize_cols=False)
+            out = known.get_indexer(pd.Index(list(keys), dtype=object, tupleize_cols=False))
+        else:
+            out = np.full(len(keys), -1, dtype=np.intp)
+        new = np.flatnonzero(out < 0)
+        out[new] = len(self.keys) + np.arange(len(new))
+        self.keys.extend(keys[i] for i in new)
         if len(self.keys) > self.max_slices:
             raise InputError(
                 f"{' × '.join(self.by)} has more than {self.max_slices:,} distinct slices",
@@ -153,31 +156,39 @@ class SlicedSums:
         """Each slice's values, in order of first appearance; class weights are the whole
         input's (balanced weights come from all rows, not from the slice's)."""
         w = class_weights
-        weight, count = self._weight.value(), self._count.value()
-        sums = {k: v.value() for k, v in self._sums.items()}
-        out = []
-        for i, key in enumerate(self.keys):
-            if not count[i].sum() > 0:  # a class named but absent from the rows
-                continue
-            sw = float(weight[i] @ w)
-            losses: dict[str, float | None] = {}
-            for spec in specs:
-                losses[spec.name] = _value(
-                    spec.statistic, sums[spec.statistic.key][i], w, sw, options
-                )
-            out.append(SliceGroup(key, int(round(count[i].sum())), sw, losses))
-        return out
+        sw = self._weight.value() @ w
+        n = self._count.value().sum(axis=1)
+        # each statistic's class-weighted sums, one array over slices per term
+        columns: dict[str, list[Array]] = {}
+        for key, total in self._sums.items():
+            v = total.value()
+            columns[key] = [v @ w] if v.ndim == 2 else [v[:, :, j] @ w for j in range(v.shape[2])]
+        values = {
+            spec.name: _values(spec.statistic, columns[spec.statistic.key], sw, options)
+            for spec in specs
+        }
+        return [
+            SliceGroup(
+                key, int(round(n[i])), float(sw[i]), {name: v[i] for name, v in values.items()}
+            )
+            for i, key in enumerate(self.keys)
+            if n[i] > 0  # a class named but absent from the rows
+        ]
 
 
-def _value(
-    stat: Statistic, sums: Array, w: Array, sum_weights: float, options: Options
-) -> float | None:
-    if not sum_weights > 0:
-        return None
-    columns = [sums] if sums.ndim == 1 else [sums[:, j] for j in range(sums.shape[1])]
+def _values(
+    stat: Statistic, columns: list[Array], sw: Array, options: Options
+) -> list[float | None]:
+    """The statistic's value of each slice (None where Σω is 0 or the value not finite)."""
+    out: list[float | None] = []
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        value = float(stat.value(sum_weights, [float(w @ c) for c in columns], options))
-    return value if math.isfinite(value) else None
+        for i, weight in enumerate(sw.tolist()):
+            if not weight > 0:
+                out.append(None)
+                continue
+            value = float(stat.value(weight, [float(c[i]) for c in columns], options))
+            out.append(value if math.isfinite(value) else None)
+    return out
 
 
 def _by_key(
