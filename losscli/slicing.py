@@ -330,6 +330,8 @@ def slice_data(by: Any, n: int) -> dict[str, tuple[np.ndarray, np.ndarray | None
 
     if by is None:
         return {}
+    if hasattr(by, "column_names") and hasattr(by, "column"):  # a pyarrow Table
+        by = by.to_pandas()
     if isinstance(by, pd.DataFrame):
         items = {str(c): by[c] for c in by.columns}
     elif isinstance(by, Mapping):
@@ -350,6 +352,8 @@ def slice_data(by: Any, n: int) -> dict[str, tuple[np.ndarray, np.ndarray | None
 
 
 def _as_1d(values: Any, name: str) -> np.ndarray:
+    if hasattr(values, "to_pylist") and hasattr(values, "type"):  # a pyarrow (chunked) array
+        values = values.to_pandas()
     arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
     if arr.ndim != 1:
         raise InputError(

@@ -255,19 +255,9 @@ def _choose(
 
 
 def _resolve_directory(path: str, fmt: str | None) -> Source:
-    """A directory is read as one Parquet dataset when it holds only Parquet files."""
-    try:
-        names = sorted(os.listdir(path))
-    except PermissionError:
-        raise InputError(
-            "permission denied", fix="Check the directory's permissions", source=path
-        ) from None
-    # Hidden and underscore files are Spark/Hive bookkeeping (_SUCCESS, .crc), not data.
-    files = [
-        os.path.join(path, n)
-        for n in names
-        if not n.startswith((".", "_")) and os.path.isfile(os.path.join(path, n))
-    ]
+    """A directory is read as one Parquet dataset when it holds only Parquet files, directly
+    or in Hive partition folders (``region=eu/part-0.parquet``), in file-name order."""
+    files = _dataset_files(path)
     parquet = [f for f in files if from_extension(f)[0] == "parquet" or _has_parquet_magic(f)]
     if fmt in (None, "parquet") and files and len(parquet) == len(files):
         return Source(name=path, format="parquet", path=path, files=parquet)
@@ -276,6 +266,27 @@ def _resolve_directory(path: str, fmt: str | None) -> Source:
         fix="Pass a file, or a directory that holds only Parquet files",
         source=path,
     )
+
+
+def _dataset_files(path: str) -> list[str]:
+    """The files of a dataset folder, its Hive partition folders (``key=value``) walked in
+    name order. Hidden and underscore entries are Spark/Hive bookkeeping (_SUCCESS, .crc)."""
+    try:
+        names = sorted(os.listdir(path))
+    except PermissionError:
+        raise InputError(
+            "permission denied", fix="Check the directory's permissions", source=path
+        ) from None
+    files = []
+    for n in names:
+        full = os.path.join(path, n)
+        if n.startswith((".", "_")):
+            continue
+        if os.path.isfile(full):
+            files.append(full)
+        elif os.path.isdir(full) and "=" in n:
+            files.extend(_dataset_files(full))
+    return files
 
 
 def _has_parquet_magic(path: str) -> bool:

@@ -143,3 +143,28 @@ def test_worst_by_a_dataset_level_loss_is_an_error() -> None:
         _acc(worst=3, worst_by="dice")
     with pytest.raises(InputError, match="not one of the losses"):
         _acc(worst=3, worst_by="mse")
+
+
+@pytest.mark.parametrize(
+    "column",
+    ["strings", "strings with null", "integers with null", "table"],
+)
+def test_a_pyarrow_array_or_table_is_slice_data(column: str) -> None:
+    """SPEC §7: evaluate takes pyarrow data; slice columns are no exception (found by an
+    independent test writer: pyarrow arrays crashed in to_numpy)."""
+    import pyarrow as pa
+
+    import losscli
+
+    values = {
+        "strings": ["eu", "us", "eu", "us"],
+        "strings with null": ["eu", None, "eu", "us"],
+        "integers with null": [1, None, 2, 1],
+        "table": ["eu", "us", "eu", "us"],
+    }[column]
+    p, y = np.array([0.2, 0.7, 0.4, 0.9]), np.array([0, 1, 1, 0])
+    by = pa.table({"region": values}) if column == "table" else {"region": pa.array(values)}
+    got = losscli.evaluate(p, y, ["bce"], by=by)
+    want = losscli.evaluate(p, y, ["bce"], by={"region": np.array(values, dtype=object)})
+    assert [g.key for g in got.slices[0].groups] == [g.key for g in want.slices[0].groups]
+    assert [g.losses for g in got.slices[0].groups] == [g.losses for g in want.slices[0].groups]

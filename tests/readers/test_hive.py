@@ -1,0 +1,81 @@
+"""Hive-partitioned Parquet folders: partition keys are columns, usable by --by (SPEC §8)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from sklearn.metrics import log_loss
+
+from losscli.cli import cli, run
+
+
+def _write(root: Path, parts: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    for folder, (p, y) in parts.items():
+        os.makedirs(root / folder, exist_ok=True)
+        pq.write_table(pa.table({"prob": p, "label": y}), root / folder / "part-0.parquet")
+    (root / "_SUCCESS").write_text("")
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> tuple[Path, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    rng = np.random.default_rng(5)
+    parts = {}
+    for folder, n in (
+        ("region=eu", 40),
+        ("region=us", 25),
+        ("region=__HIVE_DEFAULT_PARTITION__", 9),
+    ):
+        p = rng.uniform(0.05, 0.95, n)
+        parts[folder] = (p, (rng.uniform(size=n) < p).astype(np.int64))
+    _write(tmp_path / "data", parts)
+    return tmp_path / "data", parts
+
+
+def test_partition_column_slices_equal_each_folder_alone(dataset) -> None:
+    root, parts = dataset
+    out = CliRunner().invoke(cli, ["eval", str(root), "--by", "region", "-l", "bce", "-f", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    groups = {g["key"]["region"]: g for g in doc["slices"][0]["groups"]}
+    assert set(groups) == {"eu", "us", None}  # the default partition is null, listed last
+    assert doc["slices"][0]["groups"][-1]["key"] == {"region": None}
+    folder = {"eu": "region=eu", "us": "region=us", None: "region=__HIVE_DEFAULT_PARTITION__"}
+    for key, g in groups.items():
+        p, y = parts[folder[key]]
+        assert g["n_samples"] == len(y)
+        assert g["losses"]["bce"] == pytest.approx(log_loss(y, p), rel=1e-12)
+    # rows in folder-name order: region=__HIVE_DEFAULT_PARTITION__ < region=eu < region=us
+    whole_p = np.concatenate([parts[f][0] for f in sorted(parts)])
+    whole_y = np.concatenate([parts[f][1] for f in sorted(parts)])
+    assert doc["losses"]["bce"] == pytest.approx(log_loss(whole_y, whole_p), rel=1e-12)
+
+
+def test_partition_keys_that_differ_between_files_are_an_error(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.1, 0.9, 5)
+    y = np.array([0, 1, 0, 1, 1])
+    _write(tmp_path / "d", {"region=eu": (p, y), "device=ios": (p, y)})
+    assert run(["eval", str(tmp_path / "d"), "--by", "region"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "partition folders" in err and err.count("\n") == 1
+
+
+def test_worst_rows_count_rows_across_the_files(dataset) -> None:
+    root, parts = dataset
+    out = CliRunner().invoke(
+        cli, ["eval", str(root), "-l", "bce", "--worst", "1", "--show-col", "region", "-f", "json"]
+    )
+    doc = json.loads(out.stdout)
+    whole_p = np.concatenate([parts[f][0] for f in sorted(parts)])
+    whole_y = np.concatenate([parts[f][1] for f in sorted(parts)])
+    ell = -(whole_y * np.log(whole_p) + (1 - whole_y) * np.log(1 - whole_p))
+    i = int(np.argmax(ell))
+    assert doc["worst"][0]["row"] == i + 1
+    assert doc["worst"][0]["loss"] == pytest.approx(ell[i], rel=1e-12)
