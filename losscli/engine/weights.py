@@ -76,7 +76,9 @@ def class_weight_vector(
         if missing:
             raise InputError(
                 f"{option('class_weight', 'balanced')} needs every class in the labels; "
-                f"class {', '.join(repr(m) for m in missing)} has no rows",
+                + ("class " if len(missing) == 1 else "classes ")
+                + ", ".join(repr(m) for m in missing)
+                + (" has no rows" if len(missing) == 1 else " have no rows"),
                 fix=f"Give explicit weights, such as {_EXAMPLE}",
             )
         return counts.sum() / (k * counts)
