@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscli.engine.batch import Batch
+from losscli.engine.diagnostics import Diagnostics
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
 from losscli.engine.slices import MAX_SLICES, Key, SlicedSums, SliceGroup
@@ -33,37 +34,6 @@ from losscli.engine.worst import Describe, WorstRows
 from losscli.errors import InputError, option
 
 Array = NDArray[np.float64]
-
-
-@dataclass
-class Diagnostics:
-    """Counts worth telling the user about; they merge by addition (first rows by min)."""
-
-    n_rows: int = 0
-    n_omitted: int = 0
-    first_omitted: int | None = None
-    n_clipped: int = 0
-    n_unnormalized: int = 0
-    first_unnormalized: int | None = None
-    saw_zero_label: bool = False
-    saw_minus_one_label: bool = False
-    sample_weighted: bool = False
-
-    def merged(self, other: Diagnostics) -> Diagnostics:
-        def first(a: int | None, b: int | None) -> int | None:
-            return b if a is None else a if b is None else min(a, b)
-
-        return Diagnostics(
-            self.n_rows + other.n_rows,
-            self.n_omitted + other.n_omitted,
-            first(self.first_omitted, other.first_omitted),
-            self.n_clipped + other.n_clipped,
-            self.n_unnormalized + other.n_unnormalized,
-            first(self.first_unnormalized, other.first_unnormalized),
-            self.saw_zero_label or other.saw_zero_label,
-            self.saw_minus_one_label or other.saw_minus_one_label,
-            self.sample_weighted or other.sample_weighted,
-        )
 
 
 @dataclass
