@@ -179,7 +179,11 @@ def join_by_id(header: InputsHeader, frames: dict[str, Frame], roles: ColumnRole
         {n: m[order] for n, m in labels_frame.nulls.items()}, labels_frame.types,
         labels_frame.line_of,
     )  # fmt: skip
+    from losscli.readers.lockstep import check_same
+
     try:
+        for column in roles.extras_in_both:  # a slice column in both files, after the join
+            check_same({PREDS: frames[PREDS], LABELS: aligned}, column, id_like=False)
         inputs = assemble(header, {PREDS: frames[PREDS], LABELS: aligned}, roles, {}, 0)
     except InputError as exc:
         raise _unalign(exc, labels_frame, order) from None

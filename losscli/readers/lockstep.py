@@ -60,12 +60,12 @@ def check_ids(frames: dict[str, Frame], roles: ColumnRoles) -> None:
     3.1 s without the check, nearly all of it in that conversion. Slice columns that both
     files hold (`ColumnRoles.extras_in_both`) must agree the same way."""
     if roles.id_check is not None:
-        _check_same(frames, roles.id_check, id_like=True)
+        check_same(frames, roles.id_check, id_like=True)
     for column in roles.extras_in_both:
-        _check_same(frames, column, id_like=False)
+        check_same(frames, column, id_like=False)
 
 
-def _check_same(frames: dict[str, Frame], column: str, id_like: bool) -> None:
+def check_same(frames: dict[str, Frame], column: str, id_like: bool) -> None:
     """The first row where two files' copies of `column` differ, as an error."""
     p, q = frames[PREDS], frames[LABELS]
     empty = {r: f.nulls.get(column, np.zeros(f.n_rows, dtype=bool)) for r, f in frames.items()}
