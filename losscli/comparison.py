@@ -44,7 +44,9 @@ from losscli.errors import InputError
 @dataclass(frozen=True)
 class ModelComparison:
     """d = loss(model) − loss(baseline) over the same rows, its interval and its p-value
-    for "no difference" (two-sided); `p_value_holm` when Holm's adjustment was asked for."""
+    for "no difference" (two-sided); `p_value_holm` when Holm's adjustment was asked for.
+    A slice's comparison names the slice by column (`slice`) and marks it when it has fewer
+    rows than ``min_slice_rows`` (`small`); the whole's has `slice` None."""
 
     model: str
     baseline: str
@@ -54,6 +56,8 @@ class ModelComparison:
     p_value: float
     method: str
     p_value_holm: float | None = None
+    slice: dict[str, str | None] | None = None
+    small: bool = False
 
 
 @dataclass
@@ -62,7 +66,8 @@ class ComparisonResult:
 
     Attributes:
         models: model name → its `EvaluationResult` (the numbers `evaluate` gives for it).
-        comparisons: one `ModelComparison` per (model other than the baseline, loss).
+        comparisons: one `ModelComparison` per (model other than the baseline, loss), then
+            with slices one per (slicing, group, loss, model), in the baseline's group order.
         baseline: the reference model's name.
         method: the method used, ``bootstrap`` or ``normal``.
         settings: what was asked: method, ci, n_resamples, seed, holm.
@@ -110,12 +115,15 @@ class ComparisonResult:
             "baseline": self.baseline,
             "options": options,
             "higher_is_better": list(self.higher_is_better),
-            "models": {
-                name: {"losses": r.losses, "inputs": self.inputs.get(name, {})}
-                for name, r in self.models.items()
-            },
+            "models": {name: self._model(name, r) for name, r in self.models.items()},
             "comparisons": [_entry(c, s["holm"]) for c in self.comparisons],
         }
+
+    def _model(self, name: str, r: EvaluationResult) -> dict[str, Any]:
+        out: dict[str, Any] = {"losses": r.losses, "inputs": self.inputs.get(name, {})}
+        if r.slices:
+            out["slices"] = [s.to_dict() for s in r.slices]
+        return out
 
     def to_frame(self) -> Any:
         """A pandas DataFrame, one row per (model, loss): model, loss, value, baseline,
@@ -123,7 +131,7 @@ class ComparisonResult:
         baseline's own rows have NaN for the comparison's numbers."""
         import pandas as pd
 
-        found = {(c.model, c.loss): c for c in self.comparisons}
+        found = {(c.model, c.loss): c for c in self.comparisons if c.slice is None}
         holm = bool(self.settings["holm"])
         rows = []
         for loss in next(iter(self.models.values())).losses:
@@ -143,7 +151,9 @@ class ComparisonResult:
 
 
 def _entry(c: ModelComparison, holm: bool) -> dict[str, Any]:
-    out = {"model": c.model, "baseline": c.baseline, "loss": c.loss}
+    out: dict[str, Any] = {"model": c.model, "baseline": c.baseline, "loss": c.loss}
+    if c.slice is not None:
+        out.update(slice=dict(c.slice), small=c.small)
     out.update(difference=c.difference, ci=list(c.ci), p_value=c.p_value, method=c.method)
     if holm:
         out["p_value_holm"] = c.p_value_holm
@@ -169,6 +179,7 @@ def compare(
     classes: Sequence[str] | None = None,
     threads: int | None = None,
     locate: Locate | None = None,
+    by: Any = None,
     **options: Any,
 ) -> ComparisonResult:
     """Compare models' predictions of the same rows, each against a baseline.
@@ -190,10 +201,18 @@ def compare(
             above), ``bootstrap`` or ``normal``.
         ci: the interval's coverage, in (0, 1).
         n_resamples: bootstrap resamples, ≥ 1. seed: seeds them (same seed, same numbers).
-        holm: also give Holm-adjusted p-values, one family per loss.
+        holm: also give Holm-adjusted p-values, one family per loss (with slices, one
+            family of every comparison, the whole's and every slice's).
         task, sample_weight, classes, threads, **options: as `evaluate`; the first model's
             task is every model's task. ``reduction`` must be ``mean``.
         locate: `locate(part, error)` places an engine error in the caller's data.
+        by: slice columns (SPEC §8), as `evaluate` takes them (an array, a dict of arrays
+            or a DataFrame), shared by every model; with parts (`labels` None), the
+            baseline's `.extras` are the slice columns. With ``slicings``, ``per_class``,
+            ``bins``, ``min_slice_rows``, ``max_slices``, ``sort_slices``, ``top_slices``
+            as `evaluate`: each model's result has its slices, and each slice of each
+            slicing its comparisons, with the method and seed of the whole comparison
+            (``top_slices`` trims what is shown; every slice is compared).
 
     Returns:
         A `ComparisonResult`: `.models`, `.comparisons`, `.to_dict()`, `.to_frame()`.
@@ -205,7 +224,9 @@ def compare(
     s = make_settings(losses, task=task, classes=classes, options=options, baseline=baseline,
                       method=method, ci=ci, n_resamples=n_resamples, seed=seed, holm=holm,
                       threads=threads, locate=locate)  # fmt: skip
-    chunk = preds_by_model if labels is None else (preds_by_model, labels, sample_weight)
+    chunk = preds_by_model if labels is None else (preds_by_model, labels, sample_weight, by)
+    if by is not None:
+        s = replace(s, slices={"slicings": None, **s.slices})
     models = models_of(chunk, 0)
     _check_names(list(models), s.baseline)
     return _build(run_in_memory([models], list(models), s), s)
@@ -227,6 +248,7 @@ def compare_stream(
     progress: Callable[[int], None] | None = None,
     locate: Locate | None = None,
     rewind: Callable[[], Iterable[Any]] | None = None,
+    by: Sequence[Sequence[str] | str] | None = None,
     **options: Any,
 ) -> ComparisonResult:
     """`compare` over a stream of chunks of the same rows of every model.
@@ -253,10 +275,17 @@ def compare_stream(
     parts are read); without it, the chunks are held in memory. `progress(rows)` is called
     after each chunk; `locate(part, error)` places an engine error in the caller's data.
     The other keywords are those of `compare`.
+
+    Slices (SPEC §8): a chunk carries its slice columns as a fourth tuple item (an array,
+    a dict of arrays or a DataFrame), or the baseline's part as `.extras` (name → (values,
+    null mask)); `by` lists the slicings (column names, tuples for crosses; default: every
+    slice column), with the slice keywords of `compare`.
     """
     s = make_settings(losses, task=task, classes=classes, options=options, baseline=baseline,
                       method=method, ci=ci, n_resamples=n_resamples, seed=seed, holm=holm,
                       threads=threads, locate=locate)  # fmt: skip
+    if by is not None:
+        s = replace(s, slices={**s.slices, "slicings": list(by)})
     return _build(_run_chunks(as_mappings(chunks), s, rewind, progress), s)
 
 
@@ -310,20 +339,29 @@ def _check_names(names: list[str], baseline: str | None) -> None:
 
 
 def _build(run: Run, s: Settings) -> ComparisonResult:
-    """The `ComparisonResult` of a run, with Holm's p-values per loss when asked for."""
+    """The `ComparisonResult` of a run, with Holm's p-values when asked for: one family
+    per loss (the models compared with the baseline), or with slices one family of every
+    comparison, the whole's and every slice's (SPEC §8), those `top_slices` hides included."""
     base = s.baseline or run.names[0]
-    found = [
-        ModelComparison(
-            run.names[c.model], base, c.loss, c.difference, tuple(c.ci), c.p_value, c.method
-        )  # fmt: skip
-        for c in run.found
-    ]
-    if s.holm:  # one family per loss: the models compared with the baseline
-        for loss in {c.loss for c in found}:
-            family = [j for j, c in enumerate(found) if c.loss == loss]
-            adjusted = resample.holm([found[j].p_value for j in family])
-            for j, p in zip(family, adjusted, strict=True):
-                found[j] = replace(found[j], p_value_holm=p)
+
+    def entry(c: resample.Comparison, **where: Any) -> ModelComparison:
+        return ModelComparison(run.names[c.model], base, c.loss, c.difference, (c.ci[0], c.ci[1]),
+                               c.p_value, c.method, **where)  # fmt: skip
+
+    found = [entry(c) for c in run.found]
+    found += [entry(sc.found, slice=sc.key, small=sc.small) for sc in run.slices]
+    if s.holm and run.slices:
+        families = [list(range(len(found)))]
+    elif s.holm:
+        families = [[j for j, c in enumerate(found) if c.loss == loss]
+                    for loss in {c.loss for c in found}]  # fmt: skip
+    else:
+        families = []
+    for family in families:
+        adjusted = resample.holm([found[j].p_value for j in family])
+        for j, p in zip(family, adjusted, strict=True):
+            found[j] = replace(found[j], p_value_holm=p)
+    found = _listed(found, run, base)
     settings = dict(method=s.method, ci=s.ci, n_resamples=s.n_resamples, seed=s.seed, holm=s.holm)
     return ComparisonResult(
         models=dict(zip(run.names, run.results, strict=True)),
@@ -335,3 +373,18 @@ def _build(run: Run, s: Settings) -> ComparisonResult:
         inputs={name: src[1] for name, src in zip(run.names, run.sources, strict=True)},
         notes=run.notes,
     )
+
+
+def _listed(found: list[ModelComparison], run: Run, base: str) -> list[ModelComparison]:
+    """The whole's comparisons and those of the slices the baseline lists (`top_slices`
+    keeps the worst; the others were compared, and counted by Holm, but are not shown)."""
+    if not run.slices:
+        return found
+    shown = run.results[run.names.index(base)].slices
+    listed = {(j, tuple(g.key.values())) for j, sl in enumerate(shown) for g in sl.groups}
+    whole = len(run.found)
+    return found[:whole] + [
+        c
+        for c, sc in zip(found[whole:], run.slices, strict=True)
+        if (sc.slicing, tuple(sc.key.values())) in listed
+    ]

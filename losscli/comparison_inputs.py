@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 
 from losscli.chunks import to_array
+from losscli.comparison_slices import pop_slice_keywords
 from losscli.engine import resample
 from losscli.errors import InputError
+from losscli.slicing import slice_data
 
 Locate = Callable[[Any, InputError], InputError]
 
@@ -35,6 +37,7 @@ class Settings:
     holm: bool
     threads: int | None
     locate: Locate
+    slices: dict[str, Any] = field(default_factory=dict)  # the slice keywords (SPEC §8)
 
 
 def make_settings(losses: Any, **kw: Any) -> Settings:
@@ -49,6 +52,8 @@ def make_settings(losses: Any, **kw: Any) -> Settings:
     classes = kw["classes"]
     kw["classes"] = None if classes is None else [str(c) for c in classes]
     kw["locate"] = kw["locate"] or place
+    kw["options"] = dict(kw["options"])
+    kw["slices"] = pop_slice_keywords(kw["options"])
     return Settings(losses=list(names) if names else None, **kw)
 
 
@@ -66,6 +71,8 @@ class Part:
     row_offset: int
     pred_columns: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    # slice columns: name → (values, null mask or None), aligned with the rows
+    extras: dict[str, tuple[np.ndarray, np.ndarray | None]] = field(default_factory=dict)
 
     def locate(
         self, role: str, col_index: int | None, row: int | None
@@ -96,17 +103,19 @@ def as_mappings(chunks: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def models_of(chunk: Any, offset: int) -> Mapping[str, Any]:
-    """A mapping of model name → part from `(preds_by_model, labels[, weights])`, or the
-    caller's own mapping of parts (left as it is, so that a lazy one stays lazy)."""
+    """A mapping of model name → part from `(preds_by_model, labels[, weights[, by]])`, or
+    the caller's own mapping of parts (left as it is, so that a lazy one stays lazy)."""
     if isinstance(chunk, Mapping):
         return chunk
-    if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
+    if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3, 4):
         raise TypeError(
-            "compare_stream takes chunks that are (preds_by_model, labels) or "
-            "(preds_by_model, labels, weights) tuples, or mappings of model name → chunk; "
-            f"got {type(chunk).__name__}"
+            "compare_stream takes chunks that are (preds_by_model, labels), "
+            "(preds_by_model, labels, weights) or (preds_by_model, labels, weights, by) "
+            f"tuples, or mappings of model name → chunk; got {type(chunk).__name__}"
         )
-    by_model, labels, weights = chunk[0], chunk[1], chunk[2] if len(chunk) == 3 else None
+    by_model, labels = chunk[0], chunk[1]
+    weights = chunk[2] if len(chunk) > 2 else None
+    by = chunk[3] if len(chunk) > 3 else None
     if not isinstance(by_model, Mapping):
         raise TypeError(
             f"preds_by_model must map model names to predictions, not {type(by_model).__name__}"
@@ -115,6 +124,7 @@ def models_of(chunk: Any, offset: int) -> Mapping[str, Any]:
     w, _ = to_array(weights)
     if y is None:
         raise InputError("labels are needed", fix="Pass the labels every model predicts")
+    extras = {} if by is None else slice_data(by, np.shape(y)[0])
     out = {}
     for name, preds in by_model.items():
         p, names = to_array(preds)
@@ -122,7 +132,7 @@ def models_of(chunk: Any, offset: int) -> Mapping[str, Any]:
             raise InputError(f"model '{name}' has no predictions")
         if np.shape(p)[0] != np.shape(y)[0]:
             raise length_error(str(name), np.shape(p)[0], "labels", np.shape(y)[0])
-        out[str(name)] = Part(str(name), p, y, w, offset, names)
+        out[str(name)] = Part(str(name), p, y, w, offset, names, extras=extras)
     return out
 
 
@@ -176,11 +186,29 @@ def joined(parts: list[Any]) -> Any:
         "weights": cat([p.weights for p in parts]),
         "row_offset": 0,
     }
+    if getattr(parts[0], "extras", None):
+        changes["extras"] = {
+            name: (cat([p.extras[name][0] for p in parts]), _masks(parts, name))
+            for name in parts[0].extras
+        }
     if hasattr(parts[0], "ids"):
         changes["ids"] = cat([p.ids for p in parts])
     if hasattr(parts[0], "n_rows"):
         changes["n_rows"] = sum(rows_of(p) for p in parts)
     return replace(parts[0], **changes)
+
+
+def _masks(parts: list[Any], name: str) -> np.ndarray | None:
+    """One slice column's null masks joined (None where no part has one)."""
+    masks = [p.extras[name][1] for p in parts]
+    if all(m is None for m in masks):
+        return None
+    return np.concatenate(
+        [
+            np.zeros(rows_of(p), dtype=bool) if m is None else m
+            for p, m in zip(parts, masks, strict=True)
+        ]
+    )
 
 
 def add_notes(notes: list[str], name: str, own: list[str]) -> None:

@@ -11,11 +11,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from losscli import comparison_slices as sliced
 from losscli.api import EvaluationResult, evaluate, finish
 from losscli.chunks import make_accumulator, update_in_pieces
 from losscli.comparison_inputs import (
@@ -33,6 +34,7 @@ from losscli.comparison_inputs import (
 from losscli.engine import resample
 from losscli.errors import InputError, LossCliError
 from losscli.planning import encode_chunk_labels, make_plan
+from losscli.slicing import SliceSpec
 
 # One scatter matrix (a BLAS product that is itself multi-threaded) at a time: two workers
 # each starting BLAS threads on two cores ran 10× slower under load; the other worker meanwhile
@@ -44,8 +46,8 @@ _MOMENTS = threading.Lock()
 
 @dataclass
 class Run:
-    """What a run gives `_build`: per model its result and source, the comparisons, the
-    baseline's plan and the notes."""
+    """What a run gives `_build`: per model its result and source, the comparisons (the
+    whole's, then each slice's), the baseline's plan and the notes."""
 
     names: list[str]
     results: list[EvaluationResult]
@@ -53,6 +55,13 @@ class Run:
     found: list[resample.Comparison]
     plan: Any
     notes: list[str]
+    slices: list[sliced.SliceComparison] = field(default_factory=list)
+
+
+def _shown(results: list[EvaluationResult], spec: SliceSpec | None, s: Settings) -> list[Any]:
+    if spec is None:
+        return results
+    return [sliced.shown(r, spec, s.slices) for r in results]
 
 
 def run_in_memory(chunks: list[Mapping[str, Any]], names: list[str], s: Settings) -> Run:
@@ -62,9 +71,13 @@ def run_in_memory(chunks: list[Mapping[str, Any]], names: list[str], s: Settings
     notes: list[str] = []
     results: list[EvaluationResult] = []
     wholes: list[Any] = []
+    spec: SliceSpec | None = None
+    extras: dict[str, Any] = {}
+    if s.slices:  # the slice columns are the baseline's: read it first
+        spec, extras = sliced.spec_of(joined([part_of(c, names[base]) for c in chunks]), s)
     for name in names:
         whole = joined([part_of(c, name) for c in chunks])
-        r = _evaluate(whole, results[0].task if results else s.task, s)
+        r = _evaluate(whole, results[0].task if results else s.task, s, spec, extras)
         add_notes(notes, name, [*getattr(whole, "notes", []), *r.notes])
         if wholes:
             if r.n_samples != results[0].n_samples:
@@ -100,7 +113,13 @@ def run_in_memory(chunks: list[Mapping[str, Any]], names: list[str], s: Settings
         seed=s.seed,
         differences=_differences(results, base, terms.contrasts),
     )
-    return Run(names, results, [source_of(w) for w in wholes], found, plan, notes)
+    slices = []
+    if spec is not None and found:
+        w = first.weights
+        keys = sliced.row_keys(spec, extras, plan, np.asarray(first.preds), y, w, 0, terms.n, 0)
+        slices = sliced.in_memory(terms, keys, results, base, found[0].method, s)
+    sources = [source_of(w) for w in wholes]
+    return Run(names, _shown(results, spec, s), sources, found, plan, notes, slices)
 
 
 def _differences(results: list[EvaluationResult], base: int, contrasts: Any) -> list[float]:
@@ -110,8 +129,13 @@ def _differences(results: list[EvaluationResult], base: int, contrasts: Any) -> 
     return [results[c.model].losses[c.loss] - losses[c.loss] for c in contrasts]
 
 
-def _evaluate(whole: Any, task: str, s: Settings) -> EvaluationResult:
-    """One model's rows evaluated; engine errors are placed in the caller's data."""
+def _evaluate(
+    whole: Any, task: str, s: Settings, spec: SliceSpec | None = None, extras: Any = None
+) -> EvaluationResult:
+    """One model's rows evaluated (with the baseline's slice columns); engine errors are
+    placed in the caller's data."""
+    if spec is not None:
+        return sliced.evaluate(whole, task, s, spec, extras)
     try:
         return evaluate(
             whole.preds,
@@ -152,6 +176,7 @@ class Stream:
         self.base = names.index(s.baseline or names[0])
         self.totals: list[Any] = [None] * len(names)
         self.sums: Any = None
+        self.slice_sums: dict[sliced.SliceId, resample.PairedSums] = {}
 
     def run(self, chunks: Iterator[Mapping[str, Any]]) -> Run:
         head = next(chunks)
@@ -159,13 +184,16 @@ class Stream:
         plans, labels = self._plans(first)
         plan = plans[self.base]
         resample.check_reduction(plan.options)
-        step = _Step(plans, self.names, self.base, self._class_weights(plan), self.s.locate)
+        spec, _ = sliced.spec_of(first[self.base], self.s)
+        if spec is not None:
+            spec.check_losses([sp.name for sp in plan.specs], plan.options.reduction)
+        step = _Step(plans, self.names, self.base, self._class_weights(plan), self.s.locate, spec)
         sources = [source_of(p) for p in first]
         self._merge_all(step, first, labels, chunks, plans)
         notes: list[str] = []
         results = []
         for name, (own, _), p, acc in zip(self.names, sources, plans, self.totals, strict=True):
-            r = finish(p, acc)
+            r = finish(p, acc, spec)
             add_notes(notes, name, [*own, *r.notes])
             results.append(r)
         found = resample.compare_sums(
@@ -173,7 +201,11 @@ class Stream:
             confidence=self.s.ci,
             differences=_differences(results, self.base, self.sums.contrasts),
         )
-        return Run(self.names, results, sources, found, plan, notes)
+        slices = []
+        if spec is not None:
+            slices = sliced.streamed(self.slice_sums, results, self.base, self.s.ci)
+        shown = _shown(results, spec, self.s)
+        return Run(self.names, shown, sources, found, plan, notes, slices)
 
     def _merge_all(
         self,
@@ -216,9 +248,11 @@ class Stream:
     def _merge(self, rows: int, future: Future[Any]) -> None:
         """One chunk's accumulators after the rows before, and its pieces' sums and moments
         after theirs: what `PairedSums.update` does with each piece's terms."""
-        accs, pieces = future.result()
+        accs, pieces, slice_pieces = future.result()
         for m, acc in enumerate(accs):
             self.totals[m] = acc if self.totals[m] is None else self.totals[m].merge(acc)
+        for piece in slice_pieces:
+            sliced.merge_sums(self.slice_sums, piece)
         for piece in pieces:
             if self.sums is None:
                 self.sums = piece
@@ -310,27 +344,33 @@ class _Step:
     base: int
     class_weights: Any
     locate: Locate
+    spec: SliceSpec | None = None
 
-    def __call__(self, parts: list[Any], labels: list[Any], offset: int) -> tuple[list, list]:
+    def __call__(self, parts: list[Any], labels: list[Any], offset: int) -> tuple[list, list, list]:
         accs = []
+        extras = getattr(parts[self.base], "extras", None) or {}
         for m, part in enumerate(parts):
             start = getattr(part, "row_offset", offset)
             try:
-                acc = update_in_pieces(make_accumulator(self.plans[m]),
-                                       np.asarray(part.preds), labels[m], part.weights, start)  # fmt: skip
+                acc = update_in_pieces(make_accumulator(self.plans[m], self.spec),
+                                       np.asarray(part.preds), labels[m], part.weights, start,
+                                       self.spec, extras)  # fmt: skip
             except InputError as exc:
                 raise self.locate(part, exc) from None
             accs.append(acc)
             if m:
                 same_labels(self.names[m], part, self.names[0], parts[0])
-        return accs, self._pieces(parts, labels[self.base], offset)
+        return (accs, *self._pieces(parts, labels[self.base], offset))
 
-    def _pieces(self, parts: list[Any], y: Any, offset: int) -> list[Any]:
+    def _pieces(self, parts: list[Any], y: Any, offset: int) -> tuple[list, list]:
+        """The paired terms' sums of each piece, and of each slice in each piece."""
         plan, b = self.plans[self.base], parts[self.base]
         preds = [np.asarray(p.preds) for p in parts]
         w = b.weights
-        out = []
-        for lo, hi in resample.moment_pieces(getattr(b, "row_offset", offset), rows_of(b)):
+        start = getattr(b, "row_offset", offset)
+        extras = getattr(b, "extras", None) or {}
+        out, by_slice = [], []
+        for lo, hi in resample.moment_pieces(start, rows_of(b)):
             terms = resample.paired_terms(
                 plan.task,
                 plan.specs,
@@ -342,6 +382,12 @@ class _Step:
                 baseline=self.base,
                 class_weights=self.class_weights,
             )
+            keys = None
+            if self.spec is not None:
+                keys = sliced.row_keys(self.spec, extras, plan, preds[self.base], y, w,
+                                       lo, hi, start + lo)  # fmt: skip
             with _MOMENTS:
                 out.append(resample.PairedSums.like(terms).update(terms))
-        return out
+                if keys is not None:
+                    by_slice.append(sliced.piece_sums(terms, keys))
+        return out, by_slice

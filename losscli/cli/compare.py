@@ -10,14 +10,14 @@ lockstep, chunk by chunk (`--method bootstrap` and `--id-col` read the files who
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import click
 
 from losscli.cli.allocator import keep_freed_memory, single_threaded_blas
+from losscli.cli.compare_files import aligned as _aligned  # noqa: F401 (tests import it here)
+from losscli.cli.compare_files import streamed_files, whole_files
 from losscli.cli.config import apply_config
 from losscli.cli.options import (
     config_option,
@@ -25,9 +25,9 @@ from losscli.cli.options import (
     input_options,
     loss_options,
     output_options,
-    read_options,
 )
 from losscli.cli.pipeline import place_in_chunk, print_notes
+from losscli.cli.slices import group_options, slice_keywords
 from losscli.errors import InputError, LossCliError
 
 
@@ -62,6 +62,7 @@ from losscli.errors import InputError, LossCliError
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the resampling.")
 @click.option("--holm", is_flag=True, help="Also give Holm-adjusted p-values (per loss).")
+@group_options
 @input_options
 @loss_options
 @output_options
@@ -77,6 +78,7 @@ def compare_command(
     \b
       losscli compare --labels labels.csv a.csv b.parquet c.npy
       losscli compare scores.csv --model-col old=p_old --model-col new=p_new --holm
+      losscli compare --labels labels.csv a.csv b.csv --by region --holm
     """
     single_threaded_blas()  # before NumPy loads: the workers already use every core
     from losscli.engine import resample
@@ -94,11 +96,12 @@ def compare_command(
     _stdin_once(models, params)
     keep_freed_memory()
     keywords = _keywords(params, baseline)
+    extra = [(c, "--by") for by in keywords.get("slicings", ()) for c in by]
     try:
         if params["method"] == "bootstrap" or params.get("id_col"):
-            result = _whole_files(models, params, keywords)
+            result = whole_files(models, params, keywords, extra)
         else:
-            result = _streamed_files(models, params, keywords)
+            result = streamed_files(models, params, keywords, extra)
     except LossCliError as exc:
         raise _as_flags(exc) from None
     _print(result, params)
@@ -126,9 +129,14 @@ def _print(result: Any, params: dict[str, Any]) -> None:
 
 def _keywords(params: dict[str, Any], baseline: str) -> dict[str, Any]:
     """The keywords of `losscli.compare` and `compare_stream`: those `eval` and `check` pass
-    too (`engine_keywords`), and the comparison's own."""
+    too (`engine_keywords`), the slices' (``slicings`` for --by, read from the baseline's
+    files) and the comparison's own."""
+    sliced = slice_keywords(params)
+    if sliced:
+        sliced["slicings"] = sliced.pop("by", [])
     return dict(
         engine_keywords(params),
+        **sliced,
         baseline=baseline,
         method=params["method"],
         ci=params["ci"],
@@ -146,163 +154,6 @@ def _as_flags(exc: Exception) -> Exception:
     if getattr(exc, "kind", None) == "other_labels":
         return replace(exc, fix="Pass --labels FILE to give every model the same labels")  # type: ignore[type-var]
     return exc
-
-
-# --- reading the files ----------------------------------------------------------------------
-
-
-Model = tuple[str, str, tuple]  # name, file, prediction columns
-
-
-class _WholeFiles(Mapping[str, Any]):
-    """Model name → its file read whole, read when the model's turn comes (so a file that
-    cannot be read is reported after the models before it are evaluated, as it always was)."""
-
-    def __init__(self, models: list[Model], params: dict[str, Any]) -> None:
-        self._models = {name: (path, cols) for name, path, cols in models}
-        self._params = params
-        self._read: dict[str, Any] = {}
-
-    def __getitem__(self, name: str) -> Any:
-        from losscli.readers.columns import load_inputs
-
-        if name not in self._read:
-            path, cols = self._models[name]
-            read = read_options({**self._params, "pred_cols": cols})
-            self._read[name] = load_inputs(path, self._params["labels"], **read)
-        return self._read[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._models)
-
-    def __len__(self) -> int:
-        return len(self._models)
-
-
-def _whole_files(models: list[Model], params: dict[str, Any], keywords: dict[str, Any]) -> Any:
-    """The bootstrap, and a join by id: every model's file read whole, one after another."""
-    from losscli.comparison import compare
-
-    return compare(_WholeFiles(models, params), **keywords)
-
-
-def _streamed_files(models: list[Model], params: dict[str, Any], keywords: dict[str, Any]) -> Any:
-    """Every model's file read in lockstep, chunk by chunk, with a progress bar; a second
-    pass over the baseline's file when balanced class weights need the class counts."""
-    from losscli.comparison import compare_stream
-
-    names = [m[0] for m in models]
-    headers, streams = [], []
-    for model in models:
-        header, chunks = _open(model, params)
-        headers.append(header)
-        streams.append(chunks)
-    chunks = (dict(zip(names, t, strict=True)) for t in _aligned(names, streams))
-    base = models[names.index(keywords["baseline"])]
-    rewind = None if _reads_stdin(models, params) else lambda: _rewound(base, params)
-    paths, quiet = [models[0][1], params["labels"]], bool(params["quiet"])
-    with ExitStack() as stack:
-        advance = _progress(stack, paths, quiet, headers[0].rows_hint)
-        return compare_stream(chunks, progress=advance, rewind=rewind, **keywords)
-
-
-def _open(model: Model, params: dict[str, Any]) -> tuple[Any, Iterator[Any]]:
-    """One model's inputs as a stream of chunks of ``STREAM_ROWS`` rows."""
-    from losscli.cli import options as cli
-    from losscli.readers.columns import stream_inputs
-
-    _, path, cols = model
-    read = read_options({**params, "pred_cols": cols})
-    return stream_inputs(path, params["labels"], batch_rows=cli.STREAM_ROWS, **read)
-
-
-def _rewound(model: Model, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The baseline model's chunks again, from the first row (for the class counts)."""
-    _, chunks = _open(model, params)
-    return ({model[0]: c} for c in chunks)
-
-
-def _progress(
-    stack: ExitStack, paths: list[str | None], quiet: bool, total: int | None
-) -> Callable[[int], None]:
-    """The progress bar's `advance`, the bar shown from the first streamed chunk on (the
-    rows held for the bootstrap never show one)."""
-    from losscli.cli.output import progress_bar
-
-    shown: list[Callable[[int], None]] = []
-
-    def advance(rows: int) -> None:
-        if not shown:
-            shown.append(stack.enter_context(progress_bar(paths, quiet, total=total)))
-        shown[0](rows)
-
-    return advance
-
-
-def _rows(chunk: Any) -> int:
-    return int(chunk.preds.shape[0])
-
-
-def _aligned(names: list[str], streams: list[Iterator[Any]]) -> Iterator[tuple[Any, ...]]:
-    """Tuples of one chunk per model over the same rows (the same row_offset and length).
-
-    Streams read with the same batch_rows give chunks of the same size, which pass through
-    as they are; a reader that cuts its chunks smaller (wide files) makes the others' be cut
-    to match. A stream that ends before the others is an error naming both row counts,
-    found by counting every stream to its end.
-    """
-    current: list[Any] = [None] * len(streams)
-    start = [0] * len(streams)
-    seen = 0
-    while True:
-        for j, stream in enumerate(streams):
-            if current[j] is None:
-                current[j], start[j] = next(stream, None), 0
-        ended = [c is None for c in current]
-        if all(ended):
-            return
-        if any(ended):
-            totals = [
-                seen + (0 if c is None else _rows(c) - s) + sum(_rows(rest) for rest in stream)
-                for c, s, stream in zip(current, start, streams, strict=True)
-            ]
-            j = next(j for j, n in enumerate(totals) if n != totals[0])
-            raise _length_error(names[j], totals[j], names[0], totals[0])
-        size = min(_rows(c) - s for c, s in zip(current, start, strict=True))
-        out = []
-        for j, c in enumerate(current):
-            s = start[j]
-            out.append(c if s == 0 and size == _rows(c) else _slice(c, s, s + size))
-            start[j] += size
-            if start[j] == _rows(c):
-                current[j] = None
-        seen += size
-        yield tuple(out)
-
-
-def _slice(chunk: Any, start: int, stop: int) -> Any:
-    """Rows start..stop−1 of a chunk, as a chunk (views, no copies)."""
-    from dataclasses import replace
-
-    return replace(
-        chunk,
-        preds=chunk.preds[start:stop],
-        labels=chunk.labels[start:stop],
-        weights=None if chunk.weights is None else chunk.weights[start:stop],
-        ids=None if chunk.ids is None else chunk.ids[start:stop],
-        n_rows=stop - start,
-        row_offset=chunk.row_offset + start,
-    )
-
-
-def _reads_stdin(models: list[tuple[str, str, tuple]], params: dict[str, Any]) -> bool:
-    """Whether an input can be read only once (`-`, a FIFO, `<(...)`), so no second pass."""
-    from losscli.readers._source import reads_once
-
-    labels = params["labels"]
-    return (labels is not None and reads_once(labels)) or any(
-        reads_once(path) for _, path, _ in models
-    )
 
 
 def _stdin_once(models: list[tuple[str, str, tuple]], params: dict[str, Any]) -> None:
@@ -399,10 +250,3 @@ def _baseline_index(names: list[str], baseline: str) -> int:
             "Pass one of the model names",
         )
     return names.index(baseline)
-
-
-def _length_error(name: str, n: int, first: str, n0: int) -> Exception:
-    return _error(
-        f"model '{name}' has {n} rows, model '{first}' has {n0}",
-        "Every model must predict the same rows",
-    )
