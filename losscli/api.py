@@ -100,6 +100,8 @@ class EvaluationResult:
         ]
         if o["label_smoothing"]:
             parts.append(f"smoothing:{o['label_smoothing']:g}")
+        if "convention" in o:  # absent for losscli's own (SPEC §9)
+            parts.append(f"convention:{o['convention']}")
         return "|".join(parts)
 
     def to_dict(self, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -262,26 +264,14 @@ def evaluate(
         InputError: a value, shape or option the losses cannot take; the message says which
             row and how to fix it.
     """
-    p_arr, frame_names = to_array(preds)
+    p_arr, y_arr, w_arr, frame_names = _arrays(preds, labels, sample_weight)
     pred_names = list(pred_names) if pred_names is not None else frame_names
-    y_arr, _ = to_array(labels)
-    w_arr, _ = to_array(sample_weight)
-    if p_arr is None or y_arr is None:
-        raise InputError("preds and labels are both needed")
-    if p_arr.ndim == 0 or p_arr.shape[0] == 0:
-        raise InputError("no rows to evaluate", fix="A mean over no rows is undefined")
     data = slice_data(by, p_arr.shape[0])
     spec = slice_spec(list(data), **_pop_slice_keywords(options))
     plan, y_arr = make_plan(
         p_arr, y_arr, losses, task=task, pred_names=pred_names, classes=classes, **options
     )
-    n = p_arr.shape[0]
-    if np.shape(y_arr)[0] != n:
-        raise InputError(f"preds has {n} rows, labels has {np.shape(y_arr)[0]}")
-    if w_arr is not None and np.shape(w_arr)[0] != n:
-        raise InputError(
-            f"sample_weight has {np.shape(w_arr)[0]} rows, preds has {n}", role="weights"
-        )
+    _same_rows(p_arr, y_arr, w_arr)
     spec.check_losses([s.name for s in plan.specs], plan.options.reduction)
     try:
         describe = show_columns(spec, data) if spec.worst else None
@@ -289,6 +279,30 @@ def evaluate(
     except InputError as exc:
         raise explain_guess(plan, exc) from None
     return finish(plan, acc, spec)
+
+
+def _arrays(
+    preds: Any, labels: Any, sample_weight: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str] | None]:
+    """The caller's data as arrays, and the prediction columns' names (a DataFrame's)."""
+    p_arr, frame_names = to_array(preds)
+    y_arr, _ = to_array(labels)
+    w_arr, _ = to_array(sample_weight)
+    if p_arr is None or y_arr is None:
+        raise InputError("preds and labels are both needed")
+    if p_arr.ndim == 0 or p_arr.shape[0] == 0:
+        raise InputError("no rows to evaluate", fix="A mean over no rows is undefined")
+    return p_arr, y_arr, w_arr, frame_names
+
+
+def _same_rows(p_arr: np.ndarray, y_arr: np.ndarray, w_arr: np.ndarray | None) -> None:
+    n = p_arr.shape[0]
+    if np.shape(y_arr)[0] != n:
+        raise InputError(f"preds has {n} rows, labels has {np.shape(y_arr)[0]}")
+    if w_arr is not None and np.shape(w_arr)[0] != n:
+        raise InputError(
+            f"sample_weight has {np.shape(w_arr)[0]} rows, preds has {n}", role="weights"
+        )
 
 
 def _pop_slice_keywords(options: dict[str, Any]) -> dict[str, Any]:
@@ -343,16 +357,11 @@ def evaluate_stream(
     located = locate or (lambda _chunk, exc: exc)
     try:
         plan, first_labels = make_plan(
-            np.asarray(first.preds),
-            np.asarray(first.labels),
-            losses,
-            task=task,
-            pred_names=pred_names,
-            classes=classes,
-            **options,
-        )
-        columns = list(getattr(first, "extras", {}))
-        spec = slice_spec(columns, slicings=by or slice_kw.pop("slicings", None), **slice_kw)
+            np.asarray(first.preds), np.asarray(first.labels), losses,
+            task=task, pred_names=pred_names, classes=classes, **options,
+        )  # fmt: skip
+        chosen = slice_kw.pop("slicings", None) if by is None else by
+        spec = slice_spec(list(getattr(first, "extras", {})), slicings=chosen, **slice_kw)
         spec.check_losses([s.name for s in plan.specs], plan.options.reduction)
     except InputError as exc:
         raise located(first, exc) from None

@@ -168,3 +168,17 @@ def test_a_pyarrow_array_or_table_is_slice_data(column: str) -> None:
     want = losscli.evaluate(p, y, ["bce"], by={"region": np.array(values, dtype=object)})
     assert [g.key for g in got.slices[0].groups] == [g.key for g in want.slices[0].groups]
     assert [g.losses for g in got.slices[0].groups] == [g.losses for g in want.slices[0].groups]
+
+
+def test_evaluate_stream_slices_by_what_by_names_and_by_nothing_when_it_is_empty() -> None:
+    import losscli
+
+    p, y = np.array([0.2, 0.7, 0.4, 0.9]), np.array([0, 1, 1, 0])
+    data = {"region": np.array(["eu", "us", "eu", "us"], dtype=object), "tier": np.arange(4)}
+    chunks = lambda: [(p[:2], y[:2], None, {k: v[:2] for k, v in data.items()}),  # noqa: E731
+                      (p[2:], y[2:], None, {k: v[2:] for k, v in data.items()})]  # fmt: skip
+    every = losscli.evaluate_stream(chunks(), ["bce"])
+    assert [s.by for s in every.slices] == [["region"], ["tier"]]
+    named = losscli.evaluate_stream(chunks(), ["bce"], by=["tier"])
+    assert [s.by for s in named.slices] == [["tier"]]
+    assert losscli.evaluate_stream(chunks(), ["bce"], by=[]).slices == []
