@@ -10,10 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 from sklearn.metrics import log_loss
 
-from losscli.cli import cli, run
+from tests.cli.conftest import invoke
 
 
 def _write(root: Path, parts: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
@@ -40,9 +39,9 @@ def dataset(tmp_path: Path) -> tuple[Path, dict[str, tuple[np.ndarray, np.ndarra
 
 def test_partition_column_slices_equal_each_folder_alone(dataset) -> None:
     root, parts = dataset
-    out = CliRunner().invoke(cli, ["eval", str(root), "--by", "region", "-l", "bce", "-f", "json"])
-    assert out.exit_code == 0, out.output
-    doc = json.loads(out.stdout)
+    out = invoke(["eval", root, "--by", "region", "-l", "bce", "-f", "json"])
+    assert out.code == 0, out.err
+    doc = json.loads(out.out)
     groups = {g["key"]["region"]: g for g in doc["slices"][0]["groups"]}
     assert set(groups) == {"eu", "us", None}  # the default partition is null, listed last
     assert doc["slices"][0]["groups"][-1]["key"] == {"region": None}
@@ -57,22 +56,20 @@ def test_partition_column_slices_equal_each_folder_alone(dataset) -> None:
     assert doc["losses"]["bce"] == pytest.approx(log_loss(whole_y, whole_p), rel=1e-12)
 
 
-def test_partition_keys_that_differ_between_files_are_an_error(tmp_path: Path, capsys) -> None:
+def test_partition_keys_that_differ_between_files_are_an_error(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     p = rng.uniform(0.1, 0.9, 5)
     y = np.array([0, 1, 0, 1, 1])
     _write(tmp_path / "d", {"region=eu": (p, y), "device=ios": (p, y)})
-    assert run(["eval", str(tmp_path / "d"), "--by", "region"]) == 2
-    err = capsys.readouterr().err
+    code, _, err = invoke(["eval", tmp_path / "d", "--by", "region"])
+    assert code == 2
     assert err.startswith("error:") and "partition folders" in err and err.count("\n") == 1
 
 
 def test_worst_rows_count_rows_across_the_files(dataset) -> None:
     root, parts = dataset
-    out = CliRunner().invoke(
-        cli, ["eval", str(root), "-l", "bce", "--worst", "1", "--show-col", "region", "-f", "json"]
-    )
-    doc = json.loads(out.stdout)
+    out = invoke(["eval", root, "-l", "bce", "--worst", "1", "--show-col", "region", "-f", "json"])
+    doc = json.loads(out.out)
     whole_p = np.concatenate([parts[f][0] for f in sorted(parts)])
     whole_y = np.concatenate([parts[f][1] for f in sorted(parts)])
     ell = -(whole_y * np.log(whole_p) + (1 - whole_y) * np.log(1 - whole_p))
