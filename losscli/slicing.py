@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscli.engine.keys import Bins, Key, encode, key_text, sort_order
-from losscli.engine.slices import MAX_SLICES, SliceGroup
+from losscli.engine.limits import MAX_SLICES
+from losscli.engine.slices import SliceGroup
 from losscli.engine.worst import WorstRows
 from losscli.errors import InputError, option
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from losscli.engine.slices import MAX_SLICES
+from losscli.engine.limits import MAX_SLICES
 
 F = Callable[..., Any]
 

@@ -24,9 +24,10 @@ from numpy.typing import NDArray
 
 from losscli.engine.batch import Batch
 from losscli.engine.diagnostics import Diagnostics
+from losscli.engine.limits import MAX_SLICES
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
-from losscli.engine.slices import MAX_SLICES, Key, SlicedSums, SliceGroup
+from losscli.engine.slices import Key, SlicedSums, SliceGroup
 from losscli.engine.stats import Statistic
 from losscli.engine.sums import CompensatedSum
 from losscli.engine.weights import class_weight_vector

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from losscli.errors import InputError, option
@@ -102,6 +101,8 @@ def _encode_one(
     """Codes (−1 for null) and the distinct key texts of one column."""
     if bins is not None:
         return _binned(name, values, nulls, bins, row_offset)
+    import pandas as pd
+
     values = np.asarray(values)
     if values.dtype.kind == "f":
         fractional = np.isfinite(values) & (values != np.floor(values))
@@ -135,6 +136,8 @@ def _null_last(
 def _binned(
     name: str, values: np.ndarray, nulls: NDArray[np.bool_] | None, bins: Bins, row_offset: int
 ) -> tuple[NDArray[np.intp], list[str | None]]:
+    import pandas as pd
+
     values = np.asarray(values)
     if values.dtype.kind in "biuf":
         x = values.astype(np.float64)
@@ -180,6 +183,8 @@ def _is_fraction(text: str) -> bool:
 
 
 def _needs_bins(name: str, values: np.ndarray, i: int, row_offset: int) -> InputError:
+    import pandas as pd
+
     numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
     edges = ",".join(f"{q:.3g}" for q in np.unique(np.nanquantile(numbers, [0.25, 0.5, 0.75])))
     return InputError(

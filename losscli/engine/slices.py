@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from losscli.engine.limits import MAX_SLICES
 from losscli.engine.sums import CompensatedSum
 from losscli.errors import InputError, option
 
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
 
 Array = NDArray[np.float64]
 Key = tuple[str | None, ...]
-
-# More distinct keys than this is almost always a column of ids: an error, not 10⁶ rows
-# of output (`max_slices` changes it).
-MAX_SLICES = 100_000
 
 
 @dataclass
