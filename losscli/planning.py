@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from losscli.engine import conventions
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec, resolve_many
+from losscli.engine.stats import ColumnRootMean
 from losscli.engine.tasks import (
     detect_task,
     encode_labels,
@@ -47,7 +49,7 @@ def _common_prefix_stripped(names: Sequence[str]) -> list[str]:
 def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> None:
     """An option set by the user that shapes none of the requested losses is an error."""
     for name in sorted(options.given):
-        if name in ("reduction", "nan_policy"):
+        if name in ("reduction", "nan_policy", "convention"):
             continue
         if name in ("from_logits", "renormalize") and not getattr(options, name):
             continue  # --no-from-logits turns a config's setting off; it shapes nothing
@@ -148,7 +150,9 @@ def make_plan(
     names = [losses] if isinstance(losses, str) else losses
     specs = resolve_many(list(names) if names else None, task)
     specs = _leave_out_hinge(specs, bool(names), task, labels, soft, notes)
+    specs = _under_convention(opts, specs, task, bool(names), preds)
     _check_options_apply(opts, specs, task)
+    conventions.check_options(opts.convention, specs, task, opts)
     _check_reduction(opts, specs)
     plan = Plan(
         task,
@@ -163,6 +167,20 @@ def make_plan(
         eps_dtype=eps_dtype,
     )
     return plan, labels
+
+
+def _under_convention(
+    opts: Options, specs: list[LossSpec], task: str, named: bool, preds: np.ndarray
+) -> list[LossSpec]:
+    """The losses a framework convention has (SPEC §9), with scikit-learn's rmse of k
+    columns as the mean of per-column RMSEs."""
+    conv = opts.convention
+    specs = conventions.check_losses(conv, specs, task, opts.from_logits, named)
+    k = preds.shape[1] if preds.ndim == 2 else 1
+    if conv.rmse_per_column and k > 1:
+        column_roots = ColumnRootMean("rmse", width=k)
+        specs = [replace(s, statistic=column_roots) if s.name == "rmse" else s for s in specs]
+    return specs
 
 
 def _classes(

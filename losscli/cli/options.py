@@ -138,6 +138,14 @@ _LOSS_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         dict(default=None, help="Divide each row of class probabilities by its sum."),
     ),
     (
+        ("--convention",),
+        dict(
+            type=click.Choice(["losscli", "sklearn", "torch", "keras"]),
+            default=None,
+            help="Compute as this framework's standard calls do (SPEC §9). [default: losscli]",
+        ),
+    ),
+    (
         ("--nan-policy",),
         dict(
             type=click.Choice(["raise", "omit"]),

@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-from losscli.engine import kernels
+from losscli.engine import conventions, kernels
 from losscli.engine.labels import (
     binary_labels,
     first_true,
@@ -62,7 +62,7 @@ class Batch:
         self.task = task
         self.soft_targets = soft_targets
         self.soft = False  # binary: some label of this chunk lies strictly inside (0, 1)
-        self.options = options
+        self.options: Options = options
         self.row_offset = row_offset
         self._rows = rows  # 0-based positions in the chunk of the rows kept by --nan-policy omit
         self.input_dtype = np.asarray(preds).dtype
@@ -75,8 +75,10 @@ class Batch:
         self.first_unnormalized: int | None = None
         self.negative_label: float | None = None  # binary: 0 or −1 when seen in this chunk
 
+        self.rules = options.convention
         if self.weights is not None:
             self._check_weights(self.weights)
+            conventions.check_sample_weights(self.rules, specs, task, options.from_logits)
         self._set_labels(labels, specs)
         # what the probability losses read: the predictions, or each row divided by its sum
         # (--renormalize); hinge always reads the raw scores
@@ -222,7 +224,8 @@ class Batch:
                 kind="preds_range",
             )
         eps = self.options.eps
-        self.n_clipped = int(np.count_nonzero((p < eps) | (p > 1.0 - eps)))
+        if self.options.convention.log_clamp is None:  # a clamp clips no probability
+            self.n_clipped = int(np.count_nonzero((p < eps) | (p > 1.0 - eps)))
         if self.task == "multiclass":
             sums = p.sum(axis=1)
             tol = (
@@ -294,7 +297,12 @@ class Batch:
     def _binary_logs(self) -> tuple[Array, Array]:
         if self.options.from_logits:
             return kernels.binary_log_probs_from_logits(self.scores)
-        return kernels.binary_log_probs(self.scores, eps=self.options.eps)
+        clamp = self.rules.log_clamp
+        if clamp is not None:  # PyTorch: log p and log(1 − p), each at least the clamp
+            with np.errstate(divide="ignore"):
+                return np.maximum(np.log(self.scores), clamp), np.maximum(np.log(self.q), clamp)
+        keras = self.rules.clip_eps is not None
+        return kernels.binary_log_probs(self.scores, eps=self.options.eps, clip_first=keras)
 
     @property
     def log_p(self) -> Array:
@@ -312,7 +320,9 @@ class Batch:
     @cached_property
     def bce(self) -> Array:
         """Per-sample binary cross-entropy, shared by bce, ce, kl and focal (binary)."""
-        if self.options.label_smoothing == 0.0 and not self.soft:
+        # PyTorch's clamp and Keras's clipping take both logs (`_binary_logs`)
+        own_logs = self.rules.log_clamp is not None or self.rules.clip_eps is not None
+        if self.options.label_smoothing == 0.0 and not self.soft and not own_logs:
             if self.options.from_logits:
                 return kernels.binary_cross_entropy_from_logits(self.y, self.scores)
             return kernels.binary_cross_entropy(self.y, self.scores, self.q, eps=self.options.eps)
@@ -327,6 +337,9 @@ class Batch:
     def log_P(self) -> Array:
         if self.options.from_logits:
             return kernels.log_softmax(self.scores)
+        if self.rules.log_clamp is not None:  # PyTorch's F.nll_loss(log P): no clipping
+            with np.errstate(divide="ignore"):
+                return np.log(self.probabilities)
         return np.log(np.clip(self.probabilities, self.options.eps, 1.0 - self.options.eps))
 
     @cached_property
@@ -341,7 +354,12 @@ class Batch:
         labels are hard (no (n, k) product), else from the smoothed or soft label matrix."""
         hard = self.options.label_smoothing == 0.0 and self.Y is None
         labels = self._class_index if hard else self.Y_smooth
-        return kernels.categorical_cross_entropy(labels, self.log_P)
+        log_p = self.log_P
+        if self.rules.renormalize_ce and not self.options.from_logits:
+            # Keras: each row divided by its sum, then clipped, whatever its sum
+            P = self.probabilities / self.probabilities.sum(axis=1, keepdims=True)
+            log_p = np.log(np.clip(P, self.options.eps, 1.0 - self.options.eps))
+        return kernels.categorical_cross_entropy(labels, log_p)
 
     # --- class membership, for class weights applied at result() ------------------------
 
@@ -350,8 +368,9 @@ class Batch:
         return self._per_class(values if self.weights is None else self.weights * values, n_groups)
 
     def group_weight(self, n_groups: int) -> Array:
-        """Σ sᵢ·Y_ic per class (W_c, the denominators), or [Σ sᵢ]; counts without weights."""
-        if self.weights is None:
+        """Σ sᵢ·Y_ic per class (W_c, the denominators), or [Σ sᵢ]; counts without weights,
+        and counts under a convention whose weighted means divide by N (Keras, PyTorch)."""
+        if self.weights is None or self.rules.weights_over_n:
             return self.group_count(n_groups)
         return self._per_class(self.weights, n_groups)
 

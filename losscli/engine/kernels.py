@@ -174,12 +174,17 @@ def _clip(p: Array, eps: float) -> Array:
     return np.clip(p, eps, 1.0 - eps)
 
 
-def binary_log_probs(p: Array, *, eps: float) -> tuple[Array, Array]:
+def binary_log_probs(p: Array, *, eps: float, clip_first: bool = False) -> tuple[Array, Array]:
     """(log p, log(1 − p)) from probabilities, each clipped to [eps, 1 − eps] first.
 
     Clipping p and 1 − p separately is what scikit-learn's `log_loss` does (it stacks
-    [1 − p, p] and clips the matrix), so the values agree to the last digit.
+    [1 − p, p] and clips the matrix), so the values agree to the last digit. With
+    `clip_first`, 1 − p is formed from the clipped p, as Keras does: at p = 1 that is
+    1 − (1 − eps), which differs from eps in its last digits.
     """
+    if clip_first:
+        pc = _clip(p, eps)
+        return np.log(pc), np.log(1.0 - pc)
     return np.log(_clip(p, eps)), np.log(_clip(1.0 - p, eps))
 
 
@@ -381,11 +386,16 @@ def kl_divergence(y_true: Array, log_p: Array) -> Array:
     return _xlogx(y_true).sum(axis=1) - (y_true * log_p).sum(axis=1)
 
 
-def crammer_singer_hinge(labels: NDArray[np.intp], scores: Array) -> Array:
+def crammer_singer_hinge(
+    labels: NDArray[np.intp], scores: Array, *, floor: float | None = None
+) -> Array:
     """Per-sample multiclass hinge loss (Crammer–Singer) on raw scores.
 
     Formula (c the true class):
         ℓ = max(0, 1 + max_{j≠c} s_j − s_c)
+
+    Conventions: `floor` bounds max_{j≠c} s_j from below; Keras's `CategoricalHinge`,
+    max(0, 1 + max_j (1 − Y_j)·s_j − Σ Y·s), is floor = 0 (its true class counts as 0).
 
     Worked value: c=0, s=[2, 0.5, 1.5] → max(0, 1 + 1.5 − 2) = 0.5.
     Reference:
@@ -395,7 +405,8 @@ def crammer_singer_hinge(labels: NDArray[np.intp], scores: Array) -> Array:
     true = scores[rows, labels]
     others = scores.copy()
     others[rows, labels] = -np.inf
-    return np.maximum(0.0, 1.0 + others.max(axis=1) - true)
+    rival = others.max(axis=1) if floor is None else np.maximum(others.max(axis=1), floor)
+    return np.maximum(0.0, 1.0 + rival - true)
 
 
 def weston_watkins_hinge(labels: NDArray[np.intp], scores: Array) -> Array:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from losscli.engine import conventions
+from losscli.engine.conventions import Convention
 from losscli.errors import InputError, option
 
 FLOAT64_EPS = float(np.finfo(np.float64).eps)
@@ -35,6 +37,7 @@ class Options:
     reduction: str = "mean"
     renormalize: bool = False
     nan_policy: str = "raise"
+    convention: Convention = conventions.LOSSCLI  # SPEC §9; built from its name
     given: frozenset[str] = field(default=frozenset(), compare=False)
 
     @classmethod
@@ -45,14 +48,19 @@ class Options:
         if unknown:
             raise TypeError(f"unknown option(s): {', '.join(unknown)}")
         given = {k: v for k, v in kwargs.items() if v is not None}
-        opts = cls(**given, given=frozenset(given))
+        values = dict(given)
+        if "convention" in given:
+            conv = values["convention"] = conventions.get(given["convention"])
+            if conv.clip_eps is not None and "eps" not in given:
+                values["eps"] = conv.clip_eps  # the framework's clipping is its ε
+        opts = cls(**values, given=frozenset(given))
         opts.validate()
         return opts
 
     def for_dtype(self, dtype: Any) -> Options:
         """Without an explicit eps, clip at the machine ε of float16/float32 predictions, as
         scikit-learn's log_loss does (`np.finfo(y_pred.dtype).eps`); float64's otherwise."""
-        if "eps" in self.given:
+        if "eps" in self.given or self.convention.clip_eps is not None:
             return self
         dtype = np.dtype(dtype)
         eps = float(np.finfo(dtype).eps) if dtype in (np.float16, np.float32) else FLOAT64_EPS
@@ -85,4 +93,8 @@ class Options:
     def as_dict(self) -> dict[str, Any]:
         """Every option with its value, for JSON output and the signature."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "given"}
+        # losscli's own convention is left out, so outputs from before SPEC §9 stay the same
+        conv = out.pop("convention")
+        if conv is not conventions.LOSSCLI:
+            out["convention"] = conv.name
         return out

@@ -76,6 +76,11 @@ def doc_field(obj: object, field: str) -> str:
 
 
 def _multiclass_hinge(b: Batch) -> np.ndarray:
+    form = b.rules.hinge
+    if form == "weston-watkins/k":  # PyTorch's multi_margin_loss averages over the k classes
+        return kernels.weston_watkins_hinge(b.class_index, b.scores) / b.n_classes
+    if form == "categorical":  # Keras: max over (1 − Y)·s counts the true class as 0
+        return kernels.crammer_singer_hinge(b.class_index, b.scores, floor=0.0)
     fn = (
         kernels.weston_watkins_hinge
         if b.options.hinge_mode == "weston-watkins"
@@ -107,24 +112,45 @@ def _kl(b: Batch) -> np.ndarray:
         return b.bce  # hard labels: Σ Y log Y = 0, so KL(y ‖ p) is the cross-entropy
     if b.task == "binary":
         return kernels.binary_kl_divergence(b.y_smooth, b.log_p, b.log_q)
-    return kernels.kl_divergence(b.Y_smooth, b.log_P)
+    clip = b.rules.kl_clip
+    if clip is not None:  # Keras clips Y and P to [ε, 1]; no from_logits there
+        Y = np.clip(b.Y_smooth, clip, 1.0)
+        out = kernels.kl_divergence(Y, np.log(np.clip(b.probabilities, clip, 1.0)))
+    else:
+        out = kernels.kl_divergence(b.Y_smooth, b.log_P)
+    # PyTorch's reduction='mean' divides by N·k: each row's sum becomes its mean over k
+    return out / b.n_classes if b.rules.kl_per_element else out
 
 
 def _focal(b: Batch) -> np.ndarray:
     """`kernels.binary_focal`, from the shared p, 1 − p and bce."""
     o = b.options
+    q, bce = b.q, b.bce
+    if b.rules.clip_eps is not None and o.from_logits:
+        # Keras takes σ(z) first, then the clipped cross-entropy of that probability
+        q = 1.0 - b.p
+        log_p, log_q = kernels.binary_log_probs(b.p, eps=o.eps, clip_first=True)
+        bce = kernels.soft_binary_cross_entropy(b.y_smooth, log_p, log_q)
     return kernels.binary_focal(
         b.y_smooth,
         b.p,
-        b.q,
-        b.bce,
+        q,
+        bce,
         gamma=o.focal_gamma,
-        alpha=o.focal_alpha,
+        alpha=o.focal_alpha if o.focal_alpha is not None else b.rules.focal_alpha,
     )
 
 
 _SMOOTHING = ("eps", "label_smoothing", "from_logits")
-_MSE = Statistic("mse", lambda b: kernels.squared_error(b.residual))
+
+
+def _mse(b: Batch) -> np.ndarray:
+    out = kernels.squared_error(b.residual)
+    # scikit-learn's multiclass brier_score_loss sums over the classes
+    return out * b.n_classes if b.rules.brier_sum and b.task == "multiclass" else out
+
+
+_MSE = Statistic("mse", _mse)
 
 SPECS: tuple[LossSpec, ...] = (
     LossSpec(

@@ -143,6 +143,9 @@ class Dice(Statistic):
 
     def value(self, weight: float, sums: Sums, options: Options) -> float:
         y, py, p = sums
+        eps = options.convention.dice_eps
+        if eps is not None:  # Keras: 1 − 2Σpy/(Σy + Σp + ε), no σ
+            return 1.0 - 2.0 * py / (y + p + eps)
         sigma = options.dice_smooth
         return 1.0 - dice_ratio(y, py, p, sigma) if p + y + sigma > 0 else 0.0
 
@@ -164,3 +167,42 @@ class Dice(Statistic):
         # d = na/da − nb/db; B's sums are A's plus the deltas
         g_p = -na / da**2 + nb / db**2
         return 0.0, [g_p], [2.0 / da - 2.0 / db, g_p], [-2.0 / db, nb / db**2]
+
+
+@dataclass(frozen=True, eq=False)
+class ColumnRootMean(Statistic):
+    """rmse of k columns as scikit-learn's `root_mean_squared_error` gives it: the mean of
+    the per-column RMSEs (``multioutput='uniform_average'``), from k sums Σωr_j².
+
+    The scikit-learn convention (SPEC §9) uses it in place of `RootMean` when there is more
+    than one column; losscli's rmse is the root of the mean over all n·k elements.
+    """
+
+    per_sample: bool = False
+    note: str = "mean of per-column √mse"
+
+    def terms(self, batch: Batch) -> tuple[Array, ...]:
+        r = batch.residual
+        return tuple(r[:, j] * r[:, j] for j in range(self.width))
+
+    def value(self, weight: float, sums: Sums, options: Options) -> float:
+        return float(np.mean([math.sqrt(s / weight) for s in sums]))
+
+    def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roots = [
+                np.sqrt(np.maximum(a + d, 0.0) / w) - np.sqrt(a / w)
+                for a, d in zip(base, delta, strict=True)
+            ]
+        return sum(roots) / self.width
+
+    def gradient(
+        self, w: float, shared: Sums, base: Sums, delta: Sums, options: Options
+    ) -> tuple[float, list[float], list[float], list[float]]:
+        g_w, g_base, g_delta = 0.0, [], []
+        for a, d in zip(base, delta, strict=True):
+            gw, _, gb, gd = RootMean("mse").gradient(w, shared, [a], [d], options)
+            g_w += gw / self.width
+            g_base.append(gb[0] / self.width)
+            g_delta.append(gd[0] / self.width)
+        return g_w, [], g_base, g_delta

@@ -36,6 +36,7 @@ SIGNATURE_OPTIONS = (
     "dice_smooth",
     "reduction",
     "renormalize",
+    "convention",
 )
 
 
@@ -236,7 +237,13 @@ def _check_comparable(path: str, base: Mapping[str, Any], facts: _Facts) -> None
         # the same rows weighted differently (sample or class weights added or changed)
         problems.append(f"sum_weights {base.get('sum_weights')} ≠ {facts.sum_weights}")
     old = base.get("options", {})
+    # a report leaves out losscli's own convention (and reports from before SPEC §9 have none)
+    was, now = old.get("convention", "losscli"), facts.options.get("convention", "losscli")
+    if was != now:
+        problems.append(f"convention {was} ≠ {now}")
     for key in SIGNATURE_OPTIONS:
+        if key == "convention":
+            continue
         if key in old and old[key] != facts.options.get(key):
             problems.append(f"{key} {old[key]!r} ≠ {facts.options.get(key)!r}")
     if problems:
