@@ -26,6 +26,8 @@ demo: $(STAMP)
 	@$(DEMO) sample_data/multiclass.csv --pred-col 'p_*' --label-col species
 	@echo '$$ losscli eval sample_data/multiclass_preds.npy sample_data/multiclass_labels.npy --format json'
 	@$(DEMO) sample_data/multiclass_preds.npy sample_data/multiclass_labels.npy --format json
+	@echo '$$ losscli eval sample_data/binary_slices.csv --pred-col prob --label-col label --loss bce --by radius --bins radius=12,15,18 --worst 3'
+	@$(DEMO) sample_data/binary_slices.csv --pred-col prob --label-col label --loss bce --by radius --bins radius=12,15,18 --worst 3
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
