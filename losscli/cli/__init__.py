@@ -18,6 +18,7 @@ from losscli._version import __version__
 from losscli.cli.check import check_command
 from losscli.cli.compare import compare_command
 from losscli.cli.eval import eval_command
+from losscli.cli.explain import explain_command
 from losscli.cli.losses import losses_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -72,6 +73,7 @@ cli.add_command(eval_command)
 cli.add_command(check_command)
 cli.add_command(compare_command)
 cli.add_command(losses_command)
+cli.add_command(explain_command)
 
 
 def _debug_requested(argv: list[str]) -> bool:

@@ -130,38 +130,38 @@ ALL_OPTIONS = (
 CLIP = Rule("clip 1e-7", "clips p to [1e-7, 1 − 1e-7] before a log", (("clip_eps", 1e-7),))
 LOG_CLAMP = Rule(
     "log clamp −100",
-    "does not clip p; BCE clamps each log at −100 and CE/KL take log P as is",
+    "clamps BCE's logs at −100 instead of clipping p (CE and KL take log P as is)",
     (("log_clamp", -100.0),),
 )
 RENORMALIZE = Rule(
     "renormalise", "divides each row of P by its sum before CE", (("renormalize_ce", True),)
 )
 KL_CLIP = Rule("kl clip 1e-7", "clips Y and P to [1e-7, 1] in KL", (("kl_clip", 1e-7),))
-KL_PER_ELEMENT = Rule("kl / (N·k)", "KL's mean divides by N·k", (("kl_per_element", True),))
+KL_PER_ELEMENT = Rule("kl / (N·k)", "divides KL's mean by N·k", (("kl_per_element", True),))
 HINGE_WW = Rule(
     "hinge Weston–Watkins / k",
-    "multiclass hinge is Weston–Watkins divided by k",
+    "takes multiclass hinge as Weston–Watkins divided by k",
     (("hinge", "weston-watkins/k"),),
 )
 HINGE_CATEGORICAL = Rule(
     "categorical hinge",
-    "multiclass hinge is max(0, 1 + max((1 − Y)·s) − Σ Y·s)",
+    "takes multiclass hinge as max(0, 1 + max((1 − Y)·s) − Σ Y·s)",
     (("hinge", "categorical"),),
 )
-FOCAL_ALPHA = Rule("focal α 0.25", "focal α is 0.25 unless given", (("focal_alpha", 0.25),))
+FOCAL_ALPHA = Rule("focal α 0.25", "sets focal α = 0.25 unless given", (("focal_alpha", 0.25),))
 DICE_EPS = Rule(
-    "dice no σ", "Dice has no σ and adds 1e-7 to the denominator", (("dice_eps", 1e-7),)
+    "dice no σ", "drops Dice's σ and adds 1e-7 to its denominator", (("dice_eps", 1e-7),)
 )
 WEIGHTS_OVER_N = Rule(
-    "weights / N", "a weighted mean divides by N, not by Σω", (("weights_over_n", True),)
+    "weights / N", "divides a weighted mean by N, not by Σω", (("weights_over_n", True),)
 )
 RMSE_COLUMNS = Rule(
     "rmse per column",
-    "rmse of k columns is the mean of per-column RMSEs",
+    "takes rmse of k columns as the mean of per-column RMSEs",
     (("rmse_per_column", True),),
 )
 BRIER_SUM = Rule(
-    "brier sums classes", "multiclass mse (Brier) sums over classes", (("brier_sum", True),)
+    "brier sums classes", "sums multiclass mse (Brier) over classes", (("brier_sum", True),)
 )
 RULES = (
     CLIP,
@@ -291,6 +291,14 @@ def check_losses(
     missing = [s.name for s in specs if s.name not in has]
     if (missing and named) or not kept:
         what = missing[0] if missing else "loss"
+        other = conv.call(what, task, not from_logits)
+        if other is not None:  # the framework has it, on logits only or probabilities only
+            raise InputError(
+                f"{conv.name}'s {other.call} ({what}) takes "
+                + ("logits" if other.logits else "probabilities"),
+                fix=f"Pass {option('from_logits', bool(other.logits))} with predictions "
+                "of that kind, or " + option("convention", "losscli"),
+            )
         raise InputError(
             f"{conv.name} has no {what} for {_where(task, from_logits)}",
             fix=f"Under {option('convention', conv.name)} it has {', '.join(has) or 'none'}; "

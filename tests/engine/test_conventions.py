@@ -77,7 +77,7 @@ def test_the_conventions_differ_from_losscli_where_the_rules_say() -> None:
         ("sklearn", {"losses": ["bce"], "label_smoothing": 0.1}, "sklearn's log_loss (bce) takes no label_smoothing"),
         ("keras", {"losses": ["bce"], "class_weight": {"0": 1.0, "1": 2.0}}, "keras's BinaryCrossentropy (bce) takes no class_weight"),
         ("torch", {"losses": ["mse"], "sample_weight": np.ones(4)}, "torch's F.mse_loss (mse) takes no sample weights"),
-        ("torch", {"losses": ["focal"]}, "torch has no focal for a binary task"),
+        ("torch", {"losses": ["focal"]}, "torch's torchvision.ops.sigmoid_focal_loss (focal) takes logits"),
         ("keras", {"losses": ["dice"], "dice_smooth": 1.0}, "keras's Dice (dice) takes no dice_smooth"),
     ],
 )  # fmt: skip

@@ -1,0 +1,183 @@
+"""`losscli explain` and `losscli.explain.explain` (SPEC §9): values under each convention,
+and the rules behind each difference, whose effects add up to it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import losscli
+from losscli.engine import conventions
+from losscli.explain import explain
+from tests.cli.conftest import invoke
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def binary(rng):
+    y = rng.integers(0, 2, 400)
+    p = rng.uniform(0, 1, 400)
+    p[:7] = 1 - y[:7]  # certain and wrong: clipping decides
+    return p, y, rng.uniform(0.5, 2.0, 400)
+
+
+@pytest.fixture
+def multiclass(rng):
+    c = rng.integers(0, 3, 300)
+    P = rng.dirichlet(np.ones(3), 300)
+    P[:5] *= 0.9  # rows that do not sum to 1
+    return P, c, rng.normal(0, 1.5, (300, 3))
+
+
+def _close(doc_loss, conv):
+    return next(d for d in doc_loss.differences if d.convention == conv)
+
+
+def test_effects_add_up_and_switching_rules_off_closes_the_gap(binary, multiclass):
+    p, y, w = binary
+    P, c, S = multiclass
+    runs = [
+        (explain(p, y, losses=["bce", "mse", "focal"], sample_weight=w), p, y, w),
+        (explain(P, c, losses=["ce", "kl", "mse", "rmse"]), P, c, None),
+        (explain(S, c, losses=["hinge"]), S, c, None),
+    ]
+    seen = set()
+    for result, preds, labels, weights in runs:
+        for item in result.losses:
+            for diff in item.differences:
+                conv = conventions.get(diff.convention)
+                explained = sum(r.effect for r in diff.rules)
+                assert explained + diff.unexplained == pytest.approx(diff.difference, rel=1e-12)
+                assert diff.unexplained == pytest.approx(0.0, abs=1e-12 * abs(diff.difference))
+                # with rule i and those after it off, the gap left is the effects before i
+                for i in range(len(conv.rules), -1, -1):
+                    value = losscli.evaluate(
+                        preds, labels, losses=[item.loss], sample_weight=weights,
+                        convention=conv.with_rules(i),
+                    ).losses[item.loss]  # fmt: skip
+                    named = {r.name for r in conv.rules[:i]}
+                    left = sum(r.effect for r in diff.rules if r.rule in named)
+                    assert value - item.values["losscli"] == pytest.approx(left, abs=1e-12)
+                seen |= {r.rule for r in diff.rules}
+    assert seen >= {
+        "clip 1e-7", "log clamp −100", "weights / N", "renormalise", "kl clip 1e-7",
+        "kl / (N·k)", "hinge Weston–Watkins / k", "categorical hinge", "rmse per column",
+        "brier sums classes",
+    }  # fmt: skip
+
+
+def test_rows_are_those_the_rule_changes(binary):
+    p, y, _ = binary
+    bce = explain(p, y, losses=["bce"])["bce"]
+    keras = _close(bce, "keras")
+    assert [(r.rule, r.rows) for r in keras.rules] == [("clip 1e-7", 7)]
+    assert [(r.rule, r.rows) for r in _close(bce, "torch").rules] == [("log clamp −100", 7)]
+
+
+def test_identical_conventions_show_no_difference(binary):
+    p, y, w = binary
+    result = explain(p, y, losses=["bce", "mae"], sample_weight=w, convention="sklearn")
+    for item in result.losses:
+        assert item.values["sklearn"] == item.values["losscli"]
+        assert item.differences == []
+    inside = explain(p[7:], y[7:], losses=["bce"])["bce"]  # nothing to clip: keras agrees
+    assert inside.values["keras"] == pytest.approx(inside.values["losscli"], rel=1e-12)
+
+
+def test_a_loss_the_framework_lacks_is_not_available_with_the_reason(binary):
+    p, y, _ = binary
+    item = explain(p, y, losses=["dice"])["dice"]
+    assert item.values["torch"] is None and item.values["sklearn"] is None
+    assert "torch has no dice for a binary task" in item.unavailable["torch"].format("api")
+
+
+def test_cli_table_and_json(tmp_path, binary):
+    p, y, _ = binary
+    path = tmp_path / "preds.csv"
+    np.savetxt(path, np.c_[p, y], delimiter=",", header="pred,label", comments="", fmt="%.17g")
+    out = invoke(["explain", path, "--loss", "bce"], expect=0).out
+    assert "keras clips p to [1e-7, 1 − 1e-7] before a log: 7 rows, -" in out
+    assert out.splitlines()[:3] == [
+        "bce",
+        "  convention     value  difference",
+        out.splitlines()[2],
+    ]
+    doc = json.loads(invoke(["explain", path, "--loss", "bce", "-f", "json"], expect=0).out)
+    (item,) = doc["explain"]
+    assert set(item["values"]) == {"losscli", "sklearn", "torch", "keras"}
+    keras = next(d for d in item["differences"] if d["convention"] == "keras")
+    assert keras["rules"][0]["rule"] == "clip 1e-7" and keras["rules"][0]["rows"] == 7
+    assert keras["difference"] == pytest.approx(item["values"]["keras"] - item["values"]["losscli"])
+    assert keras["unexplained"] == 0.0
+
+
+def test_cli_streams_chunks_as_one_pass(tmp_path, binary, monkeypatch):
+    from losscli.cli import options
+
+    p, y, _ = binary
+    path = tmp_path / "preds.csv"
+    np.savetxt(path, np.c_[p, y], delimiter=",", header="pred,label", comments="", fmt="%.17g")
+    whole = json.loads(invoke(["explain", path, "-f", "json"], expect=0).out)
+    monkeypatch.setattr(options, "STREAM_ROWS", 37)
+    chunked = json.loads(invoke(["explain", path, "-f", "json"], expect=0).out)
+    for a, b in zip(whole["explain"], chunked["explain"], strict=True):
+        for conv, value in a["values"].items():
+            if value is None:  # the framework lacks the loss
+                assert b["values"][conv] is None
+            else:
+                assert b["values"][conv] == pytest.approx(value, rel=1e-12, abs=0)
+        assert [r["rows"] for d in a["differences"] for r in d["rules"]] == [
+            r["rows"] for d in b["differences"] for r in d["rules"]
+        ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["eval", "--loss", "dice", "--convention", "torch"], "error: torch has no dice for a binary task."),
+        (["eval", "--loss", "bce", "--convention", "keras", "--class-weight", "0=1,1=2"],
+         "error: keras's BinaryCrossentropy (bce) takes no --class-weight."),
+        (["check", "--loss", "bce", "--convention", "sklearn", "--label-smoothing", "0.1", "--max", "bce=9"],
+         "error: sklearn's log_loss (bce) takes no --label-smoothing."),
+        (["eval", "--loss", "focal", "--convention", "torch"],
+         "error: torch's torchvision.ops.sigmoid_focal_loss (focal) takes logits."),
+    ],
+)  # fmt: skip
+def test_unsupported_combinations_are_one_error_line(tmp_path, binary, argv, message):
+    p, y, _ = binary
+    path = tmp_path / "preds.csv"
+    np.savetxt(path, np.c_[p, y], delimiter=",", header="pred,label", comments="", fmt="%.17g")
+    code, out, err = invoke([argv[0], path, *argv[1:]], expect=2)
+    assert err.startswith(message) and err.count("\n") == 1 and out == ""
+
+
+def test_check_refuses_a_baseline_of_another_convention(tmp_path, binary):
+    p, y, _ = binary
+    path, base = tmp_path / "preds.csv", tmp_path / "base.json"
+    np.savetxt(path, np.c_[p, y], delimiter=",", header="pred,label", comments="", fmt="%.17g")
+    invoke(["eval", path, "--loss", "bce", "--convention", "keras", "--save", base], expect=0)
+    assert json.loads(base.read_text())["signature"].endswith("convention:keras")
+    code, _, err = invoke(["check", path, "--loss", "bce", "--baseline", base], expect=2)
+    assert "convention keras ≠ losscli" in err
+    invoke(["check", path, "--loss", "bce", "--convention", "keras", "--baseline", base], expect=0)
+    # a baseline without the key (before SPEC §9) is losscli's, and stays comparable
+    invoke(["eval", path, "--loss", "bce", "--save", base], expect=0)
+    invoke(["check", path, "--loss", "bce", "--baseline", base], expect=0)
+    code, _, err = invoke(
+        ["check", path, "--loss", "bce", "--convention", "torch", "--baseline", base], expect=2
+    )
+    assert "convention losscli ≠ torch" in err
+
+
+def test_readme_example_prints_what_the_readme_shows(monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Why your framework's number differs") :]
+    block = section.split("```console\n", 1)[1].split("```", 1)[0]
+    command, expected = block.split("\n", 1)
+    monkeypatch.chdir(ROOT)
+    assert invoke(shlex.split(command.removeprefix("$ losscli ")), expect=0).out == expected
