@@ -152,7 +152,7 @@ def make_plan(
     specs = _leave_out_hinge(specs, bool(names), task, labels, soft, notes)
     specs = _under_convention(opts, specs, task, bool(names), preds)
     _check_options_apply(opts, specs, task)
-    conventions.check_options(opts.convention, specs, task, opts)
+    conventions.check_options(opts.convention, specs, task, opts, labels.ndim == 2)
     _check_reduction(opts, specs)
     plan = Plan(
         task,

@@ -35,6 +35,8 @@ class Call:
         sample_weight: it takes one weight per row.
         logits: True for logits only, False for probabilities only, None for either (or
             raw scores, for hinge).
+        apart: options it takes, but not together (PyTorch's cross-entropy weighs the
+            smoothing term by every class's weight), nor class weights with label rows.
     """
 
     loss: str
@@ -43,6 +45,7 @@ class Call:
     options: frozenset[str] = frozenset()
     sample_weight: bool = False
     logits: bool | None = None
+    apart: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -217,8 +220,22 @@ TORCH = _make(
         Call("huber", "F.huber_loss", _ALL, frozenset({"huber_delta"}), logits=False),
         Call("bce", "F.binary_cross_entropy", _BIN, sample_weight=True, logits=False),
         Call("bce", "F.binary_cross_entropy_with_logits", _BIN, sample_weight=True, logits=True),
-        Call("ce", "F.nll_loss(log P)", _MULTI, frozenset({"class_weight"}), logits=False),
-        Call("ce", "F.cross_entropy", _MULTI, frozenset({"class_weight", *_SMOOTH}), logits=True),
+        Call(
+            "ce",
+            "F.nll_loss(log P)",
+            _MULTI,
+            frozenset({"class_weight"}),
+            logits=False,
+            apart=frozenset({"class_weight"}),
+        ),
+        Call(
+            "ce",
+            "F.cross_entropy",
+            _MULTI,
+            frozenset({"class_weight", *_SMOOTH}),
+            logits=True,
+            apart=frozenset({"class_weight", *_SMOOTH}),
+        ),
         Call("kl", "F.kl_div(log P, Y, reduction='mean')", _MULTI),
         Call("hinge", "F.multi_margin_loss", _MULTI),
         Call(
@@ -307,13 +324,27 @@ def check_losses(
     return kept
 
 
-def check_options(conv: Convention, specs: list[Any], task: str, opts: Any) -> None:
-    """An option the framework's call lacks is an error, never ignored."""
+def check_options(
+    conv: Convention, specs: list[Any], task: str, opts: Any, label_rows: bool = False
+) -> None:
+    """An option the framework's call lacks is an error, never ignored; so are options
+    it takes only apart, whose combination it computes otherwise than SPEC §4."""
     if conv.calls is None:
         return
     for spec in specs:
         call = conv.call(spec.name, task, opts.from_logits)
         assert call is not None
+        both = sorted(call.apart & opts.given)
+        if len(both) > 1 or (both == ["class_weight"] and label_rows):
+            what = " and ".join(option(n) for n in both)
+            how = "mixes them" if len(both) > 1 else "divides class-weighted label rows by N"
+            raise InputError(
+                f"{conv.name}'s {call.call} ({spec.name}) {how}, which losscli does not "
+                f"reproduce ({what})",
+                fix=f"Pass one of them, or {option('convention', 'losscli')}"
+                if len(both) > 1
+                else f"Give class indices, or pass {option('convention', 'losscli')}",
+            )
         for name in sorted(opts.given & set(ALL_OPTIONS)):
             applies = name in spec.options or name == "class_weight"
             applies |= name == "renormalize" and spec.name == "ce"

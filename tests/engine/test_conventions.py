@@ -100,3 +100,16 @@ def test_signature_and_json_name_a_convention_other_than_losscli() -> None:
     assert "convention" not in plain.signature and "convention" not in plain.to_dict()["options"]
     assert keras.signature.endswith("|eps:1e-07|convention:keras")
     assert keras.to_dict()["options"]["convention"] == "keras"
+
+
+def test_options_pytorch_combines_otherwise_are_errors() -> None:
+    # F.cross_entropy weighs its smoothing term by every class's weight, and divides
+    # class-weighted probability targets by N: neither is SPEC §4's weighting
+    Z, c = np.random.default_rng(0).normal(size=(6, 3)), np.array([0, 1, 2, 0, 1, 2])
+    weights = {"0": 1.0, "1": 2.0, "2": 1.0}
+    with pytest.raises(InputError, match=r"mixes them.*\(class_weight and label_smoothing\)"):
+        losscli.evaluate(Z, c, losses=["ce"], from_logits=True, convention="torch",
+                         class_weight=weights, label_smoothing=0.1)  # fmt: skip
+    with pytest.raises(InputError, match="divides class-weighted label rows by N"):
+        losscli.evaluate(Z, np.eye(3)[c], losses=["ce"], from_logits=True, convention="torch",
+                         class_weight=weights)  # fmt: skip
