@@ -178,6 +178,12 @@ def make_sliced() -> None:
         }
     )
     _write_csv(df, "binary_slices.csv")
+    # a second model of the same rows, for `compare --by`: heavier regularisation (C=0.01)
+    model_b = make_pipeline(
+        StandardScaler(), LogisticRegression(C=0.01, max_iter=1000, random_state=RANDOM_STATE)
+    )
+    prob_b = cross_val_predict(model_b, data.data, data.target, cv=cv, method="predict_proba")
+    _write_csv(df.assign(prob=prob_b[:, 1].astype(np.float64)), "binary_slices_b.csv")
 
 
 def main() -> None:
