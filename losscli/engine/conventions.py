@@ -17,7 +17,7 @@ that the effects of the rules of a convention add up to its whole difference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli.errors import InputError, option
@@ -277,7 +277,6 @@ KERAS = _make(
 )
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (LOSSCLI, SKLEARN, TORCH, KERAS)}
-FIELDS = tuple(f.name for f in fields(Convention))
 
 
 def get(name: str | Convention) -> Convention:
