@@ -146,7 +146,12 @@ def explain(
     difference (SPEC §9). Takes what `losscli.evaluate` takes; ``convention`` picks one
     framework to set beside losscli (default: scikit-learn, PyTorch and Keras).
 
-        >>> losscli.explain.explain([1.0, 0.3], [0, 1], losses=["bce"])["bce"].values
+        >>> from losscli.explain import explain
+        >>> bce = explain([1.0, 0.3], [0, 1], losses=["bce"])["bce"]
+        >>> {k: round(v, 4) for k, v in bce.values.items()}
+        {'losscli': 18.6238, 'sklearn': 18.6238, 'torch': 50.602, 'keras': 8.661}
+        >>> [(d.convention, [(r.rule, r.rows) for r in d.rules]) for d in bce.differences]
+        [('torch', [('log clamp −100', 1)]), ('keras', [('clip 1e-7', 1)])]
     """
     return explain_stream([(preds, labels, sample_weight)], losses, **options)
 
@@ -206,7 +211,7 @@ def explain_stream(
             t.error = exc
     if tracks[0].values is None:
         raise tracks[0].error or InputError("no value")
-    n = tracks[0].acc.result().n_samples
+    n = tracks[0].acc.diagnostics.n_rows
     out = [_explain_loss(name, tracks, targets, unavailable[name], touched, n) for name in names]
     opts = base.options.as_dict()
     return Explanation(base.task, n, out, {**opts, "losses": names})
