@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from losscli.engine.accumulate import Accumulator
     from losscli.engine.registry import LOSSES, LossSpec
     from losscli.errors import InputError, LossCliError
+    from losscli.explaining import explain, explain_stream
 
 _LAZY = {
     "evaluate": "losscli.api",
@@ -28,6 +29,8 @@ _LAZY = {
     "compare": "losscli.comparison",
     "compare_stream": "losscli.comparison",
     "ComparisonResult": "losscli.comparison",
+    "explain": "losscli.explaining",
+    "explain_stream": "losscli.explaining",
     "Accumulator": "losscli.engine.accumulate",
     "LOSSES": "losscli.engine.registry",
     "LossSpec": "losscli.engine.registry",
@@ -48,6 +51,8 @@ __all__ = [
     "compare_stream",
     "evaluate",
     "evaluate_stream",
+    "explain",
+    "explain_stream",
 ]
 
 

@@ -47,7 +47,7 @@ def explain_command(preds: str, labels: str | None, **params: Any) -> None:
     from losscli.cli import options as cli_options
     from losscli.cli.output import progress_bar
     from losscli.cli.pipeline import place_in_chunk, print_notes
-    from losscli.explain import explain_stream
+    from losscli.explaining import explain_stream
     from losscli.readers.columns import load_inputs, stream_inputs
     from losscli.render import explain as render
     from losscli.render import json

@@ -1,6 +1,6 @@
 """`explain` for people: one block per loss, the value under each convention side by side,
 then for each convention that differs the rules behind it (SPEC §9). Reads only the JSON
-document (`losscli.explain.Explanation.to_dict`), so the numbers cannot drift from it."""
+document (`losscli.explaining.Explanation.to_dict`), so the numbers cannot drift from it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`losscli explain` and `losscli.explain.explain` (SPEC §9): values under each convention,
+"""`losscli explain` and `losscli.explain` (`losscli.explaining`) (SPEC §9): values under each convention,
 and the rules behind each difference, whose effects add up to it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 import losscli
 from losscli.engine import conventions
-from losscli.explain import explain
+from losscli.explaining import explain
 from tests.cli.conftest import invoke
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -146,7 +146,7 @@ def explain(
     difference (SPEC §9). Takes what `losscli.evaluate` takes; ``convention`` picks one
     framework to set beside losscli (default: scikit-learn, PyTorch and Keras).
 
-        >>> from losscli.explain import explain
+        >>> from losscli.explaining import explain
         >>> bce = explain([1.0, 0.3], [0, 1], losses=["bce"])["bce"]
         >>> {k: round(v, 4) for k, v in bce.values.items()}
         {'losscli': 18.6238, 'sklearn': 18.6238, 'torch': 50.602, 'keras': 8.661}
