@@ -333,6 +333,13 @@ def check_options(
     for spec in specs:
         call = conv.call(spec.name, task, opts.from_logits)
         assert call is not None
+        if label_rows and "nll_loss" in call.call:
+            raise InputError(
+                f"{conv.name}'s {call.call} ({spec.name}) takes class indices, not label rows "
+                "(one column per class)",
+                fix=f"Give class indices in one label column, pass {option('from_logits', True)} "
+                f"for logits (cross_entropy takes soft labels), or {option('convention', 'losscli')}",
+            )
         both = sorted(call.apart & opts.given)
         if len(both) > 1 or (both == ["class_weight"] and label_rows):
             what = " and ".join(option(n) for n in both)

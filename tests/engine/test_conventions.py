@@ -113,3 +113,18 @@ def test_options_pytorch_combines_otherwise_are_errors() -> None:
     with pytest.raises(InputError, match="divides class-weighted label rows by N"):
         losscli.evaluate(Z, np.eye(3)[c], losses=["ce"], from_logits=True, convention="torch",
                          class_weight=weights)  # fmt: skip
+
+
+def test_torch_ce_on_probabilities_refuses_label_rows() -> None:
+    """F.nll_loss takes class indices only: one-hot or soft label rows under the torch
+    convention on probabilities are an error, never a value PyTorch cannot give."""
+    import losscli
+    from losscli.errors import InputError
+
+    P = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+    with pytest.raises(InputError, match="takes class indices"):
+        losscli.evaluate(
+            P, np.array([[0.9, 0.1, 0.0], [0.0, 1.0, 0.0]]), ["ce"], convention="torch"
+        )
+    got = losscli.evaluate(P, np.array([0, 1]), ["ce"], convention="torch").losses["ce"]
+    assert got == pytest.approx(-(np.log(0.7) + np.log(0.8)) / 2, rel=1e-12)
