@@ -83,14 +83,17 @@ class Slicing:
     groups: list[Group]
     summary: dict[str, Extreme] = field(default_factory=dict)
     left_out: int = 0  # groups beyond `top`
+    hidden: list[Group] = field(default_factory=list)  # those groups: not shown, still gated
     min_rows: int = 0  # groups under it are small
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, every: bool = False) -> dict[str, Any]:
+        """The JSON of SPEC §8; `every` adds the groups `top` leaves out (what gates read)."""
         from losscli.render.json import Rows
 
+        shown = self.groups + self.hidden if every else self.groups
         out: dict[str, Any] = {
             "by": list(self.by),
-            "groups": Rows(g.to_dict() for g in self.groups),
+            "groups": Rows(g.to_dict() for g in shown),
             "summary": {name: e.to_dict() for name, e in self.summary.items()},
         }
         if self.left_out:
@@ -127,6 +130,7 @@ def build(
         ranked = out if sort_by is not None else _worst_first(out, losses[0])
         kept = {id(g) for g in ranked[:top]}
         slicing.groups = [g for g in out if id(g) in kept]
+        slicing.hidden = [g for g in out if id(g) not in kept]
         slicing.left_out = len(out) - top
     return slicing
 

@@ -102,7 +102,17 @@ def _evaluate_streamed(
             describer=lambda chunk: name_rows(chunk, keywords.get("show_cols", ())),
             **keywords,
         )
+    _lines(result, header)
     return result, header
+
+
+def _lines(result: Any, header: Any) -> None:
+    """The editor line of each worst row, in the predictions file (None for binary files)."""
+    from losscli.readers._frame import editor_line
+
+    origin = header._origins.get("preds")
+    for entry in result.worst or []:
+        entry["line"] = None if origin is None else editor_line(origin, entry["row"])
 
 
 def name_rows(chunk: Any, show: Any) -> Any:
@@ -111,8 +121,14 @@ def name_rows(chunk: Any, show: Any) -> Any:
     from losscli.slicing import plain
 
     def describe(positions: Any) -> dict[str, list[Any]]:
-        where = [chunk.locate("preds", None, int(i) + 1) for i in positions]
-        out: dict[str, list[Any]] = {"row": [w[2] for w in where], "line": [w[3] for w in where]}
+        # the file row (after a join, the row in the predictions file); the editor line is
+        # found for the K rows kept only, at the end (`_lines`): finding one reads the file
+        rows = chunk._file_rows.get("preds")
+        out: dict[str, list[Any]] = {
+            "row": [int(rows[i]) + 1 if rows is not None else chunk.row_offset + int(i) + 1
+                    for i in positions],
+            "line": [None] * len(positions),
+        }  # fmt: skip
         if chunk.ids is not None:
             out["id"] = [plain(chunk.ids[i]) for i in positions]
         for name in show:

@@ -109,6 +109,10 @@ def _worst_options() -> list[F]:
 def slice_keywords(params: dict[str, Any]) -> dict[str, Any]:
     """The API's keywords of these options (only those given)."""
     by = [tuple(c.strip() for c in item.split(",") if c.strip()) for item in params.get("by") or ()]
+    if any(not b for b in by):
+        raise click.BadParameter(
+            "needs a column name, such as --by region or --by region,device", param_hint="--by"
+        )
     out: dict[str, Any] = {}
     if by:
         out["by"] = by

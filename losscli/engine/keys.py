@@ -108,6 +108,16 @@ def _encode_one(
         fractional = np.isfinite(values) & (values != np.floor(values))
         if fractional.any():
             raise _needs_bins(name, values, int(np.argmax(fractional)), row_offset)
+        huge = np.isfinite(values) & (np.abs(values) >= 2.0**53)
+        if huge.any():  # read as float64 (CSV, numeric columns): neighbours there are equal
+            i = int(np.argmax(huge))
+            raise InputError(
+                f"{name!r} holds integers beyond 2^53 ({values[i]:.0f}), which float64 cannot "
+                "tell apart, so their slices would merge",
+                column=name,
+                row=row_offset + i + 1,
+                fix="Store the ids as text (a string column in Parquet, a non-numeric prefix in CSV)",
+            )
     dense = _dense_integers(values)
     if dense is not None:
         codes, uniques = dense
@@ -158,7 +168,7 @@ def _texts(uniques: np.ndarray) -> list[str | None]:
         return np.where(uniques, "true", "false").tolist()
     if uniques.dtype.kind in "iu":
         return uniques.astype(str).tolist()
-    if uniques.dtype.kind == "f":  # integral (fractions were refused), no NaN (factorised out)
+    if uniques.dtype.kind == "f" and np.isfinite(uniques).all():  # whole (fractions refused)
         return uniques.astype(np.int64).astype(str).tolist()
     return [_text(u) for u in uniques]
 
@@ -211,6 +221,8 @@ def _text(value: object) -> str | None:
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            return "inf" if value > 0 else "-inf"
         return str(int(value))  # integral (fractions were refused)
     if isinstance(value, (int, np.integer)):
         return str(int(value))

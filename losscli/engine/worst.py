@@ -35,6 +35,12 @@ class WorstRows:
     def offer(self, losses: Array, rows: NDArray[np.intp], describe: Describe) -> None:
         """Offer a chunk: ℓᵢ of its rows and their 0-based input rows (ascending)."""
         pick = _largest(losses, self.k)
+        if len(self.loss) == self.k and len(pick):
+            # a row below the K-th kept value cannot enter: name only those that can (naming
+            # a row costs far more than ranking it)
+            floor = np.min(np.where(np.isnan(self.loss), np.inf, self.loss))
+            rank = np.where(np.isnan(losses[pick]), np.inf, losses[pick])
+            pick = pick[rank >= floor]
         if not len(pick):
             return
         told = describe(pick)

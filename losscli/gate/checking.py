@@ -258,7 +258,7 @@ def _facts(result: object) -> _Facts:
     """The numbers gates read, from an EvaluationResult or its JSON dict (null → NaN)."""
     if not isinstance(result, Mapping) and hasattr(result, "losses"):
         r: Any = result  # an EvaluationResult: its exact numbers, not their JSON
-        found = [s.to_dict() for s in getattr(r, "slices", [])]
+        found = [s.to_dict(every=True) for s in getattr(r, "slices", [])]
         return _Facts(r.losses, r.task, r.n_samples, r.sum_weights, r.options, found)
     report = _report(result, "result")
     losses = {k: math.nan if v is None else v for k, v in report["losses"].items()}

@@ -187,3 +187,26 @@ def test_slices_stream_from_a_real_process_in_small_chunks(tmp_path: Path) -> No
             assert ga["key"] == gb["key"] and ga["n_samples"] == gb["n_samples"]
             for name, value in gb["losses"].items():
                 assert ga["losses"][name] == pytest.approx(value, rel=1e-12)
+
+
+def test_top_slices_only_shortens_what_eval_shows_check_gates_every_slice() -> None:
+    """A display option never changes which slices are gated (found by a hostile-user run:
+    --top-slices 1 made a failing check pass)."""
+    argv = ["check", BIN, *BIN_ARGS, "-l", "bce,mse", "--by", "radius", "--bins",
+            "radius=12,15,18", "--max", "mse=0.0295", "-q"]  # fmt: skip
+    assert "mse[radius=[15, 18)]" in invoke(argv, expect=1).out
+    assert "mse[radius=[15, 18)]" in invoke([*argv, "--top-slices", "1"], expect=1).out
+
+
+def test_infinite_keys_empty_by_and_ids_beyond_2_53(tmp_path: Path) -> None:
+    path = tmp_path / "k.csv"
+    path.write_text(
+        "prob,label,x,big\n0.2,0,inf,9007199254740992\n0.7,1,-inf,9007199254740993\n0.4,1,3,1\n"
+    )
+    out = invoke(["eval", path, "--by", "x", "-l", "bce", "-f", "csv", "-q"], expect=0).out
+    keys = [r["key"] for r in csv.DictReader(out.splitlines())][1:]
+    assert sorted(keys) == ["x=-inf", "x=3", "x=inf"]
+    ran = invoke(["eval", path, "--by", "", "-l", "bce"], expect=2)
+    assert "--by" in ran.err and "needs a column name" in ran.err
+    ran = invoke(["eval", path, "--by", "big", "-l", "bce"], expect=2)
+    assert "beyond 2^53" in ran.err and "column 'big'" in ran.err
