@@ -200,8 +200,9 @@ def emit_check(
     if fmt == "json":
         write_stream(stream, json.dumps(document))
     elif fmt in ("csv", "tsv"):
+        header = ["loss", "kind", "value", "bound", "baseline", "margin", "result"]
         rows = [
-            (
+            [
                 v.gate.loss,
                 v.gate.kind,
                 v.value,
@@ -209,16 +210,18 @@ def emit_check(
                 v.gate.baseline,
                 v.margin,
                 "pass" if v.passed else "fail",
-            )
+            ]
             for v in verdicts
         ]
-        stream.write(
-            delimited.dumps(
-                ["loss", "kind", "value", "bound", "baseline", "margin", "result"],
-                rows,
-                "," if fmt == "csv" else "\t",
-            )
-        )
+        if any(v.gate.slice is not None or v.gate.by is not None for v in verdicts):
+            # which slice each gate judges (`region=eu`, or the slicing of a gap gate)
+            header.insert(1, "slice")
+            for row, v in zip(rows, verdicts, strict=True):
+                row.insert(
+                    1,
+                    v.gate.label[len(v.gate.loss) + 1 : -1] if v.gate.label != v.gate.loss else "",
+                )
+        stream.write(delimited.dumps(header, rows, "," if fmt == "csv" else "\t"))
     elif fmt == "markdown":
         stream.write(gates.markdown(verdicts, table.title_line(result, described), precision))
     else:

@@ -210,3 +210,15 @@ def test_infinite_keys_empty_by_and_ids_beyond_2_53(tmp_path: Path) -> None:
     assert "--by" in ran.err and "needs a column name" in ran.err
     ran = invoke(["eval", path, "--by", "big", "-l", "bce"], expect=2)
     assert "beyond 2^53" in ran.err and "column 'big'" in ran.err
+
+
+def test_check_csv_names_the_slice_of_each_gate() -> None:
+    argv = ["check", BIN, *BIN_ARGS, "-l", "bce", "--by", "radius", "--bins", "radius=15",
+            "--max", "bce=0.2", "--max-gap", "bce=0.1", "-f", "csv", "-q"]  # fmt: skip
+    rows = list(csv.DictReader(invoke(argv, expect=0).out.splitlines()))
+    assert [r["slice"] for r in rows] == [
+        "",
+        "radius=(-inf, 15)",
+        "radius=[15, inf)",
+        "gap by radius",
+    ]
