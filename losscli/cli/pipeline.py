@@ -51,8 +51,8 @@ def _evaluate_joined(
     keywords: dict[str, Any],
     notes: list[str],
 ) -> tuple[Any, Any]:
-    """A join by id reads both files whole, then evaluates the joined arrays (slices
-    stream them as one chunk, the rows named by their files)."""
+    """A join by id reads both files whole, then evaluates the joined arrays (with slices
+    or worst rows, `_evaluate_streamed` takes the joined arrays as one chunk instead)."""
     from losscli.api import evaluate
     from losscli.errors import InputError
     from losscli.readers.columns import load_inputs
