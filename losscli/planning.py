@@ -53,11 +53,12 @@ def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> 
             continue
         if name in ("from_logits", "renormalize") and not getattr(options, name):
             continue  # --no-from-logits turns a config's setting off; it shapes nothing
-        flag = "--" + name.replace("_", "-")
+        flag = option(name)
         if name in ("from_logits", "class_weight") and task == "regression":
             raise InputError(
                 f"{flag} applies to classification, but the task is regression",
-                fix="Pass --task binary or --task multiclass, or leave out " + flag,
+                fix=f"Pass {option('task', 'binary')} or {option('task', 'multiclass')}, "
+                f"or leave out {flag}",
             )
         if name == "class_weight":
             continue
@@ -74,7 +75,7 @@ def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> 
             raise InputError(
                 f"{flag} shapes none of the losses requested ({', '.join(s.name for s in specs)})",
                 fix=f"It applies to {', '.join(users) or 'no loss of this task'}; "
-                f"add one with --loss or leave out {flag}",
+                f"add one with {option('losses')} or leave out {flag}",
             )
 
 

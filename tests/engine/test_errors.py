@@ -287,7 +287,7 @@ def test_loss_not_applicable_to_task():
 
 def test_option_that_shapes_no_requested_loss():
     e = error_of(p_bin, y_bin, losses=["bce"], huber_delta=2.0)
-    assert str(e) == (
+    assert e.format() == (
         "--huber-delta shapes none of the losses requested (bce). "
         "It applies to huber, pseudo_huber; add one with --loss or leave out --huber-delta."
     )
@@ -305,17 +305,18 @@ def test_other_options_that_shape_no_requested_loss(option, losses):
 
 def test_from_logits_for_regression():
     e = error_of(p_bin, y_reg, from_logits=True)
-    assert "--from-logits applies to classification, but the task is regression" in str(e)
+    assert "--from-logits applies to classification, but the task is regression" in e.format()
+    assert str(e).startswith("from_logits applies to classification")  # the API keyword
 
 
 def test_class_weight_for_regression():
     e = error_of(p_bin, y_reg, class_weight="balanced")
-    assert "--class-weight applies to classification, but the task is regression" in str(e)
+    assert "--class-weight applies to classification, but the task is regression" in e.format()
 
 
 def test_renormalize_for_binary():
-    assert "--renormalize applies to multiclass probabilities only" in str(
-        error_of(p_bin, y_bin, renormalize=True)
+    assert "--renormalize applies to multiclass probabilities only" in (
+        error_of(p_bin, y_bin, renormalize=True).format()
     )
 
 
