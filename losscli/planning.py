@@ -275,7 +275,8 @@ def _name_fix(classes: Sequence[str] | None) -> str:
         )
     return (
         "The prediction columns are named after integer classes, so labels are matched by "
-        "name; check the labels, or pass --classes with each column's class in column order"
+        f"name; check the labels, or pass {option('classes')} with each column's class in "
+        "column order"
     )
 
 
@@ -295,7 +296,7 @@ def _binary_classes(
             raise InputError(
                 "the labels are text; a binary task needs to know which class is positive",
                 role="labels",
-                fix="Pass --classes NEGATIVE,POSITIVE",
+                fix=f"Pass {_NEGATIVE_POSITIVE}",
             )
         labels, names, _ = encode_labels(labels, classes, 2)
         return labels, names, None
@@ -376,8 +377,13 @@ def explain_guess(p: Plan, exc: InputError) -> InputError:
             "(logits)"
         )
     elif p.task == "multiclass":
-        also = ", or --from-logits for raw scores (logits)" if exc.kind == "preds_range" else ""
-        fix = f"{p.guess[0].upper()}{p.guess[1:]}: pass --task regression for multi-output regression{also}"
+        also = ""
+        if exc.kind == "preds_range":
+            also = f", or {option('from_logits', True)} for raw scores (logits)"
+        fix = (
+            f"{p.guess[0].upper()}{p.guess[1:]}: pass {option('task', 'regression')} for "
+            f"multi-output regression{also}"
+        )
     else:
         return exc
     return replace(exc, fix=fix)

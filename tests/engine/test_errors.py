@@ -138,7 +138,7 @@ def test_negative_probability_multiclass_names_row_and_column():
     e = error_of(np.array([[0.1, 0.9], [0.5, 0.5], [1.5, -0.5]]), np.array([0, 1, 0]))
     assert (e.row, e.col_index) == (3, 0)
     assert "probabilities in [0, 1], found 1.5" in str(e)
-    assert "--from-logits" in str(e)
+    assert "--from-logits" in e.format()
 
 
 def test_scores_outside_unit_interval_fine_for_hinge():
