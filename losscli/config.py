@@ -61,8 +61,17 @@ OPTION_KEYS = {
     "delimiter": "delimiter",
     "format": "fmt",
     "precision": "precision",
+    "by": "by",
+    "per-class": "per_class",
+    "bins": "bins",
+    "min-slice-rows": "min_slice_rows",
+    "max-slices": "max_slices",
+    "sort-slices": "sort_slices",
+    "top-slices": "top_slices",
+    "worst": "worst",
+    "worst-by": "worst_by",
+    "show-col": "show_cols",
 }
-MULTIPLE = {"losses", "pred_cols", "label_cols"}
 
 
 def find_config(explicit: str | None = None) -> tuple[str, dict[str, Any]] | None:

@@ -222,3 +222,18 @@ def test_check_csv_names_the_slice_of_each_gate() -> None:
         "radius=[15, inf)",
         "gap by radius",
     ]
+
+
+def test_slice_options_in_a_settings_file(tmp_path: Path) -> None:
+    config = tmp_path / "losscli.toml"
+    config.write_text('by = ["radius"]\nbins = ["radius=12,15"]\nworst = 2\n')
+    doc = _json(["eval", BIN, *BIN_ARGS, "-l", "bce", "--config", str(config)])
+    assert [g["key"]["radius"] for g in doc["slices"][0]["groups"]] == [
+        "(-inf, 12)",
+        "[12, 15)",
+        "[15, inf)",
+    ]
+    assert len(doc["worst"]) == 2
+    config.write_text('worst = "x"\n')
+    ran = invoke(["eval", BIN, *BIN_ARGS, "--config", config], expect=2)
+    assert "key 'worst' must be an integer" in ran.err
