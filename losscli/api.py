@@ -274,7 +274,7 @@ def evaluate(
     _same_rows(p_arr, y_arr, w_arr)
     spec.check_losses([s.name for s in plan.specs], plan.options.reduction)
     try:
-        describe = show_columns(spec, data) if spec.worst else None
+        describe = show_columns(spec.show, data) if spec.worst else None
         acc = accumulate_arrays(plan, p_arr, y_arr, w_arr, threads, spec, data, describe)
     except InputError as exc:
         raise explain_guess(plan, exc) from None
@@ -370,7 +370,7 @@ def evaluate_stream(
         return located(chunk, explain_guess(plan, exc))
 
     if describer is None and spec.worst:
-        describer = lambda chunk: show_columns(spec, getattr(chunk, "extras", {}))  # noqa: E731
+        describer = lambda chunk: show_columns(spec.show, getattr(chunk, "extras", {}))  # noqa: E731
     acc = accumulate_stream(
         plan, first, first_labels, iterator, threads, progress, place, spec, describer
     )

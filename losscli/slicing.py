@@ -374,13 +374,13 @@ WORST_FIELDS = ("row", "line", "pred", "label", "weight", "loss")
 
 
 def show_columns(
-    spec: SliceSpec, data: Mapping[str, tuple[np.ndarray, np.ndarray | None]]
+    names: Sequence[str], data: Mapping[str, tuple[np.ndarray, np.ndarray | None]]
 ) -> Callable[[NDArray[np.intp]], dict[str, list[Any]]]:
     """How to name rows among the worst: the values of the shown columns at positions."""
 
     def describe(positions: NDArray[np.intp]) -> dict[str, list[Any]]:
         out = {}
-        for name in spec.show:
+        for name in names:
             values, nulls = data[name]
             out[name] = [
                 None if nulls is not None and nulls[i] else plain(values[i]) for i in positions

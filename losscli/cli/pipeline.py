@@ -118,7 +118,9 @@ def _lines(result: Any, header: Any) -> None:
 def name_rows(chunk: Any, show: Any) -> Any:
     """How the worst rows of a chunk are named: the row and editor line in the predictions
     file, the id (``--id-col``) and the shown columns (``--show-col``)."""
-    from losscli.slicing import plain
+    from losscli.slicing import plain, show_columns
+
+    shown = show_columns(show, chunk.extras)
 
     def describe(positions: Any) -> dict[str, list[Any]]:
         # the file row (after a join, the row in the predictions file); the editor line is
@@ -131,11 +133,7 @@ def name_rows(chunk: Any, show: Any) -> Any:
         }  # fmt: skip
         if chunk.ids is not None:
             out["id"] = [plain(chunk.ids[i]) for i in positions]
-        for name in show:
-            values, nulls = chunk.extras[name]
-            out[name] = [
-                None if nulls is not None and nulls[i] else plain(values[i]) for i in positions
-            ]
+        out.update(shown(positions))
         return out
 
     return describe
