@@ -29,8 +29,9 @@ demo: $(STAMP)
 	@echo '$$ losscli eval sample_data/binary_slices.csv --pred-col prob --label-col label --loss bce --by radius --bins radius=12,15,18 --worst 3'
 	@$(DEMO) sample_data/binary_slices.csv --pred-col prob --label-col label --loss bce --by radius --bins radius=12,15,18 --worst 3
 
+# The suite runs on every core (pytest-xdist): CI has 2 and a 5-minute limit.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
