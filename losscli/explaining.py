@@ -193,7 +193,16 @@ def explain_stream(
     def feed(chunk: Chunk, labels: np.ndarray) -> None:
         preds, weights = np.asarray(chunk.preds), chunk.weights
         for t in tracks:
-            update_in_pieces(t.acc, preds, labels, weights, chunk.row_offset)
+            if t.error is not None:
+                continue
+            try:
+                update_in_pieces(t.acc, preds, labels, weights, chunk.row_offset)
+            except InputError as exc:
+                if t.step is not None:  # losscli's rules: the input's own error
+                    raise
+                # a later chunk that the framework's call refuses (soft labels, say): the
+                # framework lacks these losses for this input, with that reason
+                t.error = located(chunk, exc)
         _count_rows(tracks, preds, labels, weights, chunk.row_offset, touched)
         if progress is not None:
             progress(preds.shape[0])
@@ -205,6 +214,8 @@ def explain_stream(
         except InputError as exc:
             raise located(chunk, explain_guess(base, exc)) from None
     for t in tracks:
+        if t.error is not None:
+            continue
         try:
             t.values = t.acc.result().losses
         except InputError as exc:
@@ -247,9 +258,10 @@ def _convention_tracks(
     has = []
     for name in names:
         try:
-            plan, _ = make_plan(preds, labels, [name], **kw, convention=conv)
-            if first.weights is not None:
-                conv_mod.check_sample_weights(conv, plan.specs, plan.task, plan.options.from_logits)
+            plan, encoded = make_plan(preds, labels, [name], **kw, convention=conv)
+            # the first chunk as the framework's call takes it: weights, soft labels
+            Batch(plan.task, preds, encoded, first.weights, plan.options, plan.specs,
+                  row_offset=first.row_offset, soft_targets=plan.soft_targets)  # fmt: skip
             has.append(name)
         except InputError as exc:
             unavailable[name][conv.name] = exc

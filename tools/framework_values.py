@@ -231,6 +231,25 @@ def cases(d: dict[str, Any]) -> list[dict[str, Any]]:
     )
     add(
         "sklearn",
+        "ce",
+        "multiclass",
+        Pu,
+        c,
+        skm.log_loss(c, Pu, labels=[0, 1, 2]),
+        "log_loss (rows not summing to 1)",
+    )
+    add("sklearn", "ce", "multiclass", P, Y, skm.log_loss(Y, P), "log_loss (one-hot label rows)")
+    add(
+        "sklearn",
+        "mse",
+        "binary",
+        p,
+        soft,
+        skm.mean_squared_error(soft, p),
+        "mean_squared_error (soft targets)",
+    )
+    add(
+        "sklearn",
         "hinge",
         "multiclass",
         S,
@@ -273,6 +292,65 @@ def cases(d: dict[str, Any]) -> list[dict[str, Any]]:
         "F.binary_cross_entropy_with_logits(weight)",
         w,
         from_logits=True,
+    )
+    # class weights c as PyTorch takes them in BCE with logits: pos_weight = c₁/c₀ and
+    # weight = c₀ (times the sample weight); with c₀ = 0, weight = s·c(y) row by row
+    add(
+        "torch",
+        "bce",
+        "binary",
+        z,
+        y,
+        F.binary_cross_entropy_with_logits(T(z), T(y), pos_weight=T([2.5])),
+        "F.binary_cross_entropy_with_logits(pos_weight)",
+        from_logits=True,
+        class_weight={"0": 1.0, "1": 2.5},
+    )
+    add(
+        "torch",
+        "bce",
+        "binary",
+        z,
+        y,
+        F.binary_cross_entropy_with_logits(T(z), T(y), weight=T(0.4 * w), pos_weight=T([7.5])),
+        "F.binary_cross_entropy_with_logits(weight=0.4·s, pos_weight=3/0.4)",
+        w,
+        from_logits=True,
+        class_weight={"0": 0.4, "1": 3.0},
+    )
+    add(
+        "torch",
+        "bce",
+        "binary",
+        z,
+        y,
+        F.binary_cross_entropy_with_logits(T(z), T(y), weight=T(w * np.where(y == 1, 2.0, 0.0))),
+        "F.binary_cross_entropy_with_logits(weight=s·c(y), c₀ = 0)",
+        w,
+        from_logits=True,
+        class_weight={"0": 0.0, "1": 2.0},
+    )
+    n1 = float(y.sum())
+    c0, c1 = y.size / (2 * (y.size - n1)), y.size / (2 * n1)  # scikit-learn's "balanced"
+    add(
+        "torch",
+        "bce",
+        "binary",
+        z,
+        y,
+        F.binary_cross_entropy_with_logits(T(z), T(y), weight=T([c0]), pos_weight=T([c1 / c0])),
+        "F.binary_cross_entropy_with_logits(weight=c₀, pos_weight=c₁/c₀), balanced",
+        from_logits=True,
+        class_weight="balanced",
+    )
+    add(
+        "torch",
+        "ce",
+        "multiclass",
+        Pu,
+        c,
+        F.nll_loss(torch.log(T(Pu)), torch.tensor(c)),
+        "F.nll_loss(log P) (rows not summing to 1, p of 0 and 1)",
     )
     add(
         "torch",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from losscli.engine import conventions
 from losscli.engine.batch import Batch
 from losscli.engine.diagnostics import Diagnostics
 from losscli.engine.limits import MAX_SLICES
@@ -358,7 +359,18 @@ class Accumulator:
                 role="weights",
                 fix="Give at least one row a positive weight (sample and class weights multiply)",
             )
-        losses = {spec.name: self._value(spec.statistic, w, sum_weights) for spec in self.specs}
+        # PyTorch's pos_weight (SPEC §9): bce's class weights stay out of its denominator
+        plain = float(self._weight.value().sum())
+        losses = {
+            spec.name: self._value(
+                spec.statistic,
+                w,
+                plain
+                if conventions.class_weights_per_row(self.options.convention, spec.name)
+                else sum_weights,
+            )
+            for spec in self.specs
+        }
         # a loss that owns its sums is named before one that borrows them (rmse reads mse's)
         for spec in sorted(self.specs, key=lambda s: s.statistic.key != s.name):
             if not math.isfinite(losses[spec.name]):

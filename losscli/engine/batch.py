@@ -187,9 +187,22 @@ class Batch:
             self.n_classes = 2
             if self.soft:
                 self._refuse_soft(specs)
+                i = int(np.argmax((self.y > 0.0) & (self.y < 1.0)))
+                self._refuse_soft_under_convention(specs, f"found {fmt(self.y[i])}", i)
         else:
             self.Y, self._class_index = multiclass_labels(self.scores, labels, as_float, self._row)
             self.n_classes = self.scores.shape[1]
+            if self.Y is not None and self.rules.calls is not None:
+                inside = ((self.Y > 0.0) & (self.Y < 1.0)).any(axis=1)
+                if inside.any():
+                    i = int(np.argmax(inside))
+                    self._refuse_soft_under_convention(specs, "a label row is not one-hot", i)
+
+    def _refuse_soft_under_convention(self, specs: list[LossSpec], found: str, i: int) -> None:
+        """A framework call that takes class labels only refuses soft ones (SPEC §9)."""
+        conventions.check_hard_labels(
+            self.rules, specs, self.task, self.options.from_logits, found, self._row(i)
+        )
 
     def _refuse_soft(self, specs: list[LossSpec]) -> None:
         """Hinge and class weights need a class per row, which soft targets do not give."""

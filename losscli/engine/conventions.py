@@ -37,6 +37,8 @@ class Call:
             raw scores, for hinge).
         apart: options it takes, but not together (PyTorch's cross-entropy weighs the
             smoothing term by every class's weight), nor class weights with label rows.
+        soft: it takes soft labels (binary targets inside (0, 1), label rows that are not
+            one-hot); scikit-learn's log_loss and brier_score_loss take class labels only.
     """
 
     loss: str
@@ -46,6 +48,7 @@ class Call:
     sample_weight: bool = False
     logits: bool | None = None
     apart: frozenset[str] = frozenset()
+    soft: bool = True
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class Convention:
         focal_alpha: focal α when none is given.
         dice_eps: Dice without σ, with this ε added to the denominator only.
         weights_over_n: a weighted mean divides by the number of rows N, not by Σω.
+        pos_weight: binary cross-entropy's class weights act per row only, as PyTorch's
+            ``weight`` (c₀·sᵢ) and ``pos_weight`` (c₁/c₀): they leave the mean's
+            denominator, which is Σsᵢ (N under `weights_over_n`) instead of Σ sᵢ·c(yᵢ).
         rmse_per_column: rmse of k columns is the mean of per-column RMSEs.
         brier_sum: multiclass mse sums over classes instead of averaging.
         rules: the rules that make this convention, in `RULES` order.
@@ -88,6 +94,7 @@ class Convention:
     focal_alpha: float | None = None
     dice_eps: float | None = None
     weights_over_n: bool = False
+    pos_weight: bool = False
     rmse_per_column: bool = False
     brier_sum: bool = False
     rules: tuple[Rule, ...] = ()
@@ -116,7 +123,11 @@ class Convention:
         return [s.name for s in SPECS if self.call(s.name, task, from_logits) is not None]
 
 
-# the keywords that a convention may refuse (reduction and nan_policy shape no formula)
+# the keywords that no convention refuses: they shape no formula (reduction, nan_policy),
+# or are checked by the calls themselves (from_logits); every other option given, present
+# or future, is refused where the framework's call lacks it
+NEUTRAL_OPTIONS = frozenset({"reduction", "nan_policy", "convention", "from_logits"})
+# what losscli's own convention takes, every loss option
 ALL_OPTIONS = (
     "huber_delta",
     "eps",
@@ -158,6 +169,12 @@ DICE_EPS = Rule(
 WEIGHTS_OVER_N = Rule(
     "weights / N", "divides a weighted mean by N, not by Σω", (("weights_over_n", True),)
 )
+POS_WEIGHT = Rule(
+    "pos_weight",
+    "takes BCE's class weights as pos_weight = c₁/c₀ and weight = c₀, outside the mean's "
+    "denominator",
+    (("pos_weight", True),),
+)
 RMSE_COLUMNS = Rule(
     "rmse per column",
     "takes rmse of k columns as the mean of per-column RMSEs",
@@ -177,6 +194,7 @@ RULES = (
     FOCAL_ALPHA,
     DICE_EPS,
     WEIGHTS_OVER_N,
+    POS_WEIGHT,
     RMSE_COLUMNS,
     BRIER_SUM,
 )
@@ -200,12 +218,17 @@ SKLEARN = _make(
     "sklearn",
     (
         Call(
-            "mse", "mean_squared_error / brier_score_loss", _ALL, sample_weight=True, logits=False
+            "mse",
+            "mean_squared_error / brier_score_loss",
+            frozenset({"regression", "binary"}),
+            sample_weight=True,
+            logits=False,
         ),
+        Call("mse", "brier_score_loss", _MULTI, sample_weight=True, logits=False, soft=False),
         Call("rmse", "root_mean_squared_error", _ALL, sample_weight=True, logits=False),
         Call("mae", "mean_absolute_error", _ALL, sample_weight=True, logits=False),
-        Call("bce", "log_loss", _BIN, sample_weight=True, logits=False),
-        Call("ce", "log_loss", _CLS, sample_weight=True, logits=False),
+        Call("bce", "log_loss", _BIN, sample_weight=True, logits=False, soft=False),
+        Call("ce", "log_loss", _CLS, sample_weight=True, logits=False, soft=False),
         Call("hinge", "hinge_loss", _CLS, sample_weight=True),
     ),
     (RMSE_COLUMNS, BRIER_SUM),
@@ -219,7 +242,16 @@ TORCH = _make(
         Call("mae", "F.l1_loss", _ALL, logits=False),
         Call("huber", "F.huber_loss", _ALL, frozenset({"huber_delta"}), logits=False),
         Call("bce", "F.binary_cross_entropy", _BIN, sample_weight=True, logits=False),
-        Call("bce", "F.binary_cross_entropy_with_logits", _BIN, sample_weight=True, logits=True),
+        # class weights as weight = c₀·s and pos_weight = c₁/c₀ (c₀ = 0: weight = s·c(y)),
+        # divided by N (`POS_WEIGHT`)
+        Call(
+            "bce",
+            "F.binary_cross_entropy_with_logits",
+            _BIN,
+            frozenset({"class_weight"}),
+            sample_weight=True,
+            logits=True,
+        ),
         Call(
             "ce",
             "F.nll_loss(log P)",
@@ -246,7 +278,7 @@ TORCH = _make(
             logits=True,
         ),
     ),
-    (LOG_CLAMP, KL_PER_ELEMENT, HINGE_WW, FOCAL_ALPHA, WEIGHTS_OVER_N),
+    (LOG_CLAMP, KL_PER_ELEMENT, HINGE_WW, FOCAL_ALPHA, WEIGHTS_OVER_N, POS_WEIGHT),
 )
 
 _KERAS_CE = frozenset({"label_smoothing", "renormalize"})
@@ -289,6 +321,13 @@ def get(name: str | Convention) -> Convention:
             fix=f"Pass {option('convention')} with one of {', '.join(CONVENTIONS)}",
         )
     return CONVENTIONS[name]
+
+
+def class_weights_per_row(conv: Convention, loss: str) -> bool:
+    """True where a loss's class weights stay out of its mean's denominator: PyTorch's
+    ``pos_weight`` and ``weight`` in binary cross-entropy (`POS_WEIGHT`); the value is
+    Σ sᵢ·c(yᵢ)·ℓᵢ / Σ sᵢ (N under `Convention.weights_over_n`)."""
+    return conv.pos_weight and loss == "bce"
 
 
 def _where(task: str, from_logits: bool) -> str:
@@ -351,14 +390,34 @@ def check_options(
                 if len(both) > 1
                 else f"Give class indices, or pass {option('convention', 'losscli')}",
             )
-        for name in sorted(opts.given & set(ALL_OPTIONS)):
+        for name in sorted(opts.given - NEUTRAL_OPTIONS):
             applies = name in spec.options or name == "class_weight"
-            applies |= name == "renormalize" and spec.name == "ce"
+            # --renormalize divides P's rows for every loss that reads probabilities
+            applies |= name == "renormalize" and task == "multiclass" and not spec.raw_scores
             if applies and name not in call.options:
                 raise InputError(
                     f"{conv.name}'s {call.call} ({spec.name}) takes no {option(name)}",
                     fix=f"Leave out {option(name)}, or pass {option('convention', 'losscli')}",
                 )
+
+
+def check_hard_labels(
+    conv: Convention, specs: list[Any], task: str, from_logits: bool, found: str, row: int
+) -> None:
+    """Soft labels (`found` says which, at 1-based `row`) on a call that takes class labels
+    only are an error."""
+    if conv.calls is None:
+        return
+    for spec in specs:
+        call = conv.call(spec.name, task, from_logits)
+        if call is not None and not call.soft:
+            raise InputError(
+                f"{conv.name}'s {call.call} ({spec.name}) takes class labels, but the labels "
+                f"are soft ({found})",
+                role="labels",
+                row=row,
+                fix=f"Give class labels, or pass {option('convention', 'losscli')}",
+            )
 
 
 def check_sample_weights(conv: Convention, specs: list[Any], task: str, from_logits: bool) -> None:

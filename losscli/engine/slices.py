@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from losscli.engine import conventions
 from losscli.engine.limits import MAX_SLICES
 from losscli.engine.sums import CompensatedSum
 from losscli.errors import InputError, option
@@ -160,8 +161,15 @@ class SlicedSums:
         for key, total in self._sums.items():
             v = total.value()
             columns[key] = [v @ w] if v.ndim == 2 else [v[:, :, j] @ w for j in range(v.shape[2])]
+        # PyTorch's pos_weight (SPEC §9): bce's class weights stay out of its denominator
+        plain = self._weight.value().sum(axis=1)
         values = {
-            spec.name: _values(spec.statistic, columns[spec.statistic.key], sw, options)
+            spec.name: _values(
+                spec.statistic,
+                columns[spec.statistic.key],
+                plain if conventions.class_weights_per_row(options.convention, spec.name) else sw,
+                options,
+            )
             for spec in specs
         }
         return [
