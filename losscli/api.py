@@ -61,6 +61,8 @@ class EvaluationResult:
         slices: one `losscli.slicing.Slicing` per ``by`` (and ``per_class``), SPEC §8.
         worst: with ``worst=K``, the K rows of largest ℓᵢ, largest first, else None.
         worst_by: the loss that ranks them.
+        calibration: with ``calibration=True``, the reliability table of ece and mce's
+            bins (SPEC §11): per bin, its edges, rows, Σω, mean confidence and accuracy.
     """
 
     losses: dict[str, float]
@@ -78,6 +80,7 @@ class EvaluationResult:
     slices: list[Slicing] = field(default_factory=list)
     worst: list[dict[str, Any]] | None = None
     worst_by: str | None = None
+    calibration: list[dict[str, Any]] | None = None
 
     def __getitem__(self, name: str) -> float:
         return self.losses[name]
@@ -131,6 +134,8 @@ class EvaluationResult:
 
             out["worst_by"] = self.worst_by
             out["worst"] = Rows(self.worst)
+        if self.calibration is not None:
+            out["calibration"] = self.calibration
         return out
 
     def to_frame(self) -> Any:
@@ -161,8 +166,11 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def finish(p: Plan, acc: Accumulator, spec: SliceSpec | None = None) -> EvaluationResult:
-    """Reduce an accumulator that has seen every row into the result users get."""
+def finish(
+    p: Plan, acc: Accumulator, spec: SliceSpec | None = None, calibration: bool = False
+) -> EvaluationResult:
+    """Reduce an accumulator that has seen every row into the result users get (with the
+    reliability table when `calibration`)."""
     reduced: Reduced = acc.result()
     spec = spec or SliceSpec()
     notes = list(p.notes) + _diagnostic_notes(reduced, p)
@@ -189,6 +197,7 @@ def finish(p: Plan, acc: Accumulator, spec: SliceSpec | None = None) -> Evaluati
         slices=spec.finish(reduced.slices, list(reduced.losses)),
         worst=None if reduced.worst is None else worst_entries(reduced.worst, p),
         worst_by=(spec.worst_by or p.specs[0].name) if spec.worst else None,
+        calibration=reduced.calibration if calibration else None,
     )
 
 
@@ -232,6 +241,7 @@ def evaluate(
     pred_names: Sequence[str] | None = None,
     threads: int | None = None,
     by: Any = None,
+    calibration: bool = False,
     **options: Any,
 ) -> EvaluationResult:
     """Compute losses of predictions against labels.
@@ -252,6 +262,8 @@ def evaluate(
             ``per_class``, ``bins={"age": [18, 65]}``, ``min_slice_rows``, ``max_slices``,
             ``sort_slices``, ``top_slices``; ``worst=K``, ``worst_by``, ``show_cols``
             (columns of `by`) list the K rows of largest ℓᵢ.
+        calibration: add ece and mce and return their reliability table (SPEC §11) as
+            ``result.calibration``; ``calibration_bins`` (15) sets the bins.
         **options: huber_delta, eps, from_logits, label_smoothing, class_weight
             ('balanced' or {class: weight}), hinge_mode ('crammer-singer' or
             'weston-watkins'), focal_gamma, focal_alpha, dice_smooth, reduction
@@ -269,8 +281,9 @@ def evaluate(
     data = slice_data(by, p_arr.shape[0])
     spec = slice_spec(list(data), **_pop_slice_keywords(options))
     plan, y_arr = make_plan(
-        p_arr, y_arr, losses, task=task, pred_names=pred_names, classes=classes, **options
-    )
+        p_arr, y_arr, losses, task=task, pred_names=pred_names, classes=classes,
+        calibration=calibration, **options,
+    )  # fmt: skip
     _same_rows(p_arr, y_arr, w_arr)
     spec.check_losses([s.name for s in plan.specs], plan.options.reduction)
     try:
@@ -278,7 +291,7 @@ def evaluate(
         acc = accumulate_arrays(plan, p_arr, y_arr, w_arr, threads, spec, data, describe)
     except InputError as exc:
         raise explain_guess(plan, exc) from None
-    return finish(plan, acc, spec)
+    return finish(plan, acc, spec, calibration)
 
 
 def _arrays(
@@ -322,6 +335,7 @@ def evaluate_stream(
     locate: Callable[[Chunk, InputError], InputError] | None = None,
     by: Sequence[Sequence[str] | str] | None = None,
     describer: Describer | None = None,
+    calibration: bool = False,
     **options: Any,
 ) -> EvaluationResult:
     """`evaluate` over a stream of chunks, in bounded memory and on every core.
@@ -358,7 +372,8 @@ def evaluate_stream(
     try:
         plan, first_labels = make_plan(
             np.asarray(first.preds), np.asarray(first.labels), losses,
-            task=task, pred_names=pred_names, classes=classes, **options,
+            task=task, pred_names=pred_names, classes=classes, calibration=calibration,
+            **options,
         )  # fmt: skip
         chosen = slice_kw.pop("slicings", None) if by is None else by
         spec = slice_spec(list(getattr(first, "extras", {})), slicings=chosen, **slice_kw)
@@ -374,4 +389,4 @@ def evaluate_stream(
     acc = accumulate_stream(
         plan, first, first_labels, iterator, threads, progress, place, spec, describer
     )
-    return finish(plan, acc, spec)
+    return finish(plan, acc, spec, calibration)

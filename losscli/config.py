@@ -49,6 +49,7 @@ OPTION_KEYS = {
     "focal-gamma": "focal_gamma",
     "focal-alpha": "focal_alpha",
     "dice-smooth": "dice_smooth",
+    "calibration-bins": "calibration_bins",
     "reduction": "reduction",
     "renormalize": "renormalize",
     "nan-policy": "nan_policy",

@@ -79,6 +79,19 @@ def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> 
             )
 
 
+def _with_calibration(specs: list[LossSpec], task: str) -> list[LossSpec]:
+    """The losses with ece and mce added, whose bins the reliability table reads."""
+    from losscli.engine.registry import LOSSES
+
+    if task == "regression":
+        raise InputError(
+            f"{option('calibration')} applies to classification, but the task is regression",
+            fix=f"Pass {option('task', 'binary')} or {option('task', 'multiclass')}, "
+            f"or leave out {option('calibration')}",
+        )
+    return specs + [LOSSES[n] for n in ("ece", "mce") if LOSSES[n] not in specs]
+
+
 def _refuse_numbers_with_typos(labels: np.ndarray) -> None:
     """Labels that are numbers but for a few cells ('x7', '1,5') are a typo, not class names."""
     values = labels.reshape(-1)[:10_000].astype(str)
@@ -129,9 +142,11 @@ def make_plan(
     task: str = "auto",
     pred_names: Sequence[str] | None = None,
     classes: Sequence[str] | None = None,
+    calibration: bool = False,
     **options: Any,
 ) -> tuple[Plan, np.ndarray]:
-    """Decide task, losses, options and classes; returns the plan and numeric labels."""
+    """Decide task, losses, options and classes; returns the plan and numeric labels.
+    `calibration` (the reliability table, SPEC §11) adds ece and mce to the losses."""
     opts = Options.build(**options)
     notes: list[str] = []
     given_task = task
@@ -150,6 +165,8 @@ def make_plan(
     opts, eps_dtype = _eps_of_dtype(opts, preds)
     names = [losses] if isinstance(losses, str) else losses
     specs = resolve_many(list(names) if names else None, task)
+    if calibration:
+        specs = _with_calibration(specs, task)
     specs = _leave_out_hinge(specs, bool(names), task, labels, soft, notes)
     specs = _under_convention(opts, specs, task, bool(names), preds)
     _check_options_apply(opts, specs, task)

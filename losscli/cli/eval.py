@@ -21,6 +21,11 @@ from losscli.cli.slices import slice_options
 @slice_options
 @output_options
 @click.option(
+    "--calibration",
+    is_flag=True,
+    help="Add ece and mce and print the reliability table: one row per confidence bin.",
+)
+@click.option(
     "--save", metavar="FILE", help="Also write the JSON report to FILE (a baseline for check)."
 )
 @config_option
@@ -47,6 +52,7 @@ def eval_command(
 
     settings = apply_config(ctx, params, config_path)  # default options; gates are check's
     fmt, precision, quiet = params["fmt"], params["precision"], params["quiet"]
+    _check_calibration(params)
     if save:
         _check_save(save, params.get("reduction"))
         inputs_by_name = {"PREDS": preds, "LABELS": labels, "--config": config_path}
@@ -58,6 +64,26 @@ def eval_command(
     if save:
         write_report(save, result.to_dict(inputs.describe()))
     emit_evaluation(result, inputs, fmt, precision, sys.stdout)
+
+
+def _check_calibration(params: dict[str, Any]) -> None:
+    """The reliability table is a second table beside the losses, which one CSV cannot
+    hold, and there is none per row."""
+    from losscli.errors import InputError
+
+    if not params.get("calibration"):
+        return
+    if params["fmt"] in ("csv", "tsv"):
+        raise InputError(
+            f"--calibration prints the reliability table beside the losses, "
+            f"which one -f {params['fmt']} table cannot hold",
+            fix='Use -f json (its "calibration" list), table or markdown',
+        )
+    if params.get("reduction") == "none":
+        raise InputError(
+            "--calibration gives one table over all rows, and --reduction none gives rows",
+            fix="Leave out --reduction none",
+        )
 
 
 def _check_save(save: str, reduction: str | None) -> None:

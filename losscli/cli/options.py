@@ -126,6 +126,10 @@ _LOSS_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--focal-alpha",), dict(type=float, metavar="α", help="Focal α (off by default).")),
     (("--dice-smooth",), dict(type=float, metavar="σ", help="Dice σ. [default: 1]")),
     (
+        ("--calibration-bins",),
+        dict(type=int, metavar="N", help="Equal-width bins of ece and mce. [default: 15]"),
+    ),
+    (
         ("--reduction",),
         dict(
             type=click.Choice(["mean", "sum", "none"]),

@@ -118,6 +118,12 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
             stream.write(markdown.table(["loss", "value", "shaped by"], rows, "lrl"))
         if result.worst:
             stream.write(_worst_markdown(result, precision))
+        if result.calibration is not None:
+            from losscli.render import calibration
+
+            head, cells = calibration.HEADER, calibration.rows(result, precision)
+            stream.write(f"\n**{calibration.title(result)}**\n\n")
+            stream.write(markdown.table(head, cells, "rlrrrrr"))
     else:
         out = console(stream)
         out.print(table.title_line(result, described), markup=False, soft_wrap=True)
@@ -127,6 +133,12 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
             out.print(table.evaluation_table(result, described, precision))
         if result.worst:
             _print_worst(out, result, precision)
+        if result.calibration is not None:
+            from losscli.render import calibration
+
+            out.print(calibration.title(result), markup=False, soft_wrap=True)
+            cells = calibration.rows(result, precision)
+            out.print(table.simple_table(calibration.HEADER, cells, calibration.RIGHT))
 
 
 def _emit_per_sample(result: Any, inputs: Any, fmt: str, precision: int, stream: IO[str]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +30,7 @@ from losscli.engine.limits import MAX_SLICES
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
 from losscli.engine.slices import Key, SlicedSums, SliceGroup
-from losscli.engine.stats import Statistic
+from losscli.engine.stats import BinTerms, Statistic, reliability
 from losscli.engine.sums import CompensatedSum
 from losscli.engine.weights import class_weight_vector
 from losscli.engine.worst import Describe, WorstRows
@@ -50,6 +51,8 @@ class Reduced:
     # per slicing: its columns and each slice's values, in order of first appearance
     slices: list[tuple[tuple[str, ...], list[SliceGroup]]] = field(default_factory=list)
     worst: WorstRows | None = None
+    # ece/mce: the reliability table, one entry per bin (`losscli.engine.stats.reliability`)
+    calibration: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -86,7 +89,7 @@ class Accumulator:
     def __post_init__(self) -> None:
         weighted = self.options.class_weight is not None and self.task != "regression"
         self.n_groups = self.n_classes if weighted else 1
-        g = self.n_groups
+        g, o = self.n_groups, self.options
         # one set of sums per statistic key: rmse reads mse's
         self._stats: dict[str, Statistic] = {}
         for spec in self.specs:
@@ -94,17 +97,19 @@ class Accumulator:
             if key not in self._stats or key == spec.name:  # the owner keeps per-row values
                 self._stats[key] = spec.statistic
         self._sums: dict[str, CompensatedSum] = {
-            key: CompensatedSum.zeros((g,) if st.width == 1 else (g, st.width))
+            key: CompensatedSum.zeros((g,) if st.size(o) == 1 else (g, st.size(o)))
             for key, st in self._stats.items()
         }
         self._weight = CompensatedSum.zeros((g,))
         self._count = CompensatedSum.zeros((g,))
+        # rows per bin of a statistic over bins (ece, mce), unweighted
+        self._bin_rows: dict[str, NDArray[np.int64]] = {}
         self.diagnostics = Diagnostics()
         # (0-based first row, ℓᵢ by loss, weights, 0-based input rows kept or None for all)
         self.per_sample: list[
             tuple[int, dict[str, Array], Array | None, NDArray[np.intp] | None]
         ] = []
-        widths = {key: st.width for key, st in self._stats.items()}
+        widths = {key: st.size(o) for key, st in self._stats.items()}
         by = list(self.slicings) + ([("class",)] if self.per_class else [])
         self._sliced = [SlicedSums(tuple(b), widths, g, self.max_slices) for b in by]
         self._worst_key = self._worst_statistic()
@@ -197,7 +202,9 @@ class Accumulator:
         all_terms: dict[str, tuple[Array, ...]] = {}
         for key, stat in self._stats.items():
             terms = all_terms[key] = stat.terms(batch)
-            if stat.width == 1:
+            if isinstance(terms, BinTerms):
+                self._bin_rows[key] = _plus(self._bin_rows.get(key), terms.rows())
+            if stat.size(self.options) == 1:
                 self._sums[key].add(batch.group_sum(terms[0], g))
             else:
                 self._sums[key].add(np.stack([batch.group_sum(t, g) for t in terms], axis=1))
@@ -321,6 +328,10 @@ class Accumulator:
         out._sums = {k: v.merged(other._sums[k]) for k, v in self._sums.items()}
         out._weight = self._weight.merged(other._weight)
         out._count = self._count.merged(other._count)
+        out._bin_rows = {
+            k: _plus(self._bin_rows.get(k), other._bin_rows.get(k))
+            for k in {*self._bin_rows, *other._bin_rows}
+        }
         out.diagnostics = self.diagnostics.merged(other.diagnostics)
         out.per_sample = sorted(self.per_sample + other.per_sample, key=lambda item: item[0])
         out._sliced = [a.merged(b) for a, b in zip(self._sliced, other._sliced, strict=True)]
@@ -386,12 +397,21 @@ class Accumulator:
             d,
             [(s.by, s.groups(self.specs, w, self.options)) for s in self._sliced],
             self.worst_rows,
+            self._reliability(w),
         )
+
+    def _reliability(self, w: Array) -> list[dict[str, Any]] | None:
+        """The reliability table of the bins that ece and mce share, if they were asked for."""
+        for key, rows in self._bin_rows.items():
+            total = self._sums[key].value()
+            sums = [float(w @ c) for c in total.T]
+            return reliability(rows, sums, self.options.calibration_bins)
+        return None
 
     def _value(self, stat: Statistic, w: Array, sum_weights: float) -> float:
         """The statistic's value from its class-weighted sums."""
         total = self._sums[stat.key].value()
-        columns = [total] if total.ndim == 1 else [total[:, j] for j in range(stat.width)]
+        columns = [total] if total.ndim == 1 else list(total.T)
         return stat.value(sum_weights, [float(w @ c) for c in columns], self.options)
 
     def per_sample_losses(self) -> tuple[dict[str, Array], Array | None]:
@@ -417,6 +437,15 @@ class Accumulator:
             for off, kept, _, rows in self.per_sample
         ]
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
+
+
+def _plus(a: NDArray[np.int64] | None, b: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """Rows per bin of two sides, either of which may have seen no rows yet."""
+    if a is None or b is None:
+        out = a if b is None else b
+        assert out is not None
+        return out
+    return a + b
 
 
 def merge_all(accumulators: Sequence[Accumulator]) -> Accumulator:

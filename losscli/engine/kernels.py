@@ -424,3 +424,32 @@ def weston_watkins_hinge(labels: NDArray[np.intp], scores: Array) -> Array:
     margins = np.maximum(0.0, 1.0 + scores - true[:, None])
     margins[rows, labels] = 0.0
     return margins.sum(axis=1)
+
+
+def top_label(y_true: Array, p: Array) -> tuple[Array, Array]:
+    """Confidence cᵢ and outcome aᵢ of each row, for calibration errors.
+
+    Binary (p of shape (n,)): c = p, the probability of class 1, and a = y (the observed
+    rate, also for soft targets), as torchmetrics' `BinaryCalibrationError`. Multiclass
+    (P of shape (n, k), Y the (n, k) label rows): c = max_j P_j and a = Y at the first
+    column of that maximum (1 when the top-label prediction is the true class, for one-hot
+    rows), as `MulticlassCalibrationError` with ``argmax``.
+    """
+    if p.ndim == 1:
+        return p, y_true
+    top = np.argmax(p, axis=1)  # the first maximum, as torch.max and np.argmax
+    rows = np.arange(p.shape[0])
+    return p[rows, top], y_true[rows, top]
+
+
+def calibration_bin(confidence: Array, *, bins: int) -> NDArray[np.intp]:
+    """0-based bin of each confidence among `bins` equal-width bins over [0, 1].
+
+    Bin b (1-based) holds (b − 1)/B ≤ c < b/B, and c = 1 falls in bin B (SPEC §11). The
+    edges are the float64 numbers nearest k/B (``k / B``, so 0.3 is the edge of 10 bins,
+    where ``np.linspace`` gives 0.30000000000000004), and a confidence equal to an edge
+    goes to the bin it opens. Worked value: B = 4, c = [0, 0.25, 0.6, 1] → [0, 1, 2, 3].
+    """
+    edges = np.arange(bins + 1, dtype=np.float64) / bins
+    index = np.searchsorted(edges, confidence, side="right") - 1
+    return np.clip(index, 0, bins - 1)

@@ -21,6 +21,8 @@ FLOAT64_EPS = float(np.finfo(np.float64).eps)
 HINGE_MODES = ("crammer-singer", "weston-watkins")
 REDUCTIONS = ("mean", "sum", "none")
 NAN_POLICIES = ("raise", "omit")
+# Each bin keeps three sums per class group and per slice, and reads the chunk three times.
+MAX_CALIBRATION_BINS = 10_000
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Options:
     focal_gamma: float = 2.0
     focal_alpha: float | None = None
     dice_smooth: float = 1.0
+    calibration_bins: int = 15
     reduction: str = "mean"
     renormalize: bool = False
     nan_policy: str = "raise"
@@ -83,6 +86,11 @@ class Options:
             raise bad("focal_alpha", self.focal_alpha, "in [0, 1]")
         if not (math.isfinite(self.dice_smooth) and self.dice_smooth >= 0):
             raise bad("dice_smooth", self.dice_smooth, ">= 0")
+        bins = self.calibration_bins
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise bad("calibration_bins", bins, "a whole number >= 1")
+        if bins > MAX_CALIBRATION_BINS:
+            raise bad("calibration_bins", bins, f"at most {MAX_CALIBRATION_BINS:,}")
         if self.hinge_mode not in HINGE_MODES:
             raise bad("hinge_mode", self.hinge_mode, " or ".join(HINGE_MODES))
         if self.reduction not in REDUCTIONS:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from losscli.engine import kernels
-from losscli.engine.stats import Dice, RootMean, Statistic
+from losscli.engine import kernels, stats
+from losscli.engine.stats import Calibration, Dice, RootMean, Statistic
 from losscli.errors import InputError, option
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class LossSpec:
     raw_scores: bool = False  # reads the raw predictions, never probabilities
     higher_is_better: bool = False
     mergeable: bool = True
+    by_default: bool = True  # reported when no loss is named (ece, mce: only when named)
 
     @property
     def dataset_level(self) -> bool:
@@ -281,6 +282,28 @@ SPECS: tuple[LossSpec, ...] = (
         defined_by=Dice,
         needs_probabilities=True,
     ),
+    LossSpec(
+        "ece",
+        ("expected_calibration_error",),
+        CLASSIFICATION,
+        "expected calibration error over equal-width bins (dataset level)",
+        ("calibration_bins",),
+        statistic=Calibration("calibration", norm="l1"),
+        defined_by=stats.expected_calibration_error,
+        needs_probabilities=True,
+        by_default=False,
+    ),
+    LossSpec(
+        "mce",
+        ("maximum_calibration_error",),
+        CLASSIFICATION,
+        "maximum calibration error over equal-width bins (dataset level)",
+        ("calibration_bins",),
+        statistic=Calibration("calibration", norm="max"),
+        defined_by=stats.maximum_calibration_error,
+        needs_probabilities=True,
+        by_default=False,
+    ),
 )
 
 LOSSES: dict[str, LossSpec] = {spec.name: spec for spec in SPECS}
@@ -309,7 +332,7 @@ def resolve_many(names: list[str] | tuple[str, ...] | None, task: str) -> list[L
     an error that lists those that do.
     """
     if not names:
-        return [spec for spec in SPECS if task in spec.tasks]
+        return [spec for spec in SPECS if task in spec.tasks and spec.by_default]
     out: list[LossSpec] = []
     for item in names:
         for part in str(item).split(","):

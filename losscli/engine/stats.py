@@ -20,10 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
+
+from losscli.engine import kernels
+from losscli.errors import InputError, option
 
 if TYPE_CHECKING:
     from losscli.engine.batch import Batch
@@ -54,6 +57,11 @@ class Statistic:
     shared: int = 0
     per_sample: bool = True
     note: str = ""
+
+    def size(self, options: Options) -> int:
+        """How many sums are kept per class group under these options (`width`, unless an
+        option sets it, as the number of calibration bins does)."""
+        return self.width
 
     def terms(self, batch: Batch) -> tuple[Array, ...]:
         """The per-row terms to be weighted and summed: here ℓᵢ alone."""
@@ -206,3 +214,163 @@ class ColumnRootMean(Statistic):
             g_base.append(gb[0] / self.width)
             g_delta.append(gd[0] / self.width)
         return g_w, [], g_base, g_delta
+
+
+class BinTerms(Sequence[Array]):
+    """The 3B per-row terms of `Calibration`, made one at a time when read: for bin b,
+    [bᵢ = b], [bᵢ = b]·cᵢ and [bᵢ = b]·aᵢ, in three blocks of B (all indicators first).
+
+    Only the bin of each row, its confidence and its outcome are held, so a chunk costs
+    three arrays whatever the number of bins; the engine sums each term as it reads it.
+    """
+
+    def __init__(self, index: NDArray[np.intp], confidence: Array, outcome: Array, bins: int):
+        self.bin_of, self.bins = index, bins
+        self.values = (None, confidence, outcome)
+
+    def __len__(self) -> int:
+        return 3 * self.bins
+
+    def rows(self) -> NDArray[np.int64]:
+        """How many rows fall in each bin, unweighted (the reliability table's counts)."""
+        return np.bincount(self.bin_of, minlength=self.bins).astype(np.int64)
+
+    @overload
+    def __getitem__(self, j: int) -> Array: ...
+    @overload
+    def __getitem__(self, j: slice) -> list[Array]: ...
+
+    def __getitem__(self, j: int | slice) -> Array | list[Array]:
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(len(self)))]
+        if not -len(self) <= j < len(self):
+            raise IndexError(j)
+        kind, b = divmod(j % len(self), self.bins)
+        inside: NDArray[np.bool_] = self.bin_of == b
+        v = self.values[kind]
+        return inside.astype(np.float64) if v is None else np.where(inside, v, 0.0)
+
+
+def calibration_sums(sums: Sums, bins: int) -> tuple[Array, Array, Array]:
+    """Per bin Σω, Σωc and Σωa from the 3B sums (floats, or arrays over resamples: then
+    the bins are on the last axis)."""
+    s = np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=np.float64) for x in sums]), axis=-1)
+    return s[..., :bins], s[..., bins : 2 * bins], s[..., 2 * bins :]
+
+
+def reliability(rows: Any, sums: Sums, bins: int) -> list[dict[str, Any]]:
+    """The reliability table (SPEC §11): per bin its edges, rows, Σω and the ω-weighted
+    mean confidence and accuracy (observed rate), None for a bin without weight."""
+    w, c, a = (x.tolist() for x in calibration_sums(sums, bins))
+    counts = np.broadcast_to(np.asarray(rows, dtype=np.int64), (bins,)).tolist()
+    out = []
+    for b in range(bins):
+        full = w[b] > 0
+        out.append(
+            {
+                "bin": b + 1,
+                "low": b / bins,
+                "high": (b + 1) / bins,
+                "n_samples": counts[b],
+                "sum_weights": w[b],
+                "confidence": c[b] / w[b] if full else None,
+                "accuracy": a[b] / w[b] if full else None,
+            }
+        )
+    return out
+
+
+def expected_calibration_error(sums: Sums, bins: int) -> Any:
+    """ECE from the 3B bin sums (`calibration_sums`); vectorised over resamples.
+
+    Formula: Σ_b (W_b/W)·|acc_b − conf_b| over B equal-width bins of confidence c = p
+        (binary) or max_j P_j (multiclass); acc_b the ω-weighted mean of y, or of [argmax P = y]
+    Reference: Naeini et al. (2015); torchmetrics BinaryCalibrationError /
+        MulticlassCalibrationError (norm='l1')
+
+    As W_b·|acc_b − conf_b| = |Σωa − Σωc|_b, this is Σ_b |Σωa − Σωc|_b / Σ_b W_b.
+    """
+    w, c, a = calibration_sums(sums, bins)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs(a - c).sum(axis=-1) / w.sum(axis=-1)
+
+
+def maximum_calibration_error(sums: Sums, bins: int) -> Any:
+    """MCE from the 3B bin sums; NaN when no bin has weight; vectorised over resamples.
+
+    Formula: max_b |acc_b − conf_b| over the non-empty bins (W_b > 0), bins and means as ece
+    Reference: Naeini et al. (2015); torchmetrics CalibrationError (norm='max')
+    """
+    w, c, a = calibration_sums(sums, bins)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(w > 0, np.abs(a - c) / np.where(w > 0, w, 1.0), -np.inf)
+        out = gap.max(axis=-1)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration(Statistic):
+    """Expected (``norm='l1'``) or maximum (``norm='max'``) calibration error over B
+    equal-width confidence bins, from three sums per bin: W_b = Σω, Σωc and Σωa.
+
+    ece = Σ_b (W_b/W)·|acc_b − conf_b| (`expected_calibration_error`), mce = max_b |acc_b −
+    conf_b| over non-empty bins (`maximum_calibration_error`); c = p, a = y (binary) or
+    c = max_j P_j, a = [argmax P = y] (multiclass). Further reading: Guo et al. (2017).
+
+    Conventions: B is ``calibration_bins`` (15); bin b holds (b − 1)/B ≤ c < b/B, c = 1 in
+    bin B (`kernels.calibration_bin`); conf_b and acc_b are ω-weighted means, W = Σ_b W_b.
+    A dataset-level value, the same whatever the ``reduction``. ece = Σ_b |Σωa − Σωc|_b / W,
+    whose gradient the delta method reads; mce is a maximum over bins, which has none where
+    two bins tie, so a comparison gives it by bootstrap only. Worked value: c = [0.1, 0.3,
+    0.8, 0.9], a = [0, 1, 1, 1], B = 2 → bins {0.1, 0.3} and {0.8, 0.9}: ece = ½|0.5 − 0.2|
+    + ½|1 − 0.85| = 0.225, mce = 0.3.
+    """
+
+    norm: str = "l1"
+    per_sample: bool = False
+    note: str = "dataset level"
+
+    def size(self, options: Options) -> int:
+        return 3 * options.calibration_bins
+
+    def terms(self, batch: Batch) -> BinTerms:  # type: ignore[override]
+        bins = batch.options.calibration_bins
+        labels = batch.y if batch.task == "binary" else batch.one_hot
+        confidence, outcome = kernels.top_label(labels, batch.p)
+        return BinTerms(kernels.calibration_bin(confidence, bins=bins), confidence, outcome, bins)
+
+    def of(self, sums: Sums, bins: int) -> Any:
+        """The error from the 3B bin sums; vectorised over resamples."""
+        fn = maximum_calibration_error if self.norm == "max" else expected_calibration_error
+        return fn(sums, bins)
+
+    def value(self, weight: float, sums: Sums, options: Options) -> float:
+        return float(self.of(sums, options.calibration_bins))
+
+    def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
+        bins = options.calibration_bins
+        after = [a + d for a, d in zip(base, delta, strict=True)]
+        return self.of(after, bins) - self.of(base, bins)
+
+    def gradient(
+        self, w: float, shared: Sums, base: Sums, delta: Sums, options: Options
+    ) -> tuple[float, list[float], list[float], list[float]]:
+        if self.norm == "max":
+            raise InputError(
+                "mce is a maximum over bins, which has no gradient where two bins tie, so "
+                "the normal approximation gives it no interval",
+                fix=f"Compare mce with {option('method', 'bootstrap')}, or compare ece",
+            )
+        bins = options.calibration_bins
+
+        def grad(sums: Sums) -> Array:
+            # ece = Σ|A_b − C_b| / ΣW: ∂/∂W_b = −ece/ΣW, ∂/∂C_b = −s_b/ΣW, ∂/∂A_b = s_b/ΣW
+            wb, c, a = calibration_sums(sums, bins)
+            total = wb.sum()
+            s = np.sign(a - c)
+            ece = np.abs(a - c).sum() / total
+            return np.concatenate([np.full(bins, -ece / total), -s / total, s / total])
+
+        g_b = grad([a + d for a, d in zip(base, delta, strict=True)])
+        g_a = grad(base)
+        return 0.0, [], [float(x) for x in g_b - g_a], [float(x) for x in g_b]

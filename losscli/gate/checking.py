@@ -34,6 +34,7 @@ SIGNATURE_OPTIONS = (
     "focal_gamma",
     "focal_alpha",
     "dice_smooth",
+    "calibration_bins",
     "reduction",
     "renormalize",
     "convention",

@@ -37,6 +37,8 @@ def shaped_by(name: str, task: str, options: dict[str, Any]) -> str:
         parts.append(f"α={options['focal_alpha']:g}")
     if "dice_smooth" in shaping:
         parts.append(f"σ={options['dice_smooth']:g}")
+    if "calibration_bins" in shaping:
+        parts.append(f"{options['calibration_bins']} bins")
     if spec.statistic.note:
         parts.append(spec.statistic.note)
     if spec.raw_scores:
