@@ -99,8 +99,10 @@ def accumulate_arrays(
     if n * width < PARALLEL_MIN_ELEMENTS or plan.options.reduction == "none":
         workers = 1
 
+    template = make_accumulator(plan, spec)  # its slice keys' numbering is shared
+
     def run(part: list[int]) -> Accumulator:
-        acc = make_accumulator(plan, spec)
+        acc = template.empty_like()
         for s in part:
             e = min(s + step, n)
             w = None if w_arr is None else w_arr[s:e]
@@ -140,6 +142,12 @@ def update_in_pieces(
     n = preds.shape[0]
     width = preds.shape[1] if preds.ndim == 2 else 1
     step = max(1, CHUNK_ELEMENTS // width)
+    # keys are numbered once for the whole chunk, then added piece by piece
+    numbers = (
+        acc.number_slices(spec.columns_of(extras or {}, 0, n), spec.bins, offset)
+        if spec and spec.by
+        else []
+    )
     for s in range(0, n, step):
         e = min(s + step, n)
         acc.update(
@@ -147,7 +155,7 @@ def update_in_pieces(
             labels[s:e],
             None if weights is None else weights[s:e],
             row_offset=offset + s,
-            slices=spec.keys_of(extras or {}, s, e, offset + s) if spec and spec.by else (),
+            slices=[(c[s:e], None) for c in numbers],
             describe=None if describe is None else _shifted(describe, s),
         )
     return acc
@@ -233,8 +241,10 @@ def accumulate_stream(
     `describer(chunk)` names the chunk's rows for the worst rows."""
     workers = max(1, threads or os.cpu_count() or 1)
 
+    template = make_accumulator(plan, spec)  # its slice keys' numbering is shared
+
     def run(chunk: Chunk, labels: np.ndarray) -> Accumulator:
-        acc = make_accumulator(plan, spec)
+        acc = template.empty_like()
         return update_in_pieces(
             acc,
             np.asarray(chunk.preds),

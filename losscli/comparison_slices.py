@@ -236,22 +236,9 @@ def shown(
     top = keywords.get("top_slices")
     if top is None:
         return result
-    from losscli.engine.slices import SliceGroup
-
     losses = list(result.losses)
     slices = [
-        build(
-            s.by,
-            [
-                SliceGroup(tuple(g.key.values()), g.n_samples, g.sum_weights, g.losses)
-                for g in s.groups
-            ],
-            losses,
-            spec.bins,
-            spec.min_rows,
-            spec.sort_by,
-            top,
-        )  # fmt: skip
+        build(s.by, s.table, losses, spec.bins, spec.min_rows, spec.sort_by, top)
         for s in result.slices
     ]
     return replace(result, slices=slices)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,11 @@ from numpy.typing import NDArray
 
 from losscli.engine.keys import Bins, Key, encode, key_text, sort_order
 from losscli.engine.limits import MAX_SLICES
-from losscli.engine.slices import SliceGroup
+from losscli.engine.slices import SliceTable
 from losscli.engine.worst import WorstRows
 from losscli.errors import InputError, option
+
+Array = NDArray[np.float64]
 
 
 @dataclass
@@ -77,83 +80,179 @@ class Extreme:
 
 @dataclass
 class Slicing:
-    """One ``by``: its groups in output order and the summary per loss."""
+    """One ``by``: its slices in output order, which are small, and the summary per loss.
+
+    `table` holds every slice as columns (`losscli.engine.slices.SliceTable`); `groups`
+    (those shown) and `hidden` (those `top` leaves out, still gated) are made from it
+    when first read.
+    """
 
     by: list[str]
-    groups: list[Group]
+    table: SliceTable
+    small: NDArray[np.bool_]
     summary: dict[str, Extreme] = field(default_factory=dict)
-    left_out: int = 0  # groups beyond `top`
-    hidden: list[Group] = field(default_factory=list)  # those groups: not shown, still gated
+    shown: NDArray[np.intp] | None = None  # positions `top` keeps, in order; None: all
     min_rows: int = 0  # groups under it are small
+
+    @property
+    def left_out(self) -> int:
+        """Slices beyond `top`."""
+        return 0 if self.shown is None else len(self.table) - len(self.shown)
+
+    def _positions(self, hidden: bool = False) -> NDArray[np.intp]:
+        every = np.arange(len(self.table))
+        if self.shown is None:
+            return every[:0] if hidden else every
+        return np.setdiff1d(every, self.shown) if hidden else self.shown
+
+    @cached_property
+    def groups(self) -> list[Group]:
+        return self._groups(self._positions())
+
+    @cached_property
+    def hidden(self) -> list[Group]:
+        return self._groups(self._positions(hidden=True))
+
+    def _groups(self, positions: NDArray[np.intp]) -> list[Group]:
+        t, by = self.table, self.by
+        n, w = t.n_samples[positions].tolist(), t.sum_weights[positions].tolist()
+        small = self.small[positions].tolist()
+        values = [(name, _nullable(v[positions])) for name, v in t.losses.items()]
+        return [
+            Group(
+                dict(zip(by, t.keys[i], strict=True)),
+                n[j],
+                w[j],
+                {name: v[j] for name, v in values},
+                small[j],
+            )  # fmt: skip
+            for j, i in enumerate(positions.tolist())
+        ]
 
     def to_dict(self, every: bool = False) -> dict[str, Any]:
         """The JSON of SPEC §8; `every` adds the groups `top` leaves out (what gates read)."""
         from losscli.render.json import Rows
 
-        shown = self.groups + self.hidden if every else self.groups
+        positions = self._positions()
+        if every:
+            positions = np.concatenate([positions, self._positions(hidden=True)])
+        records = self._records(positions)
         out: dict[str, Any] = {
             "by": list(self.by),
-            "groups": Rows(g.to_dict() for g in shown),
+            "groups": Rows(records, lines=self._json_lines(positions)),
             "summary": {name: e.to_dict() for name, e in self.summary.items()},
         }
         if self.left_out:
             out["left_out"] = self.left_out
         return out
 
+    def _records(self, positions: NDArray[np.intp]) -> list[dict[str, Any]]:
+        """`Group.to_dict` of each slice, made from the columns."""
+        t, by = self.table, self.by
+        keys = [dict(zip(by, t.keys[i], strict=True)) for i in positions.tolist()]
+        values = [(name, _nullable(v[positions])) for name, v in t.losses.items()]
+        names = [name for name, _ in values]
+        losses = (
+            [
+                dict(zip(names, row, strict=True))
+                for row in zip(*(v for _, v in values), strict=True)
+            ]
+            if values
+            else [{} for _ in keys]
+        )
+        return [
+            {"key": k, "n_samples": n, "sum_weights": w, "losses": v, "small": m}
+            for k, n, w, v, m in zip(
+                keys,
+                t.n_samples[positions].tolist(),
+                t.sum_weights[positions].tolist(),
+                losses,
+                self.small[positions].tolist(),
+                strict=True,
+            )
+        ]
+
+    def _json_lines(self, positions: NDArray[np.intp]) -> list[str]:
+        """`Group.to_dict` of each slice as compact JSON, made column by column: what
+        `losscli.render.json.dumps` writes for them, ~4× faster than a record each."""
+        from losscli.render.json import numbers, text
+
+        t = self.table
+        names = [text(b) for b in self.by]
+        keys = [
+            "{" + ", ".join(f"{c}: {text(v)}" for c, v in zip(names, t.keys[i], strict=True)) + "}"
+            for i in positions.tolist()
+        ]
+        n = map(str, t.n_samples[positions].tolist())
+        w = numbers(t.sum_weights[positions])
+        losses = [
+            [f"{text(name)}: {x}" for x in numbers(v[positions])]
+            for name, v in t.losses.items()
+        ]
+        per_row = (
+            ["{" + ", ".join(parts) + "}" for parts in zip(*losses, strict=True)]
+            if losses
+            else ["{}"] * len(keys)
+        )
+        small = ["true" if x else "false" for x in self.small[positions].tolist()]
+        return [
+            f'{{"key": {k}, "n_samples": {c}, "sum_weights": {s}, "losses": {v}, "small": {m}}}'
+            for k, c, s, v, m in zip(keys, n, w, per_row, small, strict=True)
+        ]
+
+
+def _nullable(values: Array) -> list[float | None]:
+    """The values as floats, None where NaN."""
+    return [x if x == x else None for x in values.tolist()]
+
 
 def build(
     by: Sequence[str],
-    groups: Sequence[SliceGroup],
+    table: SliceTable,
     losses: Sequence[str],
     bins: Mapping[str, Bins],
     min_rows: int = 0,
     sort_by: str | None = None,
     top: int | None = None,
 ) -> Slicing:
-    """The `Slicing` of the engine's groups of one slicing (see the module docstring)."""
-    keys: list[Key] = [g.key for g in groups]
-    ordered = [groups[i] for i in sort_order(keys, bins, by)]
+    """The `Slicing` of the engine's slices of one slicing (see the module docstring)."""
+    order = np.asarray(sort_order(table.keys, bins, by), dtype=np.intp)
     if sort_by is not None:
-        ordered = _worst_first(ordered, sort_by)
-    out = [
-        Group(
-            dict(zip(by, g.key, strict=True)),
-            g.n_samples,
-            g.sum_weights,
-            dict(g.losses),
-            g.n_samples < min_rows,
-        )
-        for g in ordered
-    ]
-    slicing = Slicing(list(by), out, _summary(out, losses), min_rows=min_rows)
-    if top is not None and len(out) > top:
-        ranked = out if sort_by is not None else _worst_first(out, losses[0])
-        kept = {id(g) for g in ranked[:top]}
-        slicing.groups = [g for g in out if id(g) in kept]
-        slicing.hidden = [g for g in out if id(g) not in kept]
-        slicing.left_out = len(out) - top
+        order = order[_worst_first(table.losses[sort_by][order])]
+    t = table.take(order)
+    small = t.n_samples < min_rows
+    slicing = Slicing(list(by), t, small, _summary(t, small, by, losses), min_rows=min_rows)
+    if top is not None and len(t) > top:
+        ranked = np.arange(len(t)) if sort_by is not None else _worst_first(t.losses[losses[0]])
+        slicing.shown = np.sort(ranked[:top])
     return slicing
 
 
-def _worst_first(groups: list[Any], loss: str) -> list[Any]:
-    """Largest value first; undefined values last; ties keep the key order."""
-
-    def rank(g: Any) -> tuple[bool, float]:
-        v = g.losses.get(loss)
-        return (v is None, -(v or 0.0))
-
-    return sorted(groups, key=rank)
+def _worst_first(values: Array) -> NDArray[np.intp]:
+    """Positions, largest value first; undefined (NaN) last; ties keep their order."""
+    undefined = np.isnan(values)
+    return np.lexsort((np.where(undefined, 0.0, -values), undefined)).astype(np.intp)
 
 
-def _summary(groups: list[Group], losses: Sequence[str]) -> dict[str, Extreme]:
+def _summary(
+    t: SliceTable, small: NDArray[np.bool_], by: Sequence[str], losses: Sequence[str]
+) -> dict[str, Extreme]:
     out: dict[str, Extreme] = {}
     for name in losses:
-        seen = [(v, g) for g in groups if not g.small and (v := g.losses.get(name)) is not None]
-        if not seen:
+        values = t.losses.get(name)
+        if values is None:
             continue
-        hi = max(seen, key=lambda item: item[0])  # the first of equals, in group order
-        lo = min(seen, key=lambda item: item[0])
-        out[name] = Extreme(hi[0], hi[1].key, lo[0], lo[1].key)
+        seen = np.flatnonzero(~small & ~np.isnan(values))
+        if not seen.size:
+            continue
+        hi = int(seen[np.argmax(values[seen])])  # the first of equals, in slice order
+        lo = int(seen[np.argmin(values[seen])])
+        out[name] = Extreme(
+            float(values[hi]),
+            dict(zip(by, t.keys[hi], strict=True)),
+            float(values[lo]),
+            dict(zip(by, t.keys[lo], strict=True)),
+        )
     return out
 
 
@@ -207,15 +306,11 @@ class SliceSpec:
         """Every column the slicings and the worst rows read, without repeats."""
         return list(dict.fromkeys([c for b in self.by for c in b] + self.show))
 
-    def keys_of(
-        self,
-        data: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
-        start: int,
-        stop: int,
-        offset: int,
-    ) -> list[tuple[np.ndarray, list[Key]]]:
-        """Each slicing's (codes, keys) for rows start:stop of `data` (name → values, null
-        mask), `offset` being the 0-based input row of `start` (for messages)."""
+    def columns_of(
+        self, data: Mapping[str, tuple[np.ndarray, np.ndarray | None]], start: int, stop: int
+    ) -> list[list[tuple[str, np.ndarray, np.ndarray | None]]]:
+        """Each slicing's columns as (name, values, null mask) for rows start:stop of
+        `data` (name → values, null mask), as the engine numbers keys from them."""
         out = []
         for by in self.by:
             columns = []
@@ -224,18 +319,29 @@ class SliceSpec:
                 columns.append(
                     (name, values[start:stop], None if nulls is None else nulls[start:stop])
                 )
-            out.append(encode(columns, self.bins, offset))
+            out.append(columns)
         return out
+
+    def keys_of(
+        self,
+        data: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
+        start: int,
+        stop: int,
+        offset: int,
+    ) -> list[tuple[np.ndarray, list[Key]]]:
+        """Each slicing's (codes, keys) for rows start:stop of `data`, `offset` being the
+        0-based input row of `start` (for messages)."""
+        return [encode(cols, self.bins, offset) for cols in self.columns_of(data, start, stop)]
 
     def finish(
         self,
-        reduced_slices: Sequence[tuple[tuple[str, ...], Sequence[SliceGroup]]],
+        reduced_slices: Sequence[tuple[tuple[str, ...], SliceTable]],
         losses: Sequence[str],
     ) -> list[Slicing]:
-        """The engine's groups as ordered, marked and summarised `Slicing`s."""
+        """The engine's slices as ordered, marked and summarised `Slicing`s."""
         return [
-            build(by, groups, losses, self.bins, self.min_rows, self.sort_by, self.top)
-            for by, groups in reduced_slices
+            build(by, table, losses, self.bins, self.min_rows, self.sort_by, self.top)
+            for by, table in reduced_slices
         ]
 
     @property

@@ -16,8 +16,8 @@ threads, and a cluster.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,10 +26,11 @@ from numpy.typing import NDArray
 from losscli.engine import conventions
 from losscli.engine.batch import Batch
 from losscli.engine.diagnostics import Diagnostics
+from losscli.engine.keys import Bins
 from losscli.engine.limits import MAX_SLICES
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
-from losscli.engine.slices import Key, SlicedSums, SliceGroup
+from losscli.engine.slices import Key, SlicedSums, SliceTable
 from losscli.engine.stats import BinTerms, Statistic, reliability
 from losscli.engine.sums import CompensatedSum
 from losscli.engine.weights import class_weight_vector
@@ -48,8 +49,8 @@ class Reduced:
     n_samples: int
     class_weights: list[float] | None
     diagnostics: Diagnostics
-    # per slicing: its columns and each slice's values, in order of first appearance
-    slices: list[tuple[tuple[str, ...], list[SliceGroup]]] = field(default_factory=list)
+    # per slicing: its columns and its slices, in key-number order
+    slices: list[tuple[tuple[str, ...], SliceTable]] = field(default_factory=list)
     worst: WorstRows | None = None
     # ece/mce: the reliability table, one entry per bin (`losscli.engine.stats.reliability`)
     calibration: list[dict[str, Any]] | None = None
@@ -143,12 +144,13 @@ class Accumulator:
         sample_weight: np.ndarray | None = None,
         *,
         row_offset: int | None = None,
-        slices: Sequence[tuple[NDArray[np.intp], Sequence[Key]]] = (),
+        slices: Sequence[tuple[NDArray[np.intp], Sequence[Key] | None]] = (),
         describe: Describe | None = None,
     ) -> Accumulator:
         """Add a chunk of rows. `row_offset` (0-based) places it in the input for messages;
         by default chunks are taken to follow each other. `slices` gives, per slicing, each
-        row's key as (codes, keys) (`losscli.engine.keys.encode`); `describe` names rows for
+        row's key as (codes, keys) (`losscli.engine.keys.encode`), or as (numbers, None)
+        from `number_slices`; `describe` names rows for
         the worst rows (chunk positions → id, line, shown columns)."""
         offset = (
             self.diagnostics.n_rows + self.diagnostics.n_omitted
@@ -221,7 +223,7 @@ class Accumulator:
         self,
         batch: Batch,
         terms: dict[str, tuple[Array, ...]],
-        slices: Sequence[tuple[NDArray[np.intp], Sequence[Key]]],
+        slices: Sequence[tuple[NDArray[np.intp], Sequence[Key] | None]],
     ) -> None:
         if len(slices) != len(self.slicings):
             raise ValueError(f"expected keys for {len(self.slicings)} slicings, got {len(slices)}")
@@ -300,6 +302,27 @@ class Accumulator:
                 role="labels",
                 fix="Use 0 and 1, or −1 and 1, throughout",
             )
+
+    def number_slices(
+        self,
+        columns: Sequence[Sequence[tuple[str, np.ndarray, NDArray[np.bool_] | None]]],
+        bins: Mapping[str, Bins],
+        row_offset: int,
+    ) -> list[NDArray[np.intp]]:
+        """Each slicing's key number of every row, from its columns (name, values, null mask)
+        as `losscli.engine.keys.KeyIndex.number` takes them: for `update` as (numbers,
+        None), once per chunk however many pieces it is added in."""
+        return [
+            s.index.number(cols, bins, row_offset)  # type: ignore[union-attr]
+            for s, cols in zip(self._sliced, columns, strict=False)
+        ]
+
+    def empty_like(self) -> Accumulator:
+        """No rows yet, with the same settings and slice key numbering, for another chunk of
+        the same run (their per-slice sums merge by adding)."""
+        out = replace(self)
+        out._sliced = [s.empty_like() for s in self._sliced]
+        return out
 
     # --- merge ---------------------------------------------------------------------------
 
@@ -395,7 +418,7 @@ class Accumulator:
             d.n_rows,
             None if self.n_groups == 1 else [float(x) for x in w],
             d,
-            [(s.by, s.groups(self.specs, w, self.options)) for s in self._sliced],
+            [(s.by, s.table(self.specs, w, self.options)) for s in self._sliced],
             self.worst_rows,
             self._reliability(w),
         )

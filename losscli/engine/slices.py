@@ -7,14 +7,14 @@ input: Σsᵢ·Y_ic and n_c per class group, and each statistic's Σsᵢ·Y_ic·
 with the class weights of the whole input, so every loss, dataset-level ones included, is
 computed per slice with no code of its own: a slice is one more axis of the same arrays.
 
-Keys arrive per chunk as local codes plus the chunk's distinct keys (`losscli.engine.keys`);
-they are numbered in order of first appearance in this accumulator, and `merged` renumbers
-the other side's, so chunks, threads and partitions merge in any order.
+Keys are numbered by a `losscli.engine.keys.KeyIndex` that the accumulators of one run
+share (`empty_like`), so their sums line up and `merged` adds arrays; accumulators with
+their own numbering (other runs, other processes) merge by key. Either way chunks, threads
+and partitions merge in any order.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -23,28 +23,40 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscli.engine import conventions
+from losscli.engine.keys import Key, KeyIndex
 from losscli.engine.limits import MAX_SLICES
 from losscli.engine.sums import CompensatedSum
-from losscli.errors import InputError, option
 
 if TYPE_CHECKING:
     from losscli.engine.batch import Batch
     from losscli.engine.options import Options
     from losscli.engine.registry import LossSpec
-    from losscli.engine.stats import Statistic
 
 Array = NDArray[np.float64]
-Key = tuple[str | None, ...]
 
 
 @dataclass
-class SliceGroup:
-    """One slice's totals and loss values (None where its Σω is 0)."""
+class SliceTable:
+    """One slicing's slices as columns: slice j is key ``keys[j]``, with its rows, Σω and
+    each loss's value (NaN where Σω is 0 or the value is not finite). Columns, not one
+    object per slice: 10⁵ slices are ordered, summarised and written as arrays."""
 
-    key: Key
-    n_samples: int
-    sum_weights: float
-    losses: dict[str, float | None]
+    keys: list[Key]
+    n_samples: NDArray[np.int64]
+    sum_weights: Array
+    losses: dict[str, Array]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def take(self, positions: NDArray[np.intp]) -> SliceTable:
+        """The slices at `positions`, in that order."""
+        return SliceTable(
+            [self.keys[i] for i in positions.tolist()],
+            self.n_samples[positions],
+            self.sum_weights[positions],
+            {name: v[positions] for name, v in self.losses.items()},
+        )
 
 
 @dataclass
@@ -56,18 +68,22 @@ class SlicedSums:
         widths: statistic key → sums per class group (1, or 3 for Dice).
         n_groups: class groups (k with class weights, else 1).
         max_slices: more distinct keys is an error.
+        index: the keys' numbers, shared with the other accumulators of a run
+            (`empty_like`); row j of every sum is key ``index.keys[j]``.
     """
 
     by: tuple[str, ...]
     widths: Mapping[str, int]
     n_groups: int
     max_slices: int = MAX_SLICES
-    keys: list[Key] = field(default_factory=list)
+    index: KeyIndex | None = None
     _weight: CompensatedSum = field(init=False, repr=False)
     _count: CompensatedSum = field(init=False, repr=False)
     _sums: dict[str, CompensatedSum] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.index is None:
+            self.index = KeyIndex(self.by, self.max_slices)
         g = self.n_groups
         self._weight = CompensatedSum.zeros((0, g))
         self._count = CompensatedSum.zeros((0, g))
@@ -75,35 +91,17 @@ class SlicedSums:
             k: CompensatedSum.zeros((0, g) if w == 1 else (0, g, w)) for k, w in self.widths.items()
         }
 
+    @property
+    def keys(self) -> list[Key]:
+        """The keys of this accumulator's rows of sums, in order."""
+        assert self.index is not None
+        return self.index.keys[: self._weight.hi.shape[0]]
+
     def empty_like(self) -> SlicedSums:
-        return SlicedSums(self.by, self.widths, self.n_groups, self.max_slices)
+        """No rows yet, keys numbered as this one's (their sums merge by adding)."""
+        return SlicedSums(self.by, self.widths, self.n_groups, self.max_slices, self.index)
 
-    # --- keys --------------------------------------------------------------------------
-
-    def _number(self, keys: Sequence[Key]) -> NDArray[np.intp]:
-        """This accumulator's number of each key (distinct), adding keys not seen before.
-        Looked up in one hash join (pandas), not key by key: 10⁵ slices stay cheap."""
-        import pandas as pd
-
-        if self.keys:
-            known = pd.Index(self.keys, dtype=object, tupleize_cols=False)
-            out = known.get_indexer(pd.Index(list(keys), dtype=object, tupleize_cols=False))
-        else:
-            out = np.full(len(keys), -1, dtype=np.intp)
-        new = np.flatnonzero(out < 0)
-        out[new] = len(self.keys) + np.arange(len(new))
-        self.keys.extend(keys[i] for i in new)
-        if len(self.keys) > self.max_slices:
-            raise InputError(
-                f"{' × '.join(self.by)} has more than {self.max_slices:,} distinct slices",
-                column=self.by[0] if len(self.by) == 1 else None,
-                fix=f"Slice by a column with fewer values, give bin edges with "
-                f"{option('bins')}, or raise {option('max_slices')}",
-            )
-        return out
-
-    def _grow(self) -> None:
-        s = len(self.keys)
+    def _grow(self, s: int) -> None:
         self._weight = self._weight.grown(s)
         self._count = self._count.grown(s)
         self._sums = {k: v.grown(s) for k, v in self._sums.items()}
@@ -115,13 +113,16 @@ class SlicedSums:
         batch: Batch,
         terms: Mapping[str, tuple[Array, ...]],
         codes: NDArray[np.intp],
-        keys: Sequence[Key],
+        keys: Sequence[Key] | None = None,
     ) -> None:
-        """Add a chunk: `codes[i]` indexes `keys` for row i; `terms` are each statistic's
-        per-row terms (computed once for the whole input's sums too)."""
-        codes = self._number(keys)[codes]
-        self._grow()
-        s = len(self.keys)
+        """Add a chunk: row i has key number `codes[i]` of `index` or, given `keys`, key
+        ``keys[codes[i]]``; `terms` are each statistic's per-row terms (computed once for
+        the whole input's sums too)."""
+        assert self.index is not None
+        if keys is not None:
+            codes = self.index.number_keys(keys)[codes]
+        s = max(len(self.index.keys), self._weight.hi.shape[0])
+        self._grow(s)
         self._weight.add(_by_key(batch, None, codes, s, self.n_groups, weighted=True))
         self._count.add(_by_key(batch, None, codes, s, self.n_groups, weighted=False))
         for key, values in terms.items():
@@ -129,11 +130,22 @@ class SlicedSums:
             self._sums[key].add(parts[0] if len(parts) == 1 else np.stack(parts, axis=2))
 
     def merged(self, other: SlicedSums) -> SlicedSums:
-        """The sums of both, keys in this side's order then the other's new ones."""
-        out = self.empty_like()
-        out._number(self.keys)
-        where = out._number(other.keys)
-        s = len(out.keys)
+        """The sums of both: added row by row when their keys are numbered alike (one run),
+        else matched by key, this side's keys first."""
+        if other.index is self.index:
+            out = self.empty_like()
+            s = max(self._weight.hi.shape[0], other._weight.hi.shape[0])
+            out._weight = self._weight.grown(s).merged(other._weight.grown(s))
+            out._count = self._count.grown(s).merged(other._count.grown(s))
+            out._sums = {
+                k: v.grown(s).merged(other._sums[k].grown(s)) for k, v in self._sums.items()
+            }
+            return out
+        out = SlicedSums(self.by, self.widths, self.n_groups, self.max_slices)
+        assert out.index is not None
+        out.index.number_keys(self.keys)
+        where = out.index.number_keys(other.keys)
+        s = len(out.index.keys)
 
         def aligned(mine: CompensatedSum, theirs: CompensatedSum) -> CompensatedSum:
             placed = CompensatedSum.zeros((s, *theirs.hi.shape[1:]))
@@ -148,11 +160,11 @@ class SlicedSums:
 
     # --- result ----------------------------------------------------------------------------
 
-    def groups(
+    def table(
         self, specs: Sequence[LossSpec], class_weights: Array, options: Options
-    ) -> list[SliceGroup]:
-        """Each slice's values, in order of first appearance; class weights are the whole
-        input's (balanced weights come from all rows, not from the slice's)."""
+    ) -> SliceTable:
+        """Each slice's values, in key-number order; class weights are the whole input's
+        (balanced weights come from all rows, not from the slice's)."""
         w = class_weights
         sw = self._weight.value() @ w
         n = self._count.value().sum(axis=1)
@@ -163,37 +175,21 @@ class SlicedSums:
             columns[key] = [v @ w] if v.ndim == 2 else [v[:, :, j] @ w for j in range(v.shape[2])]
         # PyTorch's pos_weight (SPEC §9): bce's class weights stay out of its denominator
         plain = self._weight.value().sum(axis=1)
-        values = {
-            spec.name: _values(
-                spec.statistic,
-                columns[spec.statistic.key],
-                plain if conventions.class_weights_per_row(options.convention, spec.name) else sw,
-                options,
-            )
-            for spec in specs
-        }
-        return [
-            SliceGroup(
-                key, int(round(n[i])), float(sw[i]), {name: v[i] for name, v in values.items()}
-            )
-            for i, key in enumerate(self.keys)
-            if n[i] > 0  # a class named but absent from the rows
-        ]
-
-
-def _values(
-    stat: Statistic, columns: list[Array], sw: Array, options: Options
-) -> list[float | None]:
-    """The statistic's value of each slice (None where Σω is 0 or the value not finite)."""
-    out: list[float | None] = []
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for i, weight in enumerate(sw.tolist()):
-            if not weight > 0:
-                out.append(None)
-                continue
-            value = float(stat.value(weight, [float(c[i]) for c in columns], options))
-            out.append(value if math.isfinite(value) else None)
-    return out
+        present = np.flatnonzero(n > 0)  # a class named but absent from the rows has none
+        losses: dict[str, Array] = {}
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for spec in specs:
+                per_row = conventions.class_weights_per_row(options.convention, spec.name)
+                total = plain if per_row else sw
+                v = spec.statistic.values(total, columns[spec.statistic.key], options)[present]
+                losses[spec.name] = np.where(np.isfinite(v), v, np.nan)
+        keys = self.keys
+        return SliceTable(
+            [keys[i] for i in present.tolist()],
+            np.rint(n[present]).astype(np.int64),
+            sw[present],
+            losses,
+        )
 
 
 def _by_key(

@@ -72,6 +72,20 @@ class Statistic:
         """Σωℓ / Σω, or Σωℓ for ``reduction='sum'``."""
         return sums[0] if options.reduction == "sum" else sums[0] / weight
 
+    def values(self, weights: Array, sums: Sequence[Array], options: Options) -> Array:
+        """`value` of many groups at once (the slices), NaN where Σω is not positive: the
+        weights and each sum are one array over the groups. A mean is one division; a
+        statistic that overrides only `value` is called group by group."""
+        ok = weights > 0
+        if type(self).value is Statistic.value:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = sums[0] if options.reduction == "sum" else sums[0] / weights
+            return np.where(ok, mean, np.nan)
+        out = np.full(len(weights), np.nan)
+        for i in np.flatnonzero(ok).tolist():
+            out[i] = self.value(float(weights[i]), [float(s[i]) for s in sums], options)
+        return out
+
     def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
         """d = mean(B) − mean(A) = Σω(ℓB − ℓA) / Σω; vectorised over resamples."""
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -105,6 +119,10 @@ class RootMean(Statistic):
 
     def value(self, weight: float, sums: Sums, options: Options) -> float:
         return math.sqrt(sums[0] / weight)
+
+    def values(self, weights: Array, sums: Sequence[Array], options: Options) -> Array:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(weights > 0, np.sqrt(sums[0] / weights), np.nan)
 
     def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
         a, d = base[0], delta[0]

@@ -11,11 +11,33 @@ from __future__ import annotations
 import json
 import math
 import re
+from json.encoder import encode_basestring as _encode_text  # type: ignore[attr-defined]
 from typing import Any
 
 
 class Rows(list):  # type: ignore[type-arg]
-    """A list written one compact record per line by `dumps`."""
+    """A list written one compact record per line by `dumps`; `lines`, when given, are
+    those records already written (`_compact` of each), as long tables make them."""
+
+    def __init__(self, records: Any = (), lines: list[str] | None = None) -> None:
+        super().__init__(records)
+        self.lines = lines
+
+
+def text(value: str | None) -> str:
+    """A JSON string (or null), as `dumps` writes it."""
+    return "null" if value is None else _encode_text(value)
+
+
+def numbers(values: Any) -> list[str]:
+    """JSON numbers as `dumps` writes them (shortest round-trip form; null for NaN and ±inf)
+    of a float array."""
+    import numpy as np
+
+    texts = list(map(repr, values.tolist()))
+    if not np.isfinite(values).all():
+        texts = [t if t not in ("nan", "inf", "-inf") else "null" for t in texts]
+    return texts
 
 
 _PLACE = re.compile(r'^( *)(.*)"\\u0000rows(\d+)\\u0000"', re.MULTILINE)
@@ -25,7 +47,7 @@ def _clean(value: Any, rows: list[list[str]] | None = None) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Rows) and rows is not None:
-        rows.append([_compact(v) for v in value])
+        rows.append(value.lines if value.lines is not None else [_compact(v) for v in value])
         return f"\0rows{len(rows) - 1}\0"
     if isinstance(value, dict):
         return {str(k): _clean(v, rows) for k, v in value.items()}

@@ -9,6 +9,7 @@ from losscli.engine.accumulate import Accumulator
 from losscli.engine.keys import Bins, encode, key_text, sort_order
 from losscli.engine.options import Options
 from losscli.engine.registry import resolve_many
+from losscli.engine.slices import SliceTable
 from losscli.engine.worst import WorstRows
 from losscli.errors import InputError
 
@@ -117,19 +118,56 @@ def test_slices_merge_in_any_order_with_different_first_keys() -> None:
     a, b = _acc(slicings=[("region",)]), _acc(slicings=[("region",)])
     a.update(p[3:], y[3:], row_offset=3, slices=[encode([("region", region[3:], None)], {})])
     b.update(p[:3], y[:3], row_offset=0, slices=[encode([("region", region[:3], None)], {})])
-    expect = {g.key: g.losses for g in whole.result().slices[0][1]}
-    got = {g.key: g.losses for g in a.merge(b).result().slices[0][1]}
+    expect = _losses_by_key(whole.result().slices[0][1])
+    got = _losses_by_key(a.merge(b).result().slices[0][1])
     assert got.keys() == expect.keys()
     for key, losses in expect.items():
         for name, value in losses.items():
             assert got[key][name] == pytest.approx(value, rel=1e-14)
 
 
+def _losses_by_key(table: SliceTable) -> dict:
+    return {
+        key: {name: float(v[j]) for name, v in table.losses.items()}
+        for j, key in enumerate(table.keys)
+    }
+
+
+def test_chunks_of_one_run_share_their_key_numbers_and_merge_by_adding() -> None:
+    """Accumulators made by `empty_like` number keys alike (their sums line up row by row);
+    a merge with an accumulator of another run matches keys instead. Both give the sums of
+    the whole input, whichever chunk saw a key first."""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.01, 0.99, 40)
+    y = (rng.random(40) < 0.5).astype(float)
+    region = _obj(*rng.choice(["eu", "us", "apac", None], 40).tolist())
+    whole = _acc(slicings=[("region",)])
+    whole.update(p, y, slices=[encode([("region", region, None)], {})])
+    first = _acc(slicings=[("region",)])
+    second = first.empty_like()
+    cols = lambda lo, hi: [[("region", region[lo:hi], None)]]  # noqa: E731
+    second.update(p[25:], y[25:], row_offset=25,
+                  slices=[(c, None) for c in second.number_slices(cols(25, 40), {}, 25)])  # fmt: skip
+    first.update(p[:25], y[:25], row_offset=0,
+                 slices=[(c, None) for c in first.number_slices(cols(0, 25), {}, 0)])  # fmt: skip
+    assert first._sliced[0].index is second._sliced[0].index
+    other = _acc(slicings=[("region",)])  # another run: its own numbering
+    other.update(
+        p[25:], y[25:], row_offset=25, slices=[encode([("region", region[25:], None)], {})]
+    )
+    expect = _losses_by_key(whole.result().slices[0][1])
+    for merged in (first.merge(second), second.merge(first), first.merge(other)):
+        got = _losses_by_key(merged.result().slices[0][1])
+        assert got.keys() == expect.keys()
+        for key, losses in expect.items():
+            assert got[key] == pytest.approx(losses, rel=1e-14)
+
+
 def test_per_class_keys_are_class_names_and_absent_classes_are_left_out() -> None:
     acc = _acc(per_class=True)
     acc.update(np.array([0.9, 0.8]), np.array([1.0, 1.0]))
-    [(by, groups)] = acc.result().slices
-    assert by == ("class",) and [g.key for g in groups] == [("pos",)]
+    [(by, table)] = acc.result().slices
+    assert by == ("class",) and table.keys == [("pos",)]
 
 
 def test_too_many_slices_is_an_error() -> None:
@@ -182,3 +220,111 @@ def test_evaluate_stream_slices_by_what_by_names_and_by_nothing_when_it_is_empty
     named = losscli.evaluate_stream(chunks(), ["bce"], by=["tier"])
     assert [s.by for s in named.slices] == [["tier"]]
     assert losscli.evaluate_stream(chunks(), ["bce"], by=[]).slices == []
+
+
+def test_json_lines_of_slices_are_what_the_json_module_writes() -> None:
+    """`Slicing._json_lines` formats slices column by column; each line must equal the
+    record's own compact JSON: odd key texts, null keys, NaN and inf values, ints."""
+    from losscli.render.json import _compact
+    from losscli.slicing import build
+
+    keys = [("eu",), (None,), ('q"uo\\te',), ("ünï\n",), ("3",)]
+    table = SliceTable(
+        keys,
+        np.array([1, 2, 3, 4, 5]),
+        np.array([1.0, 2.5, 1e-300, 3.0, 7.0]),
+        {
+            "bce": np.array([0.1, np.nan, 1 / 3, 2.0, 0.0]),
+            "mse": np.array([1e300, 2.0, 3.0, 4.0, -0.0]),
+        },
+    )
+    sl = build(["reg ion"], table, ["bce", "mse"], {}, min_rows=3, top=3)
+    for every in (False, True):
+        doc = sl.to_dict(every=every)
+        rows = doc["groups"]
+        assert rows.lines == [_compact(r) for r in rows]
+        assert len(rows) == (5 if every else 3)
+
+
+def test_values_of_many_slices_equal_the_value_of_each() -> None:
+    """`Statistic.values` (vectorised for means, looped for the rest) equals `value`."""
+    from losscli.engine.options import Options
+    from losscli.engine.registry import LOSSES
+
+    rng = np.random.default_rng(5)
+    weights = np.array([2.0, 0.0, 3.5, 1.0])
+    options = Options.build()
+    for spec in LOSSES.values():
+        stat = spec.statistic
+        sums = [rng.uniform(0.1, 2.0, 4) for _ in range(stat.size(options))]
+        got = stat.values(weights, sums, options)
+        for i, w in enumerate(weights):
+            if w > 0:
+                want = stat.value(float(w), [float(s[i]) for s in sums], options)
+                assert got[i] == pytest.approx(want, rel=1e-15), spec.name
+            else:
+                assert np.isnan(got[i])
+
+
+def _reference_order(keys: list, bins: dict, by: list) -> list[int]:
+    """SPEC §8's order spelled out: per part numbers by value (then text), bins by edge,
+    else text; null last; a Python sort of whole keys."""
+
+    def num(t: str) -> float | None:
+        try:
+            x = float(t)
+        except ValueError:
+            return None
+        return x if np.isfinite(x) else None
+
+    ranks = []
+    for j, name in enumerate(by):
+        values = {k[j] for k in keys}
+        if name in bins:
+            r = {t: (0, i) for i, t in enumerate(bins[name].labels())}
+        elif all(v is None or num(v) is not None for v in values):
+            r = {v: (0, num(v), v) for v in values if v is not None}
+        else:
+            r = {v: (0, v) for v in values if v is not None}
+        r[None] = (1,)
+        ranks.append(r)
+    return sorted(range(len(keys)), key=lambda i: tuple(r[keys[i][j]] for j, r in enumerate(ranks)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sort_order_equals_a_sort_of_whole_keys(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    numeric = ["3", "03", "-1", "10", "2.5", "1e3", None]
+    text = ["b", "a", "B", "ä", "a b", "", None, "10"]
+    bins = {"age": Bins.parse("age", "18,65")}
+    labels = bins["age"].labels() + [None]
+    keys = [
+        (str(rng.choice(numeric)) if rng.random() > 0.1 else None,
+         rng.choice(text) if rng.random() > 0.1 else None,
+         labels[rng.integers(len(labels))])
+        for _ in range(60)
+    ]  # fmt: skip
+    keys = [tuple(None if v == "None" else v for v in k) for k in keys]
+    keys = list(dict.fromkeys(keys))
+    by = ["n", "t", "age"]
+    assert sort_order(keys, bins, by) == _reference_order(keys, bins, by)
+    assert sort_order([k[:1] for k in keys[:1]], {}, ["n"]) == [0]
+
+
+def test_a_number_and_its_text_are_one_key_whichever_comes_first() -> None:
+    """Chunks of one column may read as integers, whole floats or text (a CSV column
+    whose later chunk holds a word): 3, 3.0 and "3" are one slice; "03" is another."""
+    from losscli.engine.keys import KeyIndex
+
+    for chunks in (
+        [np.array([3, 5, 2**63 - 1]), np.array(["3", "03", "x"], dtype=object)],
+        [np.array(["3", "03", "x"], dtype=object), np.array([3.0, 5.0]), np.array([5, 3])],
+        [np.array([2**64 - 1], dtype=np.uint64), np.array(["18446744073709551615"], dtype=object)],
+    ):
+        index = KeyIndex(["c"], max_slices=100)
+        numbers = [index.number([("c", c, None)], {}).tolist() for c in chunks]
+        texts = [[index.keys[i][0] for i in n] for n in numbers]
+        for chunk, names in zip(chunks, texts, strict=True):
+            want = [str(int(v)) if not isinstance(v, str) else v for v in chunk.tolist()]
+            assert names == want
+        assert len(index.keys) == len({k for t in texts for k in t})
