@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,plot]'
 	touch $(STAMP)
 
 # The main job on the shipped sample data: one comparison table per task.
@@ -28,6 +28,10 @@ demo: $(STAMP)
 	@$(DEMO) sample_data/multiclass_preds.npy sample_data/multiclass_labels.npy --format json
 	@echo '$$ losscli eval sample_data/binary_slices.csv --pred-col prob --label-col label --loss bce --by radius --bins radius=12,15,18 --worst 3'
 	@$(DEMO) sample_data/binary_slices.csv --pred-col prob --label-col label --loss bce --by radius --bins radius=12,15,18 --worst 3
+	@echo '$$ losscli plot sample_data/binary_preds.csv sample_data/binary_labels.csv --id-col id --kind calibration -o docs/calibration.png'
+	@mkdir -p docs
+	@$(BIN)/losscli plot sample_data/binary_preds.csv sample_data/binary_labels.csv --id-col id --kind calibration -o docs/calibration.png
+	@echo 'wrote docs/calibration.png (the README shows it)'
 
 # The suite runs on every core (pytest-xdist): CI has 2 and a 5-minute limit.
 test: $(STAMP)

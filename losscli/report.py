@@ -230,7 +230,7 @@ def _umask() -> int:
     return mask
 
 
-def _write_replace(target: str, text: str) -> None:
+def _write_replace(target: str, text: str | bytes) -> None:
     """A temporary file beside `target`, renamed over it. The new file gets the old one's
     mode (and owner, when running as root), or 0666 less the umask when there was none:
     mkstemp's 0600 would hide a CI report from a runner that runs as another user."""
@@ -241,7 +241,8 @@ def _write_replace(target: str, text: str) -> None:
     mode = stat.S_IMODE(old.st_mode) if old else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=".losscli-", suffix=".tmp", dir=os.path.dirname(target))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        binary = isinstance(text, bytes)
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fchmod(fh.fileno(), mode)
@@ -255,6 +256,38 @@ def _write_replace(target: str, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Write `data` (an image) to the output `path` as `write_text_atomic` writes text: a
+    regular file is replaced whole; standard output, descriptors and devices are written
+    straight; a failed write is an `error:`."""
+    kind = _kind(path)
+    try:
+        if kind == "stdout":
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        elif kind == "fd":
+            fd = stream_fd(path)
+            assert fd is not None
+            while data:
+                data = data[os.write(fd, data) :]
+        elif kind == "stream":
+            with open(os.path.realpath(path), "wb") as fh:
+                fh.write(data)
+        elif kind in ("file", "new"):
+            _write_replace(os.path.realpath(path), data)
+        else:
+            raise InputError(f"cannot write an image to {path}", fix="Give a local file path")
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        left = "; it was left as it was" if kind in ("file", "new") else ""
+        raise InputError(
+            f"cannot write to {path}: {exc.strerror or exc}{left}",
+            fix="Free space or choose another path",
+        ) from None
 
 
 def write_report(path: str, report: dict[str, Any]) -> None:
