@@ -167,7 +167,7 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def finish(
-    p: Plan, acc: Accumulator, spec: SliceSpec | None = None, calibration: bool = False
+    p: Plan, acc: Accumulator, spec: SliceSpec | None = None, calibration: bool | str = False
 ) -> EvaluationResult:
     """Reduce an accumulator that has seen every row into the result users get (with the
     reliability table when `calibration`)."""
@@ -241,7 +241,7 @@ def evaluate(
     pred_names: Sequence[str] | None = None,
     threads: int | None = None,
     by: Any = None,
-    calibration: bool = False,
+    calibration: bool | str = False,
     **options: Any,
 ) -> EvaluationResult:
     """Compute losses of predictions against labels.
@@ -263,7 +263,8 @@ def evaluate(
             ``sort_slices``, ``top_slices``; ``worst=K``, ``worst_by``, ``show_cols``
             (columns of `by`) list the K rows of largest ℓᵢ.
         calibration: add ece and mce and return their reliability table (SPEC §11) as
-            ``result.calibration``; ``calibration_bins`` (15) sets the bins.
+            ``result.calibration``; ``calibration_bins`` (15) sets the bins; ``'auto'``
+            does so for classification only.
         **options: huber_delta, eps, from_logits, label_smoothing, class_weight
             ('balanced' or {class: weight}), hinge_mode ('crammer-singer' or
             'weston-watkins'), focal_gamma, focal_alpha, dice_smooth, reduction
@@ -335,7 +336,7 @@ def evaluate_stream(
     locate: Callable[[Chunk, InputError], InputError] | None = None,
     by: Sequence[Sequence[str] | str] | None = None,
     describer: Describer | None = None,
-    calibration: bool = False,
+    calibration: bool | str = False,
     **options: Any,
 ) -> EvaluationResult:
     """`evaluate` over a stream of chunks, in bounded memory and on every core.

@@ -79,10 +79,13 @@ def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> 
             )
 
 
-def _with_calibration(specs: list[LossSpec], task: str) -> list[LossSpec]:
-    """The losses with ece and mce added, whose bins the reliability table reads."""
+def _with_calibration(specs: list[LossSpec], task: str, how: bool | str) -> list[LossSpec]:
+    """The losses with ece and mce added, whose bins the reliability table reads; ``auto``
+    (the HTML report) adds them for classification only."""
     from losscli.engine.registry import LOSSES
 
+    if task == "regression" and how == "auto":
+        return specs
     if task == "regression":
         raise InputError(
             f"{option('calibration')} applies to classification, but the task is regression",
@@ -142,7 +145,7 @@ def make_plan(
     task: str = "auto",
     pred_names: Sequence[str] | None = None,
     classes: Sequence[str] | None = None,
-    calibration: bool = False,
+    calibration: bool | str = False,
     **options: Any,
 ) -> tuple[Plan, np.ndarray]:
     """Decide task, losses, options and classes; returns the plan and numeric labels.
@@ -166,7 +169,7 @@ def make_plan(
     names = [losses] if isinstance(losses, str) else losses
     specs = resolve_many(list(names) if names else None, task)
     if calibration:
-        specs = _with_calibration(specs, task)
+        specs = _with_calibration(specs, task, calibration)
     specs = _leave_out_hinge(specs, bool(names), task, labels, soft, notes)
     specs = _under_convention(opts, specs, task, bool(names), preds)
     _check_options_apply(opts, specs, task)

@@ -21,6 +21,7 @@ from losscli.cli.eval import eval_command
 from losscli.cli.explain import explain_command
 from losscli.cli.losses import losses_command
 from losscli.cli.plot import plot_command
+from losscli.cli.report import report_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -76,6 +77,7 @@ cli.add_command(compare_command)
 cli.add_command(losses_command)
 cli.add_command(explain_command)
 cli.add_command(plot_command)
+cli.add_command(report_command)
 
 
 def _debug_requested(argv: list[str]) -> bool:

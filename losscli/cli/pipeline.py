@@ -30,8 +30,8 @@ def evaluate_files(
 
     read = cli_options.read_options(params)
     keywords = cli_options.engine_keywords(params)
-    if params.get("calibration"):  # eval --calibration: ece, mce and their table
-        keywords["calibration"] = True
+    if params.get("calibration"):  # eval --calibration, the report's "auto": ece, mce, table
+        keywords["calibration"] = params["calibration"]
     sliced = slice_keywords(params)
     read["extra_cols"] = [(c, "--by") for by in sliced.get("by", ()) for c in by] + [
         (c, "--show-col") for c in sliced.get("show_cols", ())
