@@ -580,6 +580,7 @@ def main() -> None:
         ("tasks", bench_tasks),
         ("scale", bench_scale),
         ("slices", bench_slices),
+        ("plots", lambda: __import__("plots").bench_plots()),  # bench/plots.py, issue 14
     ):
         if name not in SKIP:
             fn()
