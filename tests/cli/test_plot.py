@@ -225,3 +225,27 @@ def test_readme_calibration_section_shows_what_the_commands_print(monkeypatch):
     assert "(docs/calibration.png)" in section
     assert matplotlib.image.imread(ROOT / "docs" / "calibration.png").shape == (480, 640, 4)
     assert "-o docs/calibration.png" in (ROOT / "Makefile").read_text()
+
+
+def test_text_plots_of_every_kind_fit_the_width_and_show_the_data():
+    from losscli.plots import text
+
+    width = 60
+    lines = text.bars(["eu", "us"], [0.2, 0.4], width, "bce by region", line=0.3).splitlines()
+    assert lines[0] == "bce by region" and all(len(x) <= width for x in lines)
+    eu, us = lines[1], lines[2]
+    assert abs(us.count("█") - 2 * eu.count("█")) <= 1  # 0.4 is twice 0.2
+    assert "│" in eu and "│" in us  # the overall value, marked on every bar
+    rows = [{"model": "b", "baseline": "a", "loss": "mse", "difference": -0.5, "ci": [-1.0, -0.2]},
+            {"model": "c", "baseline": "a", "loss": "mse", "difference": 0.3, "ci": [None, None]}]  # fmt: skip
+    lines = text.intervals(rows, width).splitlines()
+    assert len(lines) == 3 and all(len(x) <= width for x in lines)
+    assert lines[1].index("─") < lines[1].index("●") < lines[1].index("┊")  # below 0
+    assert lines[2].index("┊") < lines[2].index("●") and "─" not in lines[2]
+    counts = np.zeros((60, 40), np.int64)
+    counts[0, 0], counts[59, 39] = 1, 100
+    grid = text.grid(counts, np.linspace(0, 1, 61), np.linspace(-1, 1, 41), width).splitlines()
+    assert len(grid) == 41 and all(len(x) <= width for x in grid)
+    assert grid[1].rstrip().endswith("@") and grid[-1].split()[-1] in text.SHADES
+    hist = text.histogram(np.linspace(0, 4, 41), np.arange(40), False, "mae", width)
+    assert len(hist.splitlines()) == 41 and hist.splitlines()[-1].endswith(" 39")
