@@ -109,6 +109,16 @@ class EvaluationResult:
 
     def to_dict(self, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
         """The JSON object of SPEC §5; non-finite numbers become None (JSON null)."""
+        return self._document(inputs)
+
+    def to_json(self, inputs: dict[str, Any] | None = None) -> str:
+        """`to_dict` as JSON text (`losscli.render.json.dumps`); the slices are written
+        straight from their columns, without a dict per slice (10⁵ slices: ~2× faster)."""
+        from losscli.render import json
+
+        return json.dumps(self._document(inputs, records=False))
+
+    def _document(self, inputs: dict[str, Any] | None, records: bool = True) -> dict[str, Any]:
         options = dict(self.options)
         options["losses"] = list(self.losses)
         if self.classes is not None:
@@ -128,7 +138,7 @@ class EvaluationResult:
             "signature": self.signature,
         }
         if self.slices:
-            out["slices"] = [s.to_dict() for s in self.slices]
+            out["slices"] = [s.to_dict(records=records) for s in self.slices]
         if self.worst is not None:
             from losscli.render.json import Rows
 

@@ -148,6 +148,8 @@ def update_in_pieces(
         if spec and spec.by
         else []
     )
+    if numbers:  # each piece adds O(slices) to every slice's sums: pieces of ≥ 4× as many rows
+        step = max(step, 4 * acc.n_slices)
     for s in range(0, n, step):
         e = min(s + step, n)
         acc.update(

@@ -129,17 +129,18 @@ class Slicing:
             for j, i in enumerate(positions.tolist())
         ]
 
-    def to_dict(self, every: bool = False) -> dict[str, Any]:
-        """The JSON of SPEC §8; `every` adds the groups `top` leaves out (what gates read)."""
+    def to_dict(self, every: bool = False, records: bool = True) -> dict[str, Any]:
+        """The JSON of SPEC §8; `every` adds the groups `top` leaves out (what gates read).
+        Without `records` the groups are only their JSON lines, for writing at once."""
         from losscli.render.json import Rows
 
         positions = self._positions()
         if every:
             positions = np.concatenate([positions, self._positions(hidden=True)])
-        records = self._records(positions)
+        rows = self._records(positions) if records else []
         out: dict[str, Any] = {
             "by": list(self.by),
-            "groups": Rows(records, lines=self._json_lines(positions)),
+            "groups": Rows(rows, lines=self._json_lines(positions)),
             "summary": {name: e.to_dict() for name, e in self.summary.items()},
         }
         if self.left_out:
@@ -174,30 +175,30 @@ class Slicing:
 
     def _json_lines(self, positions: NDArray[np.intp]) -> list[str]:
         """`Group.to_dict` of each slice as compact JSON, made column by column: what
-        `losscli.render.json.dumps` writes for them, ~4× faster than a record each."""
+        `losscli.render.json.dumps` writes for them, one %-format per slice (~4× faster
+        than encoding a record each)."""
         from losscli.render.json import numbers, text
 
         t = self.table
-        names = [text(b) for b in self.by]
-        keys = [
-            "{" + ", ".join(f"{c}: {text(v)}" for c, v in zip(names, t.keys[i], strict=True)) + "}"
-            for i in positions.tolist()
-        ]
-        n = map(str, t.n_samples[positions].tolist())
-        w = numbers(t.sum_weights[positions])
-        losses = [
-            [f"{text(name)}: {x}" for x in numbers(v[positions])]
-            for name, v in t.losses.items()
-        ]
-        per_row = (
-            ["{" + ", ".join(parts) + "}" for parts in zip(*losses, strict=True)]
-            if losses
-            else ["{}"] * len(keys)
+        at = positions.tolist()
+        parts = [[text(t.keys[i][j]) for i in at] for j in range(len(self.by))]
+        # names may hold %: doubled in the format
+        key = ", ".join(f"{text(b).replace('%', '%%')}: %s" for b in self.by)
+        losses = ", ".join(f"{text(name).replace('%', '%%')}: %s" for name in t.losses)
+        line = (
+            f'{{"key": {{{key}}}, "n_samples": %s, "sum_weights": %s, '
+            f'"losses": {{{losses}}}, "small": %s}}'
         )
-        small = ["true" if x else "false" for x in self.small[positions].tolist()]
         return [
-            f'{{"key": {k}, "n_samples": {c}, "sum_weights": {s}, "losses": {v}, "small": {m}}}'
-            for k, c, s, v, m in zip(keys, n, w, per_row, small, strict=True)
+            line % row
+            for row in zip(
+                *parts,
+                t.n_samples[positions].tolist(),
+                numbers(t.sum_weights[positions]),
+                *(numbers(v[positions]) for v in t.losses.values()),
+                ["true" if x else "false" for x in self.small[positions].tolist()],
+                strict=True,
+            )
         ]
 
 

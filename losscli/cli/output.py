@@ -88,9 +88,7 @@ def emit_evaluation(result: Any, inputs: Any, fmt: str, precision: int, stream: 
         _emit_slices_delimited(result, fmt, stream)
         return
     if fmt == "json":
-        from losscli.render import json
-
-        write_stream(stream, json.dumps(result.to_dict(described)))
+        write_stream(stream, result.to_json(described))
         return
     if fmt in ("csv", "tsv"):
         from losscli.render import delimited

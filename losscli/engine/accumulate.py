@@ -317,6 +317,11 @@ class Accumulator:
             for s, cols in zip(self._sliced, columns, strict=False)
         ]
 
+    @property
+    def n_slices(self) -> int:
+        """Keys numbered so far in the largest slicing (0 without slicings)."""
+        return max((s.index.size for s in self._sliced), default=0)  # type: ignore[union-attr]
+
     def empty_like(self) -> Accumulator:
         """No rows yet, with the same settings and slice key numbering, for another chunk of
         the same run (their per-slice sums merge by adding)."""

@@ -29,6 +29,10 @@ from losscli.errors import InputError, option
 
 Key = tuple[str | None, ...]
 
+# Integers are numbered through a table over their range while it spans fewer values than
+# this (8 MiB of numbers); wider ranges (ids scattered over 64 bits) are hashed.
+TABLE_SPAN = 1 << 20
+
 
 @dataclass(frozen=True)
 class Bins:
@@ -93,9 +97,11 @@ class KeyIndex:
     def __init__(self, by: Sequence[str], max_slices: int) -> None:
         self.by = tuple(by)
         self.max_slices = max_slices
-        self.keys: list[Key] = []
+        self.size = 0  # keys numbered
+        self._keys: list[Key] = []  # `keys`, made as far as read
         self._parts = [_Part() for _ in self.by]
         self._combos: dict[Any, int] = {}  # several parts: the parts' numbers → key number
+        self._combo_list: list[tuple[int, ...]] = []  # and those numbers, by key number
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:  # a lock does not pickle (Dask states do)
@@ -104,6 +110,22 @@ class KeyIndex:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+
+    @property
+    def keys(self) -> list[Key]:
+        """Every key, by number: made when read (integers get their texts only then)."""
+        with self._lock:
+            done = len(self._keys)
+            if done < self.size:
+                if len(self._parts) == 1:
+                    self._keys.extend((t,) for t in self._parts[0].texts[done : self.size])
+                else:
+                    texts = [p.texts for p in self._parts]
+                    self._keys.extend(
+                        tuple(t[c] for t, c in zip(texts, combo, strict=True))
+                        for combo in self._combo_list[done : self.size]
+                    )
+            return self._keys
 
     def number(
         self,
@@ -132,11 +154,10 @@ class KeyIndex:
 
     def _combine(self, parts: list[NDArray[np.intp]]) -> NDArray[np.intp]:
         if len(parts) == 1:  # one part: its number is the key's
-            texts = self._parts[0].texts
-            self.keys.extend((t,) for t in texts[len(self.keys) :])
+            self.size = self._parts[0].size
             codes = parts[0]
         else:  # the distinct combinations of this chunk, then one lookup each
-            sizes = [max(1, len(p.texts)) for p in self._parts]
+            sizes = [max(1, p.size) for p in self._parts]
             if math.prod(sizes) < 2**62:
                 cells = np.ravel_multi_index(tuple(parts), sizes)
                 seen, inverse = np.unique(cells, return_inverse=True)
@@ -151,13 +172,12 @@ class KeyIndex:
             for j, combo in enumerate(combos):
                 at = self._combos.get(combo)
                 if at is None:
-                    at = self._combos[combo] = len(self.keys)
-                    self.keys.append(
-                        tuple(p.texts[c] for p, c in zip(self._parts, combo, strict=True))
-                    )
+                    at = self._combos[combo] = len(self._combo_list)
+                    self._combo_list.append(combo)
                 numbers[j] = at
+            self.size = len(self._combo_list)
             codes = numbers[np.asarray(inverse).reshape(-1)]
-        if len(self.keys) > self.max_slices:
+        if self.size > self.max_slices:
             raise InputError(
                 f"{' × '.join(self.by)} has more than {self.max_slices:,} distinct slices",
                 column=self.by[0] if len(self.by) == 1 else None,
@@ -168,19 +188,41 @@ class KeyIndex:
 
 
 class _Part:
-    """One column's key texts, numbered as first seen (None, the null key, included)."""
+    """One column's key texts, numbered as first seen (None, the null key, included).
+
+    A column of integers only gets its texts when they are read (`texts`): 10⁵ ids cost
+    one vectorised conversion, not a `str` and a dict entry each per chunk.
+    """
 
     def __init__(self) -> None:
-        self.texts: list[str | None] = []
+        self.size = 0  # values numbered
+        self._texts: list[str | None] = []
         self._by_text: dict[str | None, int] = {}
+        self._saw_text = False  # a text (not an integer's, not null) was numbered
+        self._pending: list[NDArray[np.int64]] = []  # integers numbered after `_texts`
         self._ints = np.empty(0, dtype=np.int64)  # integers seen, ascending
         self._int_numbers = np.empty(0, dtype=np.intp)  # and their numbers
+        self._table: NDArray[np.intp] | None = None  # integer − _table_lo → number or −1
+        self._table_lo = 0
+
+    @property
+    def texts(self) -> list[str | None]:
+        """Every value's key text, by number."""
+        if self._pending:
+            values = np.concatenate(self._pending)
+            self._pending = []
+            for at, t in enumerate(values.astype(str).tolist(), start=len(self._texts)):
+                self._by_text[t] = at
+                self._texts.append(t)
+        return self._texts
 
     def number(
-        self, codes: NDArray[np.intp], uniques: np.ndarray | list[str | None]
+        self, codes: NDArray[np.intp] | None, uniques: np.ndarray | list[str | None]
     ) -> NDArray[np.intp]:
         """Global numbers of a chunk's local `codes` (−1 for null) into its `uniques`
-        (integers, or key texts)."""
+        (integers, or key texts); with `codes` None, `uniques` is each row's integer."""
+        if codes is None:
+            return self.of_rows(uniques)  # type: ignore[arg-type]
         if isinstance(uniques, np.ndarray):
             mapping = self.of_ints(uniques)
         else:
@@ -192,12 +234,42 @@ class _Part:
     def of_texts(self, texts: Sequence[str | None]) -> NDArray[np.intp]:
         out = np.empty(len(texts), dtype=np.intp)
         known = self._by_text
+        listed = self.texts  # integers' texts too: "3" is the key of 3
         for i, t in enumerate(texts):
             at = known.get(t)
             if at is None:
-                at = known[t] = len(self.texts)
-                self.texts.append(t)
+                at = known[t] = len(listed)
+                listed.append(t)
+                self._saw_text |= t is not None
             out[i] = at
+        self.size = len(listed)
+        return out
+
+    def of_rows(self, values: NDArray[np.int64]) -> NDArray[np.intp]:
+        """Each row's number from its integer: one lookup in a table over the range of the
+        integers seen (ids, regions, years), kept while that range is narrow; distinct
+        values are hashed otherwise."""
+        if values.size == 0:
+            return np.empty(0, dtype=np.intp)
+        lo, hi = int(values.min()), int(values.max())
+        table, start = self._table, self._table_lo
+        if table is None or lo < start or hi >= start + len(table):
+            new_lo = lo if table is None else min(lo, start)
+            new_hi = hi if table is None else max(hi, start + len(table) - 1)
+            if new_hi - new_lo >= TABLE_SPAN:
+                codes, uniques = _factorize(values)
+                return self.of_ints(uniques)[codes]
+            grown = np.full(new_hi - new_lo + 1, -1, dtype=np.intp)
+            if table is not None:
+                grown[start - new_lo : start - new_lo + len(table)] = table
+            self._table, self._table_lo = table, start = grown, new_lo
+        at = values - start
+        out = table[at]
+        if (out < 0).any():  # the new integers, distinct and ascending, marked in the table
+            table[at[out < 0]] = -2
+            new = np.flatnonzero(table == -2)
+            table[new] = self.of_ints(new + start)
+            out = table[at]
         return out
 
     def of_ints(self, values: NDArray[np.int64]) -> NDArray[np.intp]:
@@ -208,8 +280,13 @@ class _Part:
         found = known[at] == values if len(known) else np.zeros(len(values), dtype=bool)
         out = np.where(found, numbers[at] if len(known) else -1, -1).astype(np.intp)
         new = np.flatnonzero(~found)
-        if new.size:
+        if new.size and not self._saw_text:  # numbered now, their texts made when read
+            out[new] = np.arange(self.size, self.size + new.size)
+            self._pending.append(values[new])
+            self.size += new.size
+        elif new.size:  # a text may already name one ("3" before 3)
             out[new] = self.of_texts([str(v) for v in values[new].tolist()])
+        if new.size:
             merged = np.concatenate([known, values[new]])
             order = np.argsort(merged, kind="stable")
             self._ints = merged[order]
@@ -223,19 +300,26 @@ def _encode_one(
     nulls: NDArray[np.bool_] | None,
     bins: Bins | None,
     row_offset: int,
-) -> tuple[NDArray[np.intp], np.ndarray | list[str | None]]:
+) -> tuple[NDArray[np.intp] | None, np.ndarray | list[str | None]]:
     """A chunk's codes of one column (−1 for null) and its distinct values: an integer array
-    (numbered by value) or their key texts."""
+    (numbered by value) or their key texts; or (None, each row's integer) for a column of
+    integers without nulls."""
     if bins is not None:
         return _binned(name, values, nulls, bins, row_offset)
-    import pandas as pd
-
     values = np.asarray(values)
-    if values.dtype.kind == "f":
-        fractional = np.isfinite(values) & (values != np.floor(values))
+    whole: NDArray[np.int64] | None = None
+    if values.dtype.kind == "f":  # integers as CSV reads them, or fractions
+        finite = np.isfinite(values)
+        every = bool(finite.all())
+        huge = np.abs(values) >= 2.0**53
+        with np.errstate(invalid="ignore"):
+            whole = (values if every else np.where(finite, values, 0.0)).astype(np.int64)
+        fractional = (whole != values) & ~huge
+        if not every:
+            fractional &= finite
+            huge &= finite
         if fractional.any():
             raise _needs_bins(name, values, int(np.argmax(fractional)), row_offset)
-        huge = np.isfinite(values) & (np.abs(values) >= 2.0**53)
         if huge.any():  # read as float64 (CSV, numeric columns): neighbours there are equal
             i = int(np.argmax(huge))
             raise InputError(
@@ -245,25 +329,21 @@ def _encode_one(
                 row=row_offset + i + 1,
                 fix="Store the ids as text (a string column in Parquet, a non-numeric prefix in CSV)",
             )
-    dense = _dense_integers(values)
-    if dense is not None:
-        codes, uniques = dense
-    else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    codes = codes.astype(np.intp, copy=False)
+        if not every:
+            whole = None
+    ints = whole if whole is not None else _integers(values)
+    if ints is not None and (nulls is None or not nulls.any()):
+        return None, ints  # numbered row by row (`_Part.of_rows`)
+    codes, uniques = _factorize(values)
     if nulls is not None and nulls.any():
         codes = np.where(nulls, -1, codes)
-    uniques = np.asarray(uniques)
-    if uniques.dtype.kind == "i" or (
-        uniques.dtype.kind == "u" and uniques.size and uniques.max() < 2**63
-    ):
-        return codes, uniques.astype(np.int64, copy=False)
-    if uniques.dtype.kind == "u" and not uniques.size:
-        return codes, uniques.astype(np.int64)
-    if uniques.dtype.kind == "f" and np.isfinite(uniques).all():  # whole (fractions refused)
-        return codes, uniques.astype(np.int64)
+    as_ints = _integers(uniques)
+    if as_ints is not None:
+        return codes, as_ints
     texts = _texts(uniques)
     if values.dtype.kind == "O":
+        import pandas as pd  # only here: integer columns never import it (~0.5 s)
+
         numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(float)
         fraction = np.isfinite(numbers) & (numbers != np.floor(numbers))
         if fraction.any():
@@ -275,31 +355,26 @@ def _encode_one(
     return codes, texts
 
 
-def _dense_integers(values: np.ndarray) -> tuple[NDArray[np.intp], np.ndarray] | None:
-    """Codes and distinct values of integers in a narrow range, by counting instead of
-    hashing (ids, regions, years: 5× faster than `pd.factorize`); the distinct values come
-    in ascending order rather than in order of appearance, which only numbers them. None
-    when the values are not integers (or whole floats) or spread too wide."""
-    if values.dtype.kind not in "iuf" or values.size == 0:
-        return None
-    if values.dtype.kind == "f":
-        if not np.isfinite(values).all():
-            return None  # NaN is null: pd.factorize handles it
-        whole = values.astype(np.int64)
-        if not (whole == values).all():
-            return None
-        values = whole
-    lo, hi = int(values.min()), int(values.max())
-    if hi >= 2**63:  # uint64 beyond int64: hashed instead
-        return None
-    span = hi - lo + 1
-    if span > max(1 << 16, 2 * values.size):
-        return None
-    shifted = (values - lo).astype(np.intp, copy=False)
-    present = np.flatnonzero(np.bincount(shifted, minlength=span))
-    lookup = np.full(span, -1, dtype=np.intp)
-    lookup[present] = np.arange(present.size)
-    return lookup[shifted], present + lo
+def _integers(values: np.ndarray) -> NDArray[np.int64] | None:
+    """The values as int64 when they are integers (also whole floats, as a column of
+    integers with nulls reads, and uint64 below 2^63); None otherwise. Fractions were
+    refused before."""
+    kind = values.dtype.kind
+    if kind == "i":
+        return values.astype(np.int64, copy=False)
+    if kind == "u" and (values.size == 0 or int(values.max()) < 2**63):
+        return values.astype(np.int64)
+    if kind == "f" and np.isfinite(values).all():
+        return values.astype(np.int64)
+    return None
+
+
+def _factorize(values: np.ndarray) -> tuple[NDArray[np.intp], np.ndarray]:
+    """Codes (−1 for NaN and None) and the distinct values, by hashing (`pd.factorize`)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques)
 
 
 def _texts(uniques: np.ndarray) -> list[str | None]:
@@ -312,12 +387,12 @@ def _texts(uniques: np.ndarray) -> list[str | None]:
 def _binned(
     name: str, values: np.ndarray, nulls: NDArray[np.bool_] | None, bins: Bins, row_offset: int
 ) -> tuple[NDArray[np.intp], list[str | None]]:
-    import pandas as pd
-
     values = np.asarray(values)
     if values.dtype.kind in "biuf":
         x = values.astype(np.float64)
     else:
+        import pandas as pd  # text cells only
+
         x = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
         bad = np.isnan(x) & ~pd.isna(pd.Series(values, dtype=object)).to_numpy()
         if bad.any():
@@ -383,23 +458,22 @@ def _ranks(part: list[str | None], bins: Bins | None) -> NDArray[np.intp]:
         at = {t: i for i, t in enumerate(bins.labels())}
         order = sorted(range(len(texts)), key=lambda i: at[texts[i]])  # type: ignore[index]
     else:
-        numbers = [_number(t) for t in texts]
-        if all(x is not None for x in numbers):  # by value, then text ("3" before "3.0")
-            order = np.lexsort((np.array(texts, dtype=object).argsort(kind="stable").argsort(),
-                                np.array(numbers, dtype=np.float64))).tolist()  # fmt: skip
+        words = np.array(texts, dtype=object)
+        try:  # float() of each text, in one NumPy call
+            numbers = words.astype(np.float64)
+        except (ValueError, TypeError):
+            numbers = None
+        if numbers is not None and np.isfinite(numbers).all():  # by value, then text
+            if np.unique(numbers).size == numbers.size:
+                order = np.argsort(numbers, kind="stable").tolist()
+            else:  # "3" and "03": equal values, ordered by text
+                by_text = words.argsort(kind="stable").argsort()
+                order = np.lexsort((by_text, numbers)).tolist()
         else:
-            order = np.array(texts, dtype=object).argsort(kind="stable").tolist()
+            order = words.argsort(kind="stable").tolist()
     rank = {texts[i]: r for r, i in enumerate(order)}
     rank[None] = len(texts)  # type: ignore[index]
     return np.array([rank[t] for t in part], dtype=np.intp)
-
-
-def _number(text: str) -> float | None:
-    try:
-        x = float(text)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) else None
 
 
 def key_text(by: Sequence[str], key: Key) -> str:

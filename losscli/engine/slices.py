@@ -121,7 +121,7 @@ class SlicedSums:
         assert self.index is not None
         if keys is not None:
             codes = self.index.number_keys(keys)[codes]
-        s = max(len(self.index.keys), self._weight.hi.shape[0])
+        s = max(self.index.size, self._weight.hi.shape[0])
         self._grow(s)
         self._weight.add(_by_key(batch, None, codes, s, self.n_groups, weighted=True))
         self._count.add(_by_key(batch, None, codes, s, self.n_groups, weighted=False))
@@ -145,7 +145,7 @@ class SlicedSums:
         assert out.index is not None
         out.index.number_keys(self.keys)
         where = out.index.number_keys(other.keys)
-        s = len(out.index.keys)
+        s = out.index.size
 
         def aligned(mine: CompensatedSum, theirs: CompensatedSum) -> CompensatedSum:
             placed = CompensatedSum.zeros((s, *theirs.hi.shape[1:]))

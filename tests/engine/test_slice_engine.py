@@ -238,7 +238,7 @@ def test_json_lines_of_slices_are_what_the_json_module_writes() -> None:
             "mse": np.array([1e300, 2.0, 3.0, 4.0, -0.0]),
         },
     )
-    sl = build(["reg ion"], table, ["bce", "mse"], {}, min_rows=3, top=3)
+    sl = build(["reg %s ion%"], table, ["bce", "mse"], {}, min_rows=3, top=3)
     for every in (False, True):
         doc = sl.to_dict(every=every)
         rows = doc["groups"]
@@ -328,3 +328,19 @@ def test_a_number_and_its_text_are_one_key_whichever_comes_first() -> None:
             want = [str(int(v)) if not isinstance(v, str) else v for v in chunk.tolist()]
             assert names == want
         assert len(index.keys) == len({k for t in texts for k in t})
+
+
+def test_integers_spread_wide_and_narrow_number_alike() -> None:
+    """Integers in a narrow range go through a table, scattered ones are hashed; a run that
+    sees both (the range widens past the table) keeps every earlier number."""
+    from losscli.engine.keys import TABLE_SPAN, KeyIndex
+
+    index = KeyIndex(["id"], max_slices=100)
+    first = index.number([("id", np.array([7, 3, 7, 5]), None)], {})
+    wide = index.number([("id", np.array([3, 7 + 4 * TABLE_SPAN, -(2**40), 5]), None)], {})
+    again = index.number([("id", np.array([5, 3, 7]), None)], {})
+    keys = [k[0] for k in index.keys]
+    assert [keys[i] for i in first] == ["7", "3", "7", "5"]
+    assert [keys[i] for i in wide] == ["3", str(7 + 4 * TABLE_SPAN), str(-(2**40)), "5"]
+    assert [keys[i] for i in again] == ["5", "3", "7"]
+    assert len(keys) == len(set(keys)) == 5
