@@ -123,7 +123,10 @@ class SlicedSums:
             codes = self.index.number_keys(keys)[codes]
         s = max(self.index.size, self._weight.hi.shape[0])
         self._grow(s)
-        self._weight.add(_by_key(batch, None, codes, s, self.n_groups, weighted=True))
+        # Keras and PyTorch divide a weighted mean by N (SPEC §9), in each slice as in the whole
+        self._weight.add(
+            _by_key(batch, None, codes, s, self.n_groups, weighted=not batch.rules.weights_over_n)
+        )
         self._count.add(_by_key(batch, None, codes, s, self.n_groups, weighted=False))
         for key, values in terms.items():
             parts = [_by_key(batch, t, codes, s, self.n_groups) for t in values]

@@ -128,3 +128,202 @@ def test_torch_ce_on_probabilities_refuses_label_rows() -> None:
         )
     got = losscli.evaluate(P, np.array([0, 1]), ["ce"], convention="torch").losses["ce"]
     assert got == pytest.approx(-(np.log(0.7) + np.log(0.8)) / 2, rel=1e-12)
+
+
+def _kinds(case: dict) -> set[str]:
+    """The case kinds of issue 13 that one stored case exercises."""
+    preds, labels = np.array(case["preds"], dtype=float), np.array(case["labels"], dtype=float)
+    opts, kinds = case["options"], {case["task"]}
+    probabilities = not opts.get("from_logits") and case["loss"] not in ("hinge", "squared_hinge")
+    if case["task"] != "regression" and probabilities:
+        kinds |= {"p = 0"} if (preds == 0).any() else set()
+        kinds |= {"p = 1"} if (preds == 1).any() else set()
+        if preds.ndim == 2 and (np.abs(preds.sum(axis=1) - 1) > 1e-9).any():
+            kinds.add("rows not summing to 1")
+    if opts.get("from_logits") and np.abs(preds).max() == 1000:
+        kinds.add("logits ±1000")
+    kinds |= {"sample weights"} if case["weights"] else set()
+    kinds |= {"class weights"} if "class_weight" in opts else set()
+    kinds |= {"label smoothing"} if "label_smoothing" in opts else set()
+    if case["task"] != "regression":
+        soft = ((labels > 0) & (labels < 1)).any()
+        kinds.add("soft labels" if soft else "hard labels")
+    return kinds
+
+
+# what each framework's calls take, of the issue's case kinds; the rest it refuses (below)
+HAS = {
+    "sklearn": {"binary", "multiclass", "p = 0", "p = 1", "sample weights", "hard labels",
+                "rows not summing to 1", "soft labels"},  # soft: mean_squared_error only
+    "torch": {"binary", "multiclass", "p = 0", "p = 1", "logits ±1000", "sample weights",
+              "class weights", "label smoothing", "hard labels", "soft labels",
+              "rows not summing to 1"},
+    "keras": {"binary", "multiclass", "p = 0", "p = 1", "logits ±1000", "sample weights",
+              "label smoothing", "hard labels", "soft labels", "rows not summing to 1"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("convention", sorted(HAS))
+def test_each_framework_has_a_stored_value_for_every_case_kind_it_takes(convention) -> None:
+    seen = set().union(*(_kinds(c) for c in CASES if c["convention"] == convention))
+    assert seen >= HAS[convention]
+
+
+# the case kinds a framework lacks, each refused: (convention, evaluate keywords, message)
+LACKS = [
+    ("sklearn", {"losses": ["bce"], "from_logits": True}, "sklearn's log_loss (bce) takes probabilities"),
+    ("sklearn", {"losses": ["bce"], "class_weight": {"0": 1.0, "1": 2.0}}, "takes no class_weight"),
+    ("sklearn", {"losses": ["bce"], "label_smoothing": 0.1}, "takes no label_smoothing"),
+    ("sklearn", {"losses": ["bce"], "soft": True}, "sklearn's log_loss (bce) takes class labels, but the labels are soft (found 0.3)"),
+    ("keras", {"losses": ["bce"], "class_weight": {"0": 1.0, "1": 2.0}}, "takes no class_weight"),
+    ("torch", {"losses": ["bce"], "class_weight": {"0": 1.0, "1": 2.0}},
+     "torch's F.binary_cross_entropy (bce) takes no class_weight"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("convention", "kwargs", "message"), LACKS)
+def test_what_a_framework_lacks_is_refused(convention, kwargs, message) -> None:
+    y, p = np.array([0.0, 1.0, 1.0, 0.0]), np.array([0.2, 0.7, 0.9, 0.4])
+    kwargs = dict(kwargs)
+    if kwargs.pop("soft", False):
+        y = np.array([0.3, 1.0, 1.0, 0.0])
+    with pytest.raises(InputError) as err:
+        losscli.evaluate(p, y, task="binary", convention=convention, **kwargs)
+    assert message in err.value.format("api")
+
+
+OPTION_VALUES = {
+    "huber_delta": 0.5, "eps": 1e-5, "label_smoothing": 0.1, "hinge_mode": "weston-watkins",
+    "focal_gamma": 1.0, "focal_alpha": 0.3, "dice_smooth": 0.5, "renormalize": True,
+}  # fmt: skip
+
+
+def _inputs(task: str, from_logits: bool) -> tuple[np.ndarray, np.ndarray, dict]:
+    rng = np.random.default_rng(3)
+    if task == "regression":
+        return rng.normal(size=6), rng.normal(size=6), {}
+    if task == "binary":
+        z = rng.normal(size=6)
+        return (z if from_logits else 1 / (1 + np.exp(-z))), np.array([0, 1, 1, 0, 1, 0]), {
+            "0": 1.0, "1": 2.0}  # fmt: skip
+    Z = rng.normal(size=(6, 3))
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    return (Z if from_logits else P), np.array([0, 1, 2, 2, 1, 0]), {"0": 1.0, "1": 2.0, "2": 1.0}
+
+
+def _calls():
+    from losscli.engine import conventions
+
+    for conv in ("sklearn", "torch", "keras"):
+        for call in conventions.get(conv).calls:
+            for task in sorted(call.tasks):
+                for logits in (False, True) if call.logits is None else (call.logits,):
+                    yield pytest.param(
+                        conv, call, task, logits, id=f"{conv}-{call.call}-{task}-{logits}"
+                    )
+
+
+@pytest.mark.parametrize(("convention", "call", "task", "logits"), list(_calls()))
+def test_every_option_a_call_lacks_is_an_error_and_every_one_it_takes_works(
+    convention, call, task, logits
+) -> None:
+    """For each standard call of each framework: each option of its loss that the call
+    lacks is one error naming the call; each it takes gives a value (never ignored)."""
+    from losscli.engine.registry import LOSSES
+
+    spec = LOSSES[call.loss]
+    preds, labels, class_weight = _inputs(task, logits)
+    base = dict(losses=[call.loss], task=task, from_logits=logits, convention=convention)
+    values = dict(OPTION_VALUES, class_weight=class_weight)
+    applicable = {n for n in values if n in spec.options}
+    if task != "regression":
+        applicable.add("class_weight")
+    if task == "multiclass" and not logits and not spec.raw_scores:
+        applicable.add("renormalize")
+    if "focal_alpha" in applicable and convention == "torch":
+        applicable.discard("focal_alpha")  # taken: torch's α
+    plain = losscli.evaluate(preds, labels, **base).losses[call.loss]
+    for name in sorted(applicable):
+        if name == "hinge_mode" and task != "multiclass":
+            continue
+        if name == "label_smoothing" and task == "regression":
+            continue
+        kw = {**base, name: values[name]}
+        if name in call.options:
+            got = losscli.evaluate(preds, labels, **kw).losses[call.loss]
+            assert np.isfinite(got)
+            if name not in ("renormalize",):  # keras renormalises anyway
+                assert got != plain, f"{name} was ignored"
+        else:
+            with pytest.raises(InputError) as err:
+                losscli.evaluate(preds, labels, **kw)
+            assert f"{convention}'s {call.call} ({call.loss}) takes no {name}" in err.value.format(
+                "api"
+            )
+
+
+def test_torch_pos_weight_slices_and_sample_weights() -> None:
+    """Under torch, bce's class weights leave the denominator in each slice too: a slice's
+    value is the slice's own value."""
+    rng = np.random.default_rng(1)
+    n = 40
+    y, z, w, g = (
+        rng.integers(0, 2, n),
+        rng.normal(0, 2, n),
+        rng.uniform(0.2, 3, n),
+        rng.integers(0, 2, n),
+    )
+    kw = dict(
+        losses=["bce"], from_logits=True, convention="torch", class_weight={"0": 0.4, "1": 3.0}
+    )
+    whole = losscli.evaluate(z, y, sample_weight=w, by=g, **kw)
+    for group in whole.slices[0].groups:
+        rows = g == int(group.key["by"])
+        alone = losscli.evaluate(z[rows], y[rows], sample_weight=w[rows], **kw).losses["bce"]
+        assert group.losses["bce"] == pytest.approx(alone, rel=1e-12)
+    # by hand: Σ sᵢ·c(yᵢ)·ℓᵢ / N
+    ell = np.logaddexp(0, np.where(y == 1, -z, z))
+    expected = np.mean(w * np.where(y == 1, 3.0, 0.4) * ell)
+    assert whole.losses["bce"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_renormalize_is_refused_where_the_framework_does_not_renormalise() -> None:
+    P, c = np.array([[0.5, 0.3, 0.1], [0.2, 0.2, 0.6], [0.1, 0.1, 0.9]]), np.array([0, 2, 1])
+    for conv, loss in [("keras", "mse"), ("keras", "kl"), ("torch", "mse"), ("sklearn", "mse")]:
+        with pytest.raises(InputError, match="takes no renormalize"):
+            losscli.evaluate(P, c, losses=[loss], convention=conv, renormalize=True)
+    kept = losscli.evaluate(P, c, losses=["ce"], convention="keras", renormalize=True)
+    assert kept["ce"] == losscli.evaluate(P, c, losses=["ce"], convention="keras")["ce"]
+
+
+def test_sklearn_refuses_soft_label_rows_where_its_call_takes_labels() -> None:
+    P = np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6], [0.1, 0.1, 0.8]])
+    soft = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.9, 0.1]])
+    for loss, call in [("ce", "log_loss"), ("mse", "brier_score_loss")]:
+        with pytest.raises(InputError) as err:
+            losscli.evaluate(P, soft, losses=[loss], convention="sklearn")
+        assert f"sklearn's {call} ({loss}) takes class labels" in err.value.format("api")
+        assert err.value.row == 3
+    # root_mean_squared_error takes them (its value is stored above)
+    assert losscli.evaluate(P, soft, losses=["rmse"], convention="sklearn")["rmse"] > 0
+
+
+@pytest.mark.parametrize(
+    ("convention", "loss"), [("keras", "mse"), ("torch", "bce"), ("sklearn", "bce")]
+)
+def test_a_slice_under_a_convention_is_the_slice_evaluated_alone(convention, loss) -> None:
+    """Slices keep the convention's denominator (N under Keras and PyTorch, not Σω)."""
+    rng = np.random.default_rng(2)
+    y, p, w, g = (
+        rng.integers(0, 2, 60),
+        rng.uniform(0, 1, 60),
+        rng.uniform(0.2, 3, 60),
+        rng.integers(0, 3, 60),
+    )
+    whole = losscli.evaluate(p, y, losses=[loss], sample_weight=w, by=g, convention=convention)
+    for group in whole.slices[0].groups:
+        rows = g == int(group.key["by"])
+        alone = losscli.evaluate(
+            p[rows], y[rows], losses=[loss], sample_weight=w[rows], convention=convention
+        )
+        assert group.losses[loss] == pytest.approx(alone.losses[loss], rel=1e-12)
