@@ -210,3 +210,14 @@ def test_ece_is_not_in_the_default_set_and_has_no_per_sample_value():
     assert list(none.per_sample) == ["bce"]
     with pytest.raises(InputError, match="ece has no value per row"):
         losscli.evaluate([0.2, 0.7], [0, 1], losses=["ece"], by={"g": ["a", "b"]}, worst=1)
+
+
+def test_class_weights_with_label_rows_equal_class_indices():
+    case = next(c for c in CASES if c["name"] == "multiclass P, 7 bins")
+    P, c = np.array(case["preds"]), np.array(case["labels"]).astype(int)
+    rows = np.eye(P.shape[1])[c]  # the same labels as one-hot rows (one label column each)
+    cw = {"0": 2.0, "1": 0.5, "2": 1.0, "3": 3.0}
+    by_index = losscli.evaluate(P, c, losses=["ece", "mce"], class_weight=cw, calibration_bins=7)
+    by_rows = losscli.evaluate(P, rows, losses=["ece", "mce"], class_weight=cw, calibration_bins=7)
+    for name in ("ece", "mce"):
+        assert by_rows.losses[name] == pytest.approx(by_index.losses[name], rel=1e-12)
