@@ -249,3 +249,15 @@ def test_text_plots_of_every_kind_fit_the_width_and_show_the_data():
     assert grid[1].rstrip().endswith("@") and grid[-1].split()[-1] in text.SHADES
     hist = text.histogram(np.linspace(0, 4, 41), np.arange(40), False, "mae", width)
     assert len(hist.splitlines()) == 41 and hist.splitlines()[-1].endswith(" 39")
+
+
+def test_a_bad_row_in_a_later_chunk_is_named_in_the_file(tmp_path, monkeypatch):
+    from losscli.cli import options
+
+    monkeypatch.setattr(options, "STREAM_ROWS", 10)
+    rows = [[round(0.02 * i, 2), i % 2] for i in range(1, 41)]
+    rows[27][0] = 1.7  # data row 28, line 29, in the third chunk
+    path = write(tmp_path / "bad.csv", csv_text(["pred", "label"], rows))
+    assert_usage_error(*invoke(["plot", tmp_path / path, "--kind", "losses", "--loss", "bce",
+                                "-o", tmp_path / "x.svg"]),
+                       "column 'pred', row 28 (line 29)", "found 1.7")  # fmt: skip
