@@ -53,6 +53,7 @@ OPTION_KEYS = {
     "reduction": "reduction",
     "renormalize": "renormalize",
     "nan-policy": "nan_policy",
+    "convention": "convention",
     "pred-col": "pred_cols",
     "label-col": "label_cols",
     "weight-col": "weight_col",

@@ -45,6 +45,8 @@ def describe_method(doc: dict[str, Any]) -> str:
 
 def title(doc: dict[str, Any], sep: str = " · ") -> str:
     data = f"{doc['task']} · {doc['n_samples']:,} rows · {len(doc['models'])} models"
+    if "convention" in doc.get("options", {}):  # SPEC §9: absent for losscli's own
+        data += f" · convention: {doc['options']['convention']}"
     return f"{data} · baseline {doc['baseline']}{sep}{describe_method(doc)}"
 
 

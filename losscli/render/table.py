@@ -67,6 +67,8 @@ def title_line(result: Any, inputs: dict[str, Any] | None) -> str:
     text = f"{result.task} · {result.n_samples:,} rows · weights: {' × '.join(weights) or 'none'}"
     if result.options.get("reduction") == "sum":
         text += " · reduction: sum"
+    if "convention" in result.options:  # SPEC §9: absent for losscli's own
+        text += f" · convention: {result.options['convention']}"
     if sources:
         text += " · " + " + ".join(sources)
     return text

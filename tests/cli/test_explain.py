@@ -181,3 +181,41 @@ def test_readme_example_prints_what_the_readme_shows(monkeypatch):
     command, expected = block.split("\n", 1)
     monkeypatch.chdir(ROOT)
     assert invoke(shlex.split(command.removeprefix("$ losscli ")), expect=0).out == expected
+
+
+def test_the_title_line_names_the_convention_wherever_the_signature_does(tmp_path, binary):
+    p, y, _ = binary
+    path, b = tmp_path / "preds.csv", tmp_path / "b.csv"
+    np.savetxt(path, np.c_[p, y], delimiter=",", header="pred,label", comments="", fmt="%.17g")
+    np.savetxt(b, np.c_[p[::-1], y], delimiter=",", header="pred,label", comments="", fmt="%.17g")
+    for argv in (
+        ["eval", path, "--loss", "bce"],
+        ["eval", path, "--loss", "bce", "-f", "markdown"],
+        ["check", path, "--loss", "bce", "--max", "bce=99"],
+        ["compare", path, b, "--loss", "bce", "--method", "normal"],
+    ):
+        first = invoke([*argv, "--convention", "torch", "-q"], expect=0).out.splitlines()[0]
+        assert " · convention: torch · " in first, argv
+        assert "convention" not in invoke([*argv, "-q"], expect=0).out.splitlines()[0]
+
+
+def test_settings_file_convention_is_typed_and_used(tmp_path, binary, monkeypatch):
+    p, y, _ = binary
+    np.savetxt(tmp_path / "preds.csv", np.c_[p, y], delimiter=",", header="pred,label",
+               comments="", fmt="%.17g")  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    settings = tmp_path / "losscli.toml"
+    for value, shown in (("3", "3"), ('"pytorch"', '"pytorch"')):
+        settings.write_text(f"convention = {value}\n")
+        _, out, err = invoke(["eval", "preds.csv", "--loss", "bce"], expect=2)
+        assert err == (
+            "error: losscli.toml: key 'convention' must be one of losscli, sklearn, torch, "
+            f"keras (got {shown}).\n"
+        )
+    settings.write_text('convention = "keras"\n')
+    doc = json.loads(invoke(["eval", "preds.csv", "--loss", "bce", "-f", "json"], expect=0).out)
+    assert doc["signature"].endswith("|convention:keras")
+    # the flag wins over the file
+    doc = json.loads(invoke(["eval", "preds.csv", "--loss", "bce", "-f", "json",
+                             "--convention", "losscli"], expect=0).out)  # fmt: skip
+    assert "convention" not in doc["signature"]
