@@ -104,9 +104,11 @@ def _check(ctx: click.Context, run: Run, params: dict[str, Any]) -> int:
     bounds, tolerances = _gates(ctx, settings, params, run)
     base = read_report(run.baseline) if run.baseline else None
     default, per_loss = tolerances if base is not None else (None, {})
+    bounded = [*bounds["max"], *bounds["min"], *bounds["gap"]]
     if params.get("losses"):  # --loss mse --max bce=0.3 computes bce too
-        bounded = [*bounds["max"], *bounds["min"], *bounds["gap"]]
         params["losses"] = tuple(gate.needed_losses(params["losses"], bounded, per_loss) or ())
+    elif _calibration_gated(bounded):  # every loss of the task, and the gated ece or mce
+        params["calibration"] = "auto"
     result, inputs = evaluate_files(run.preds, run.labels, params, run.notes)
     checked = gate.check(
         result,
@@ -197,3 +199,11 @@ def _gates(
         )
     check_ci_outputs(run)
     return bounds, tolerances
+
+
+def _calibration_gated(bounded: list[str]) -> bool:
+    """A bound on ece or mce, which the default set leaves out (they are named, or added by
+    eval's --calibration): with no --loss, the gate adds them."""
+    from losscli.engine.registry import resolve
+
+    return any(resolve(name).name in ("ece", "mce") for name in bounded)

@@ -111,3 +111,13 @@ def test_compare_mce_needs_the_bootstrap(tmp_path, reference):
     normal = json.loads(invoke([*argv[:-4], "--loss", "ece", "--method", "normal", "-f", "json"],
                                expect=0).out)  # fmt: skip
     assert normal["comparisons"][0]["method"] == "normal"
+
+
+def test_a_gate_on_ece_adds_it_to_the_default_losses(reference):
+    p, y = reference
+    ece = losscli.evaluate(p, y, losses=["ece"], calibration_bins=10).losses["ece"]
+    ran = invoke(["check", BINARY, "--pred-col", "prob", "--max", f"ece={ece}",
+                  "--calibration-bins", "10", "-f", "json"], expect=0)  # fmt: skip
+    doc = json.loads(ran.out)
+    assert [g["loss"] for g in doc["gates"]] == ["ece"] and doc["gates"][0]["value"] == ece
+    assert {"bce", "mse", "ece", "mce"} <= set(doc["losses"])
