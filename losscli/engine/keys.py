@@ -307,6 +307,8 @@ def _encode_one(
     if bins is not None:
         return _binned(name, values, nulls, bins, row_offset)
     values = np.asarray(values)
+    if values.dtype.kind in "Mm":  # dates and times: their ISO text, as the file readers give
+        values = _iso_texts(values)
     whole: NDArray[np.int64] | None = None
     if values.dtype.kind == "f":  # integers as CSV reads them, or fractions
         finite = np.isfinite(values)
@@ -353,6 +355,17 @@ def _encode_one(
     if null:
         codes = np.where(np.isin(codes, null), -1, codes)
     return codes, texts
+
+
+def _iso_texts(values: np.ndarray) -> np.ndarray:
+    """NumPy dates and times as Arrow writes them (``2026-01-01``, ``2026-01-01
+    05:00:00.000000``), NaT as None: the keys a Parquet file of the same column gives."""
+    import pyarrow as pa
+
+    return np.asarray(
+        pa.array(values, from_pandas=True).cast(pa.string()).to_numpy(zero_copy_only=False),
+        dtype=object,
+    )
 
 
 def _integers(values: np.ndarray) -> NDArray[np.int64] | None:

@@ -66,6 +66,12 @@ def column_to_numpy(column) -> tuple[np.ndarray, np.ndarray | None]:  # type: ig
         return _numbers(column.cast(pa.float64())), mask
     if pt.is_string(kind) or pt.is_large_string(kind) or pt.is_string_view(kind):
         return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object), mask
+    if pt.is_temporal(kind):  # dates and times slice by their ISO text, as CSV reads them
+        try:
+            text = column.cast(pa.string())
+            return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object), mask
+        except (pa.ArrowException, ValueError, TypeError):
+            pass
     try:
         return np.asarray(column.to_numpy(zero_copy_only=False)), mask
     except (pa.ArrowException, ValueError, TypeError):

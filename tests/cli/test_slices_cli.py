@@ -237,3 +237,47 @@ def test_slice_options_in_a_settings_file(tmp_path: Path) -> None:
     config.write_text('worst = "x"\n')
     ran = invoke(["eval", BIN, *BIN_ARGS, "--config", config], expect=2)
     assert "key 'worst' must be an integer" in ran.err
+
+
+def test_dates_and_times_slice_by_their_iso_text_in_parquet_csv_and_the_api(
+    tmp_path: Path,
+) -> None:
+    """A date column is a natural slicing (one slice per day): Parquet gives its ISO text,
+    as CSV reads the same column, and NaT/null is its own slice. As predictions it is
+    still refused."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import losscli
+
+    p, y = [0.1, 0.9, 0.4, 0.7], [0, 1, 0, 1]
+    days = [dt.date(2026, 1, 1), dt.date(2026, 1, 2), None, dt.date(2026, 1, 1)]
+    stamps = [dt.datetime(2026, 1, 1, 5), None, dt.datetime(2026, 1, 1, 5), dt.datetime(2026, 1, 2)]
+    table = pa.table({"p": p, "y": y, "day": days, "ts": pa.array(stamps, pa.timestamp("s"))})
+    pq.write_table(table, tmp_path / "d.parquet")
+    table.to_pandas().to_csv(tmp_path / "d.csv", index=False)
+    argv = ["--pred-col", "p", "--label-col", "y", "-l", "bce"]
+    got = {}
+    for name in ("d.parquet", "d.csv"):
+        doc = _json(["eval", str(tmp_path / name), *argv, "--by", "day"])
+        got[name] = {g["key"]["day"]: g["losses"]["bce"] for g in doc["slices"][0]["groups"]}
+    want = {
+        "2026-01-01": log_loss([0, 1], [0.1, 0.7], labels=[0, 1]),
+        "2026-01-02": log_loss([1], [0.9], labels=[0, 1]),
+        None: log_loss([0], [0.4], labels=[0, 1]),
+    }
+    for name, values in got.items():
+        assert values == pytest.approx(want, rel=1e-12), name
+    doc = _json(["eval", str(tmp_path / "d.parquet"), *argv, "--by", "ts"])
+    keys = [g["key"]["ts"] for g in doc["slices"][0]["groups"]]
+    # Parquet keeps seconds as milliseconds: Arrow writes the stored precision
+    assert keys == ["2026-01-01 05:00:00.000", "2026-01-02 00:00:00.000", None]
+    api = losscli.evaluate(
+        np.array(p), np.array(y), ["bce"], by={"day": np.array(days, dtype="datetime64[D]")}
+    )
+    assert [g.n_samples for g in api.slices[0].groups] == [2, 1, 1]
+    err = invoke(["eval", str(tmp_path / "d.parquet"), "--pred-col", "day", "--label-col", "y"],
+                 expect=2).err  # fmt: skip
+    assert err.startswith("error:") and "dates or times" in err
