@@ -29,7 +29,7 @@ from losscli.chunks import Chunk, as_chunks, make_accumulator, update_in_pieces
 from losscli.engine import conventions as conv_mod
 from losscli.engine.batch import Batch
 from losscli.engine.conventions import Convention
-from losscli.errors import InputError
+from losscli.errors import InputError, option
 from losscli.planning import Plan, encode_chunk_labels, explain_guess, make_plan
 
 DEFAULT_CONVENTIONS = ("sklearn", "torch", "keras")
@@ -79,8 +79,10 @@ class Explanation:
         return next(e for e in self.losses if e.loss == name)
 
     def to_dict(self, inputs: dict[str, Any] | None = None, style: str = "api") -> dict[str, Any]:
-        """The JSON object of SPEC §9 (non-finite numbers become null); the reasons a
-        framework lacks a loss name options as keywords (``style='api'``) or flags."""
+        """The JSON object of SPEC §9 (non-finite numbers become null), beside eval's task,
+        n_samples, options and inputs; ``unavailable`` gives, per loss, why a framework's
+        value is null, naming options as keywords (``style='api'``) or flags. A rule's
+        sentence is `losscli.engine.conventions.RULE_TEXT` of its name."""
 
         def num(x: float | None) -> float | None:
             return x if x is not None and math.isfinite(x) else None
@@ -101,7 +103,6 @@ class Explanation:
                             "rules": [
                                 {
                                     "rule": r.rule,
-                                    "text": r.text,
                                     "rows": r.rows,
                                     "effect": num(r.effect),
                                 }
@@ -170,6 +171,12 @@ def explain_stream(
 ) -> Explanation:
     """`explain` over a stream of chunks (as `losscli.evaluate_stream` takes them), in one
     pass with bounded memory; `locate` places engine errors in the user's files."""
+    if options.get("reduction") == "none":
+        raise InputError(
+            f"explain sets reduced losses side by side; {option('reduction', 'none')} gives one "
+            "value per row",
+            fix=f"Leave out {option('reduction')}, or pass {option('reduction', 'sum')}",
+        )
     iterator = as_chunks(chunks)
     first = next(iterator, None)
     if first is None:

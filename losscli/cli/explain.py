@@ -33,6 +33,8 @@ from losscli.cli.options import input_options, loss_options
     help="Digits after the point in tables.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No notes or progress on stderr.")
+@click.option("--by", "by", multiple=True, hidden=True)
+@click.option("--per-class", "per_class", is_flag=True, hidden=True)
 def explain_command(preds: str, labels: str | None, **params: Any) -> None:
     """Why scikit-learn, PyTorch and Keras give other numbers than losscli.
 
@@ -47,12 +49,19 @@ def explain_command(preds: str, labels: str | None, **params: Any) -> None:
     from losscli.cli import options as cli_options
     from losscli.cli.output import progress_bar
     from losscli.cli.pipeline import place_in_chunk, print_notes
+    from losscli.errors import InputError
     from losscli.explaining import explain_stream
     from losscli.readers.columns import load_inputs, stream_inputs
     from losscli.render import explain as render
     from losscli.render import json
     from losscli.report import write_stream
 
+    if params.pop("by") or params.pop("per_class"):
+        # a decision (README): explain is about the whole input; slices are eval's
+        raise InputError(
+            "explain sets the conventions side by side for the whole input; it has no slices",
+            fix="For one framework's slices run losscli eval with --by and --convention NAME",
+        )
     read = cli_options.read_options(params)
     keywords = cli_options.engine_keywords(params)
     header: Any

@@ -39,6 +39,8 @@ class Call:
             smoothing term by every class's weight), nor class weights with label rows.
         soft: it takes soft labels (binary targets inside (0, 1), label rows that are not
             one-hot); scikit-learn's log_loss and brier_score_loss take class labels only.
+        mean_only: reproduced for ``reduction='mean'`` only (PyTorch's KL divides each
+            element by k under 'mean' alone).
     """
 
     loss: str
@@ -49,6 +51,7 @@ class Call:
     logits: bool | None = None
     apart: frozenset[str] = frozenset()
     soft: bool = True
+    mean_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,9 @@ RULES = (
     BRIER_SUM,
 )
 
+# what each rule does, by name (the JSON of `losscli explain` gives names only)
+RULE_TEXT = {r.name: r.text for r in RULES}
+
 _ALL = frozenset({"regression", "binary", "multiclass"})
 _BIN = frozenset({"binary"})
 _MULTI = frozenset({"multiclass"})
@@ -268,7 +274,7 @@ TORCH = _make(
             logits=True,
             apart=frozenset({"class_weight", *_SMOOTH}),
         ),
-        Call("kl", "F.kl_div(log P, Y, reduction='mean')", _MULTI),
+        Call("kl", "F.kl_div(log P, Y, reduction='mean')", _MULTI, mean_only=True),
         Call("hinge", "F.multi_margin_loss", _MULTI),
         Call(
             "focal",
@@ -378,6 +384,12 @@ def check_options(
                 "(one column per class)",
                 fix=f"Give class indices in one label column, pass {option('from_logits', True)} "
                 f"for logits (cross_entropy takes soft labels), or {option('convention', 'losscli')}",
+            )
+        if call.mean_only and opts.reduction != "mean":
+            raise InputError(
+                f"{conv.name}'s {call.call} ({spec.name}) is reproduced for the mean only, "
+                f"not {option('reduction', opts.reduction)}",
+                fix=f"Leave out {option('reduction')}, or pass {option('convention', 'losscli')}",
             )
         both = sorted(call.apart & opts.given)
         if len(both) > 1 or (both == ["class_weight"] and label_rows):

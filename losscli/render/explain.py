@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from losscli.engine.conventions import RULE_TEXT
 from losscli.render import format_number
 
 
@@ -45,7 +46,8 @@ def dumps(doc: dict[str, Any], precision: int = 6) -> str:
             for rule in diff["rules"]:
                 n = rule["rows"]
                 lines.append(
-                    f"  {rule['text']}: {n} row{'s' * (n != 1)}, {_signed(rule['effect'], precision)}"
+                    f"  {conv} {RULE_TEXT[rule['rule']]}: {n} row{'s' * (n != 1)}, "
+                    f"{_signed(rule['effect'], precision)}"
                 )
             if diff["unexplained"]:
                 lines.append(f"  {conv}: unexplained {_signed(diff['unexplained'], precision)}")

@@ -41,13 +41,16 @@ def _close(doc_loss, conv):
 def test_effects_add_up_and_switching_rules_off_closes_the_gap(binary, multiclass):
     p, y, w = binary
     P, c, S = multiclass
+    z = np.log(p.clip(1e-9, 1 - 1e-9) / (1 - p.clip(1e-9, 1 - 1e-9)))
+    pos = {"from_logits": True, "class_weight": {"0": 0.4, "1": 3.0}}
     runs = [
-        (explain(p, y, losses=["bce", "mse", "focal"], sample_weight=w), p, y, w),
-        (explain(P, c, losses=["ce", "kl", "mse", "rmse"]), P, c, None),
-        (explain(S, c, losses=["hinge"]), S, c, None),
+        (explain(p, y, losses=["bce", "mse", "focal"], sample_weight=w), p, y, w, {}),
+        (explain(P, c, losses=["ce", "kl", "mse", "rmse"]), P, c, None, {}),
+        (explain(S, c, losses=["hinge"]), S, c, None, {}),
+        (explain(z, y, losses=["bce"], sample_weight=w, **pos), z, y, w, pos),
     ]
     seen = set()
-    for result, preds, labels, weights in runs:
+    for result, preds, labels, weights, extra in runs:
         for item in result.losses:
             for diff in item.differences:
                 conv = conventions.get(diff.convention)
@@ -58,7 +61,7 @@ def test_effects_add_up_and_switching_rules_off_closes_the_gap(binary, multiclas
                 for i in range(len(conv.rules), -1, -1):
                     value = losscli.evaluate(
                         preds, labels, losses=[item.loss], sample_weight=weights,
-                        convention=conv.with_rules(i),
+                        convention=conv.with_rules(i), **extra,
                     ).losses[item.loss]  # fmt: skip
                     named = {r.name for r in conv.rules[:i]}
                     left = sum(r.effect for r in diff.rules if r.rule in named)
@@ -67,7 +70,7 @@ def test_effects_add_up_and_switching_rules_off_closes_the_gap(binary, multiclas
     assert seen >= {
         "clip 1e-7", "log clamp −100", "weights / N", "renormalise", "kl clip 1e-7",
         "kl / (N·k)", "hinge Weston–Watkins / k", "categorical hinge", "rmse per column",
-        "brier sums classes",
+        "brier sums classes", "pos_weight",
     }  # fmt: skip
 
 
@@ -219,3 +222,71 @@ def test_settings_file_convention_is_typed_and_used(tmp_path, binary, monkeypatc
     doc = json.loads(invoke(["eval", "preds.csv", "--loss", "bce", "-f", "json",
                              "--convention", "losscli"], expect=0).out)  # fmt: skip
     assert "convention" not in doc["signature"]
+
+
+def test_json_has_exactly_the_keys_of_spec_9(tmp_path, binary):
+    p, y, _ = binary
+    path = tmp_path / "preds.csv"
+    np.savetxt(path, np.c_[p, y], delimiter=",", header="pred,label", comments="", fmt="%.17g")
+    doc = json.loads(invoke(["explain", path, "--loss", "bce,dice", "-f", "json"], expect=0).out)
+    assert set(doc) == {"losscli", "task", "n_samples", "explain", "options", "inputs"}
+    for item in doc["explain"]:
+        # SPEC §9's keys, and why a framework's value is null (README)
+        assert set(item) == {"loss", "values", "differences", "unavailable"}
+        assert set(item["unavailable"]) == {k for k, v in item["values"].items() if v is None}
+        for diff in item["differences"]:
+            assert set(diff) == {"convention", "difference", "rules", "unexplained"}
+            assert all(set(r) == {"rule", "rows", "effect"} for r in diff["rules"])
+            assert set(r["rule"] for r in diff["rules"]) <= set(conventions.RULE_TEXT)
+    assert doc["explain"][1]["unavailable"]["torch"].startswith("torch has no dice")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--by", "pred"], "error: explain sets the conventions side by side for the whole input; it has no slices."),
+        (["--per-class"], "error: explain sets the conventions side by side for the whole input; it has no slices."),
+        (["--reduction", "none"], "error: explain sets reduced losses side by side; --reduction none gives one value per row."),
+        (["--convention", "pytorch"], "error: Invalid value for '--convention': 'pytorch' is not one of"),
+        (["--loss", "nope"], "error: unknown loss 'nope'"),
+    ],
+)  # fmt: skip
+def test_explain_refuses_in_one_line(tmp_path, binary, extra, message):
+    p, y, _ = binary
+    path = tmp_path / "preds.csv"
+    np.savetxt(path, np.c_[p, y], delimiter=",", header="pred,label", comments="", fmt="%.17g")
+    _, out, err = invoke(["explain", path, *extra], expect=2)
+    assert err.startswith(message) and err.count("\n") == 1 and out == ""
+
+
+def test_explain_on_stdin_and_on_regression(tmp_path, binary):
+    p, y, _ = binary
+    text = "pred,label\n" + "".join(f"{float(a)!r},{int(b)}\n" for a, b in zip(p, y, strict=True))
+    doc = json.loads(
+        invoke(["explain", "-", "--loss", "bce", "-f", "json"], input=text, expect=0).out
+    )
+    assert doc["explain"][0]["values"]["losscli"] == pytest.approx(
+        losscli.evaluate(p, y, losses=["bce"])["bce"], rel=1e-12
+    )
+    rng = np.random.default_rng(4)
+    t = rng.normal(size=50)
+    reg = explain(t + rng.normal(size=50), t, losses=["mse", "huber", "log_cosh"])
+    for item in reg.losses:  # the frameworks agree with losscli on regression
+        assert all(v == item.values["losscli"] for v in item.values.values() if v is not None)
+        assert item.differences == []
+
+
+def test_an_option_the_framework_lacks_makes_its_value_unavailable_never_ignored(binary):
+    p, y, _ = binary
+    item = explain(p, y, losses=["bce"], label_smoothing=0.1)["bce"]
+    assert item.values["sklearn"] is None and item.values["torch"] is None
+    assert "takes no label_smoothing" in item.unavailable["torch"].format("api")
+    assert item.values["keras"] == losscli.evaluate(p, y, losses=["bce"], label_smoothing=0.1,
+                                                    convention="keras")["bce"]  # fmt: skip
+
+
+def test_torch_kl_is_reproduced_for_the_mean_only():
+    P = np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
+    Y = np.array([[0.6, 0.2, 0.2], [0.1, 0.1, 0.8]])
+    with pytest.raises(losscli.InputError, match="reproduced for the mean only"):
+        losscli.evaluate(P, Y, losses=["kl"], convention="torch", reduction="sum")
