@@ -365,6 +365,11 @@ class Calibration(Statistic):
     def value(self, weight: float, sums: Sums, options: Options) -> float:
         return float(self.of(sums, options.calibration_bins))
 
+    def values(self, weights: Array, sums: Sequence[Array], options: Options) -> Array:
+        """Every slice at once: `of` takes the groups on its leading axis."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(weights > 0, self.of(sums, options.calibration_bins), np.nan)
+
     def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
         bins = options.calibration_bins
         after = [a + d for a, d in zip(base, delta, strict=True)]
