@@ -65,7 +65,6 @@ OPTION_KEYS = {
     "precision": "precision",
     "by": "by",
     "per-class": "per_class",
-    "storage-option": "storage_options",
     "bins": "bins",
     "min-slice-rows": "min_slice_rows",
     "max-slices": "max_slices",
@@ -127,14 +126,9 @@ def _settings_table(path: str, table: dict[str, Any]) -> dict[str, Any]:
 def _load(path: str) -> dict[str, Any]:
     """The TOML document at `path`; a file that is not UTF-8 is an error, not a crash."""
     try:
-        if is_url(path):
-            data = read_bytes(path)
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except FileNotFoundError:
-    from losscli.readers.remote import is_url, read_bytes
-
         raise InputError("config file does not exist", source=path) from None
     except OSError as exc:
         raise InputError(f"cannot read the config file ({exc.strerror})", source=path) from None
