@@ -13,6 +13,7 @@ the number 1. The file must be UTF-8 (a UTF-8 byte-order mark is allowed).
     [tool.losscli]
     max = { bce = 0.35, mse = 0.12 }
     min = {}
+    max-gap = { bce = 0.1 }           # with by = ["region"]: spread across the slices
     baseline = "reports/baseline.json"
     tolerance = "2%"                  # or { default = "2%", bce = "1%" }
     task = "binary"
@@ -34,7 +35,7 @@ from typing import Any
 
 from losscli.errors import InputError
 
-GATE_KEYS = ("max", "min", "baseline", "tolerance")
+GATE_KEYS = ("max", "min", "max-gap", "baseline", "tolerance")
 # option keys (as on the command line, without --) → Click parameter names
 OPTION_KEYS = {
     "loss": "losses",
@@ -274,9 +275,9 @@ def _class_weight_text(path: str, table: dict[str, Any]) -> str:
 
 
 def _gate_value(path: str, key: str, value: Any) -> Any:
-    """A gate setting checked for type: max/min tables of numbers, a baseline path, a
-    tolerance text or table of texts."""
-    if key in ("max", "min"):
+    """A gate setting checked for type: max/min/max-gap tables of numbers, a baseline path,
+    a tolerance text or table of texts."""
+    if key in ("max", "min", "max-gap"):
         if not isinstance(value, dict):
             raise InputError(f"'{key}' must be a table such as {{ bce = 0.3 }}", source=path)
         for name, bound in value.items():

@@ -179,7 +179,8 @@ def _gates(
         from_file = g.parse_bounds(gate_items(settings, kind), kind, source)
         from_flags = g.parse_bounds(params.pop(f"{kind}_gates"), f"--{kind}")
         bounds[kind] = {**from_file, **from_flags}
-    bounds["gap"] = g.parse_bounds(params.pop("gap_gates"), "--max-gap")
+    from_file = g.parse_bounds(gate_items(settings, "max-gap"), "max-gap", source)
+    bounds["gap"] = {**from_file, **g.parse_bounds(params.pop("gap_gates"), "--max-gap")}
     run.baseline = params.pop("baseline")
     if ctx.get_parameter_source("baseline") is not ParameterSource.COMMANDLINE:
         run.baseline = str(settings["baseline"]) if settings.get("baseline") else run.baseline

@@ -281,3 +281,18 @@ def test_dates_and_times_slice_by_their_iso_text_in_parquet_csv_and_the_api(
     err = invoke(["eval", str(tmp_path / "d.parquet"), "--pred-col", "day", "--label-col", "y"],
                  expect=2).err  # fmt: skip
     assert err.startswith("error:") and "dates or times" in err
+
+
+def test_a_settings_file_sets_max_gap_like_max_and_min(tmp_path: Path) -> None:
+    """`max-gap = { bce = ... }` in losscli.toml gates the spread as --max-gap does; a flag
+    replaces the file's bound, a wrong type is one error line."""
+    argv = ["check", BIN, *BIN_ARGS, "-l", "bce", "--by", "radius", "--bins", "radius=12,15,18"]
+    config = tmp_path / "losscli.toml"
+    config.write_text("max-gap = { bce = 0.01 }\n")
+    ran = invoke([*argv, "--config", config, "-f", "json", "-q"], expect=1)
+    [gap] = [g for g in json.loads(ran.out)["gates"] if g["kind"] == "gap"]
+    assert gap["bound"] == 0.01 and not gap["passed"]
+    invoke([*argv, "--config", config, "--max-gap", "bce=0.5", "-q"], expect=0)
+    config.write_text('max-gap = { bce = "wide" }\n')
+    err = invoke([*argv, "--config", config], expect=2).err
+    assert err.startswith("error:") and "max-gap.bce" in err and len(err.splitlines()) == 1
