@@ -62,6 +62,7 @@ OPTION_KEYS = {
     "input-format": "input_format",
     "key": "key",
     "delimiter": "delimiter",
+    "storage-option": "storage_options",
     "format": "fmt",
     "precision": "precision",
     "by": "by",
@@ -126,9 +127,14 @@ def _settings_table(path: str, table: dict[str, Any]) -> dict[str, Any]:
 
 def _load(path: str) -> dict[str, Any]:
     """The TOML document at `path`; a file that is not UTF-8 is an error, not a crash."""
+    from losscli.readers.remote import is_url, read_bytes
+
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        if is_url(path):
+            data = read_bytes(path)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
     except FileNotFoundError:
         raise InputError("config file does not exist", source=path) from None
     except OSError as exc:

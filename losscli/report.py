@@ -79,9 +79,12 @@ def stream_fd(path: str) -> int | None:
 
 def _kind(path: str) -> str:
     """'stdout', 'fd', 'stream' (a device or FIFO, written straight), 'file' (a regular
-    file, replaced atomically) or 'new' (no such file yet); symlinks followed."""
+    file, replaced atomically), 'new' (no such file yet; symlinks followed) or 'url' (an
+    object in a store, put whole: `losscli.readers.remote`)."""
     if path == STDIO:
         return "stdout"
+    if _is_url(path):
+        return "url"
     if stream_fd(path) is not None:
         return "fd"
     try:
@@ -95,12 +98,23 @@ def _kind(path: str) -> str:
     return "file" if stat.S_ISREG(mode) else "stream"
 
 
+def _is_url(path: str) -> bool:
+    from losscli.readers.remote import is_url
+
+    return is_url(path)
+
+
 def check_writable(path: str, flag: str) -> None:
     """Fail before any work when `path` cannot be written (BAD_INPUTS 62)."""
     kind = _kind(path)
     if kind == "dir":
         raise InputError(f"{flag} {path} is a directory", fix="Give a file path")
     if kind == "stdout":
+        return
+    if kind == "url":
+        from losscli.readers.remote import check_writable as check_url
+
+        check_url(path, flag)
         return
     if kind == "fd":
         fd = stream_fd(path)
@@ -126,6 +140,8 @@ def check_writable(path: str, flag: str) -> None:
 def _file_id(path: str) -> tuple[str, tuple[int, int] | None] | None:
     """(real path, (device, inode)) of a file that would be written or read, or None for
     standard streams, devices and FIFOs (writing one never destroys another file)."""
+    if path != STDIO and _is_url(path):
+        return path.rstrip("/"), None  # an object is its URL
     if path == STDIO or _kind(path) not in ("file", "new"):
         return None
     try:
@@ -138,6 +154,8 @@ def _file_id(path: str) -> tuple[str, tuple[int, int] | None] | None:
 
 def _input_id(path: str) -> tuple[str, tuple[int, int] | None] | None:
     """Like `_file_id` for an input; `file.npz:key` names the file `file.npz`."""
+    if _is_url(path):
+        return _file_id(path)
     if path != STDIO and not os.path.lexists(path) and ":" in path:
         head = path.rsplit(":", 1)[0]
         if os.path.lexists(head):
@@ -201,6 +219,10 @@ def write_text_atomic(path: str, text: str) -> None:
         elif kind == "stream":
             with open(os.path.realpath(path), "w", encoding="utf-8") as fh:
                 fh.write(text)
+        elif kind == "url":
+            from losscli.readers.remote import write_bytes
+
+            write_bytes(path, text.encode("utf-8"))  # one PUT: the object is replaced whole
         else:
             _write_replace(os.path.realpath(path), text)
     except BrokenPipeError:
@@ -299,8 +321,13 @@ def write_report(path: str, report: dict[str, Any]) -> None:
 def read_report(path: str) -> dict[str, Any]:
     """A report written by `eval --save` or `check --report`, checked for the keys gates need."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        if _is_url(path):
+            from losscli.readers.remote import read_bytes
+
+            data = json.loads(read_bytes(path).decode("utf-8"))
+        else:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
     except FileNotFoundError:
         raise InputError(
             "baseline file does not exist",

@@ -32,6 +32,10 @@ def apply_config(
     for name, value in defaults.items():
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
             params[name] = value
+    if "storage_options" in defaults:  # the file's storage-option, unless flags gave one
+        from losscli.readers.remote import parse_storage_options, set_storage_options
+
+        set_storage_options(parse_storage_options(params.get("storage_options")))
     if not params.get("quiet"):
         click.echo(f"note: settings from {path}", err=True)
     gates["source"] = path

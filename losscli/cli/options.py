@@ -56,7 +56,25 @@ def input_options(f: F) -> F:
         ),
         click.option("--key", metavar="NAME", help="The array to read from an NPZ file."),
         click.option("--delimiter", metavar="CHAR", help="Field delimiter of a text file."),
+        click.option(
+            "--storage-option",
+            "storage_options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            callback=_storage_options,
+            help="For URLs (s3://, gs://, ...): a file-system keyword such as "
+            "endpoint_url=URL or anon=true; repeatable.",
+        ),
     )(f)
+
+
+def _storage_options(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """--storage-option takes effect as it is parsed, before --config is read (a settings
+    file may be a URL too); `cli/config.py` applies a settings file's own."""
+    from losscli.readers.remote import parse_storage_options, set_storage_options
+
+    set_storage_options(parse_storage_options(value))
+    return value
 
 
 # --loss, --task and every option of SPEC §4, in the order --help lists them: each row is

@@ -60,6 +60,10 @@ def open_table(
         raise InputError(
             f"--key applies to NPZ archives, but this is {source.format}", source=source.name
         )
+    if source.format in ("csv", "tsv") and source.files:
+        from losscli.readers.dataset import CsvDataset
+
+        return CsvDataset(source, delimiter)
     if source.format in ("csv", "tsv"):
         from losscli.readers.csv import CsvTable
 

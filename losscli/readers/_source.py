@@ -14,7 +14,8 @@ stdin cannot be seeked, so they are buffered in memory up to ``LOSSCLI_STDIN_CAP
 A path that is not a regular file or a directory (a named FIFO, `/dev/stdin`, `/dev/fd/63`
 from the shell's process substitution `<(...)`) can be read only once: opening it a second
 time blocks (a FIFO) or finds nothing (a pipe). Such a path is opened once and read exactly
-like `-`, its name kept for messages. A URL is refused in one place, `remote_path_error`.
+like `-`, its name kept for messages. A URL (`s3://`, `gs://`, ...) is read through fsspec
+(`remote`); a glob or a folder of Parquet or CSV files is one table in file-name order.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from losscli.errors import InputError
 
@@ -85,7 +86,8 @@ class Source:
     data: bytes | None = None  # stdin or a pipe, buffered (binary formats)
     stream: IO[bytes] | None = None  # stdin or a pipe, unbuffered (CSV/TSV), readable once
     compression: str | None = None
-    files: list[str] = field(default_factory=list)  # a directory of Parquet files
+    files: list[str] = field(default_factory=list)  # a folder or glob: one table of files
+    fs: Any = None  # the fsspec file system of a URL (`remote`); None for local paths
 
     @property
     def is_stdin(self) -> bool:
@@ -147,6 +149,12 @@ def resolve(path: str, input_format: str | None = None) -> Source:
     fmt = normalize_format(input_format)
     if path == "-":
         return _resolve_stdin(fmt)
+    from losscli.readers import remote
+
+    if remote.is_url(path):
+        return remote.resolve_url(path, fmt, from_extension, _choose, sniff)
+    if remote.is_glob(path) and not os.path.lexists(path):
+        return _resolve_glob(path, fmt)
     return _resolve_path(path, fmt)
 
 
@@ -162,37 +170,12 @@ def reads_once(path: str) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-# Commands that write a remote object to standard output, by URL scheme.
-_STREAMERS = {
-    "s3": "aws s3 cp {url} -",
-    "gs": "gcloud storage cat {url}",
-    "gcs": "gcloud storage cat {url}",
-    "http": "curl -fsSL {url}",
-    "https": "curl -fsSL {url}",
-}
-
-
 def remote_path_error(path: str) -> InputError | None:
-    """The error for a URL given as a path (remote reading is not supported yet), or None.
+    """The error for a URL of a scheme losscli does not read (`ftp://`), or None; the
+    schemes it reads never get here (`resolve` hands them to `remote`)."""
+    from losscli.readers import remote
 
-    The one place that knows about remote paths, so that remote reading can replace it."""
-    match = _URL.match(path)
-    if match is None:
-        return None
-    scheme = match.group(1).lower()
-    streamer = _STREAMERS.get(scheme)
-    if streamer is not None:
-        command = streamer.format(url=path)
-        fix = f"Download it first, or stream it to standard input: {command} | losscli eval - ..."
-    else:
-        fix = "Download it first and pass the local path, or stream it to standard input (-)"
-    return InputError(
-        f"remote paths ({scheme}://) are not supported yet; losscli reads local files and "
-        "standard input",
-        fix=fix,
-        source=path,
-    )
+    return remote.unsupported(path) if remote.scheme_of(path) else None
 
 
 def _resolve_path(path: str, fmt: str | None) -> Source:
@@ -255,16 +238,39 @@ def _choose(
 
 
 def _resolve_directory(path: str, fmt: str | None) -> Source:
-    """A directory is read as one Parquet dataset when it holds only Parquet files, directly
-    or in Hive partition folders (``region=eu/part-0.parquet``), in file-name order."""
+    """A directory is read as one dataset when it holds only Parquet files, or only CSV
+    (TSV) files, directly or in Hive partition folders (``region=eu/part-0.parquet``), in
+    file-name order."""
     files = _dataset_files(path)
     parquet = [f for f in files if from_extension(f)[0] == "parquet" or _has_parquet_magic(f)]
     if fmt in (None, "parquet") and files and len(parquet) == len(files):
         return Source(name=path, format="parquet", path=path, files=parquet)
+    text = {from_extension(f)[0] for f in files}
+    if files and fmt in (None, "csv", "tsv") and len(text) == 1 and text <= {"csv", "tsv"}:
+        return Source(name=path, format=fmt or text.pop(), path=path, files=files)  # type: ignore[arg-type]
     raise InputError(
         "is a directory",
-        fix="Pass a file, or a directory that holds only Parquet files",
+        fix="Pass a file, or a directory that holds only Parquet files (or only CSV files)",
         source=path,
+    )
+
+
+def _resolve_glob(pattern: str, fmt: str | None) -> Source:
+    """A quoted glob (`'preds/*.parquet'`): its files in name order, one table."""
+    import glob
+
+    from losscli.readers.remote import dataset_format
+
+    files = sorted(f for f in glob.glob(pattern, recursive=True) if os.path.isfile(f))
+    if not files:
+        raise InputError("the pattern matches no file", fix="Check the pattern", source=pattern)
+    root = pattern[: re.search(r"[*?\[]", pattern).start()]  # type: ignore[union-attr]
+    root = os.path.dirname(root) or "."
+    return Source(
+        name=pattern,
+        format=dataset_format(pattern, files, fmt, from_extension),
+        path=root,
+        files=files,
     )
 
 

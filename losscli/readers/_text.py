@@ -53,6 +53,7 @@ class TextInput:
         """A path pyarrow may open itself (fast, multi-threaded): plain files only."""
         if (
             self.source.path is not None
+            and self.source.fs is None  # a URL is read through fsspec
             and self.source.compression is None
             and not self.cr_line_ends
         ):
@@ -103,8 +104,13 @@ class TextInput:
 
     def _open_file(self) -> IO[bytes]:
         assert self.source.path is not None
+        if self.source.fs is not None:
+            from losscli.readers.remote import open_binary
+
+            fh: IO[bytes] = open_binary(self.source.fs, self.source.path)
+            return fh if self.source.compression is None else _decompress(fh, self.source)
         try:
-            fh: IO[bytes] = open(self.source.path, "rb")  # noqa: SIM115 - caller closes
+            fh = open(self.source.path, "rb")  # noqa: SIM115 - caller closes
         except OSError as exc:
             raise InputError(f"cannot read it ({exc.strerror})", source=self.source.name) from None
         if self.source.compression is None:

@@ -182,7 +182,12 @@ class CsvTable:
 
         if self.source.path is None or self.source.compression:
             return None
-        size = os.path.getsize(self.source.path)
+        if self.source.fs is not None:
+            from losscli.readers.remote import size as remote_size
+
+            size = remote_size(self.source.fs, self.source.path)
+        else:
+            size = os.path.getsize(self.source.path)
         head = self.text.head(1 << 20)
         lines = head.count(b"\n") + (0 if head.endswith(b"\n") else 1)
         if len(head) >= size:

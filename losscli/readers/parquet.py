@@ -51,7 +51,14 @@ class ParquetTable:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        handle = pa.BufferReader(where) if isinstance(where, bytes) else where
+        if isinstance(where, bytes):
+            handle = pa.BufferReader(where)
+        elif self.source.fs is not None:  # a URL: read by ranges through fsspec
+            from losscli.readers.remote import open_binary
+
+            handle = open_binary(self.source.fs, where)
+        else:
+            handle = where
         try:
             return pq.ParquetFile(handle, pre_buffer=False)
         except (pa.ArrowException, OSError, ValueError) as exc:
@@ -153,6 +160,8 @@ def _partitions(root: str, files: list[str]) -> list[dict[str, str | None]]:
         rel = os.path.relpath(os.path.dirname(path), root)
         found: dict[str, str | None] = {}
         for part in [] if rel == "." else rel.split(os.sep):
+            if "=" not in part:
+                continue  # a folder matched by a glob, not a partition
             key, _, value = part.partition("=")
             text = unquote(value)
             found[unquote(key)] = None if text == "__HIVE_DEFAULT_PARTITION__" else text

@@ -85,8 +85,10 @@ def test_directory_of_empty_files_has_no_rows(chdir_tmp):
 def test_other_directories_and_missing_paths(chdir_tmp):
     os.mkdir("d")
     write("d/a.csv", "p\n1\n")
+    write("d/b.npy", "not read")  # a folder of CSV files alone is one table (SPEC §10)
     assert error_of(read_frame, "d") == (
-        "d: is a directory. Pass a file, or a directory that holds only Parquet files."
+        "d: is a directory. Pass a file, or a directory that holds only Parquet files "
+        "(or only CSV files)."
     )
     assert error_of(read_frame, "nope.parquet") == (
         "nope.parquet: no such file or directory. Check the path."
