@@ -357,8 +357,12 @@ def check_losses(
             raise InputError(
                 f"{conv.name}'s {other.call} ({what}) takes "
                 + ("logits" if other.logits else "probabilities"),
-                fix=f"Pass {option('from_logits', bool(other.logits))} with predictions "
-                "of that kind, or " + option("convention", "losscli"),
+                fix=(
+                    f"Pass {option('from_logits', True)} with logits"
+                    if other.logits
+                    else f"Give probabilities, without {option('from_logits')}"
+                )
+                + f", or pass {option('convention', 'losscli')}",
             )
         raise InputError(
             f"{conv.name} has no {what} for {_where(task, from_logits)}",

@@ -148,7 +148,10 @@ def test_cli_streams_chunks_as_one_pass(tmp_path, binary, monkeypatch):
         (["check", "--loss", "bce", "--convention", "sklearn", "--label-smoothing", "0.1", "--max", "bce=9"],
          "error: sklearn's log_loss (bce) takes no --label-smoothing."),
         (["eval", "--loss", "focal", "--convention", "torch"],
-         "error: torch's torchvision.ops.sigmoid_focal_loss (focal) takes logits."),
+         "error: torch's torchvision.ops.sigmoid_focal_loss (focal) takes logits. Pass --from-logits with logits,"),
+        (["eval", "--loss", "bce", "--convention", "sklearn", "--from-logits"],
+         "error: sklearn's log_loss (bce) takes probabilities. Give probabilities, without --from-logits, "
+         "or pass --convention losscli.\n"),
     ],
 )  # fmt: skip
 def test_unsupported_combinations_are_one_error_line(tmp_path, binary, argv, message):
