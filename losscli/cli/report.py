@@ -1,10 +1,12 @@
 """`losscli report PREDS [LABELS] -o FILE.html`: one self-contained HTML page (SPEC §11).
 
 It takes eval's options and holds the loss table, the reliability diagram and ece (for
-classification), the histogram of per-sample losses, the slices of ``--by``, the worst
-rows (10 unless ``--worst`` says otherwise) and the signature. The plots are inline SVG
-(`losscli.plots.html`); the file is written whole or not at all, never over an input. The
-inputs are read twice (the evaluation, then the loss histogram), so not from standard input.
+classification; residuals against predictions for regression), the histogram of
+per-sample losses, the slices of ``--by``, the worst rows (10 unless ``--worst`` says
+otherwise) and the signature. The plots are inline SVG (`losscli.plots.html`); the file is
+written whole or not at all, never over an input. The inputs are read more than once (the
+evaluation, then the histogram, and for regression the residual grid's two passes), so not
+from standard input.
 """
 
 from __future__ import annotations
@@ -113,6 +115,11 @@ def _figures(result: Any, preds: str, labels: str | None, params: dict[str, Any]
                                          keywords, cli_options.STREAM_ROWS)  # fmt: skip
         edges, counts, log = hist.bars()
         out["losses"] = svg(figures.losses(edges, counts, log, loss, hist.below()))
+    if result.task == "regression":  # in place of calibration: residuals against predictions
+        read = cli_options.read_options(params)
+        keywords = cli_options.engine_keywords(params)
+        grid, _ = data.residual_grid(preds, labels, read, keywords, cli_options.STREAM_ROWS)
+        out["residuals"] = svg(figures.residuals(*grid.edges(), grid.counts))
     first = next(iter(result.losses))
     for i, s in enumerate(result.slices):
         names = [g.name() for g in s.groups]

@@ -67,6 +67,8 @@ def page(
             f"<figure>{figures['calibration']}</figure>"
             + _table(list(calibration.HEADER), calibration.rows(result, precision))
         )
+    if "residuals" in figures:
+        parts.append(f"<h2>Residuals</h2><figure>{figures['residuals']}</figure>")
     if "losses" in figures:
         parts.append(f"<h2>Per-sample losses</h2><figure>{figures['losses']}</figure>")
     for i, s in enumerate(result.slices):

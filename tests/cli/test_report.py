@@ -116,7 +116,8 @@ def test_a_regression_report_has_no_calibration(tmp_path):
     out = tmp_path / "r.html"
     invoke(["report", tmp_path / path, "--loss", "mae,rmse", "-o", out], expect=0)
     page = parse(out)
-    assert "Calibration" not in page.headings and page.tags.count("svg") == 1
+    assert "Calibration" not in page.headings and "Residuals" in page.headings
+    assert page.tags.count("svg") == 2  # residuals, loss histogram
     assert "Worst 10 rows by mae" in page.headings
 
 
