@@ -293,3 +293,18 @@ def test_torch_kl_is_reproduced_for_the_mean_only():
     Y = np.array([[0.6, 0.2, 0.2], [0.1, 0.1, 0.8]])
     with pytest.raises(losscli.InputError, match="reproduced for the mean only"):
         losscli.evaluate(P, Y, losses=["kl"], convention="torch", reduction="sum")
+
+
+def test_readme_rules_table_is_the_rules_in_order_with_their_conventions():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Why your framework's number differs") :]
+    section = section[: section.index("\n## ", 3)]
+    rows = [
+        line.split(" | ") for line in section.splitlines() if line.startswith("| ") and "`" in line
+    ]
+    table = [(row[1].strip("`"), set(row[0].strip("| ").split(", "))) for row in rows]
+    users = {
+        rule.name: {c.name for c in conventions.CONVENTIONS.values() if rule in c.rules}
+        for rule in conventions.RULES
+    }
+    assert table == list(users.items())
