@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,plot,cloud]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,plot,cloud,dask]'
 	touch $(STAMP)
 
 # The main job on the shipped sample data: one comparison table per task.
