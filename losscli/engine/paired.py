@@ -12,11 +12,12 @@ bootstrap (`resample`) and the delta method (`delta_method`) need of a loss.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
+from losscli.engine import conventions
 from losscli.engine.batch import Batch
 from losscli.engine.options import Options
 from losscli.engine.registry import LossSpec
@@ -33,6 +34,8 @@ class Contrast:
 
     Σω is column 0; shared holds the statistic's label-only terms (Σωy for Dice), base
     model A's other terms (ΣωℓA for a mean), delta the B − A differences of those.
+    `weight` is the column of the mean's denominator: Σω (0), or under a framework
+    convention (SPEC §9) N, Σ c(yᵢ) or Σ sᵢ, as the convention's own value divides.
     """
 
     model: int
@@ -41,6 +44,7 @@ class Contrast:
     shared: tuple[int, ...]
     base: tuple[int, ...]
     delta: tuple[int, ...]
+    weight: int = 0
 
 
 @dataclass
@@ -81,20 +85,20 @@ def _row_weights(
     task: str,
     classes: Sequence[str],
     class_weights: Array | None = None,
-) -> Array:
-    """ωᵢ = sᵢ·c(yᵢ); class weights come from the whole data (balanced counts are fixed,
-    not re-estimated in each resample): the batch's own class counts, or `class_weights`
-    when the batch is one chunk of a larger input."""
+) -> tuple[Array, Array | None]:
+    """(sᵢ, c(yᵢ)) with ωᵢ = sᵢ·c(yᵢ), c None without class weights; class weights come
+    from the whole data (balanced counts are fixed, not re-estimated in each resample):
+    the batch's own class counts, or `class_weights` when the batch is one chunk of a
+    larger input."""
     s = np.ones(batch.n) if batch.weights is None else batch.weights
     if options.class_weight is None or task == "regression":
-        return s
+        return s, None
     k = batch.n_classes
     names = list(classes) or [str(c) for c in range(k)]
     w = class_weights
     if w is None:
         w = class_weight_vector(options.class_weight, batch.group_count(k), names)
-    c = w[batch.class_index] if batch.Y is None else batch.Y @ w
-    return s * c
+    return s, (w[batch.class_index] if batch.Y is None else batch.Y @ w)
 
 
 def paired_terms(
@@ -130,8 +134,10 @@ def paired_terms(
         Batch(task, p, labels, sample_weight, options.for_dtype(p.dtype), list(specs))
         for p in map(np.asarray, preds)
     ]
-    omega = _row_weights(batches[baseline], options, task, classes, class_weights)
+    s, c = _row_weights(batches[baseline], options, task, classes, class_weights)
+    omega = s if c is None else s * c
     cols, contrasts = _columns(specs, batches, baseline, omega)
+    contrasts = _denominators(cols, contrasts, options, s, c)
     # (m, n) filled row by row, seen as (n, m): column_stack would transpose while copying,
     # the slowest step of compare on 10⁶ rows (0.84 s of 3.4 s)
     return PairedTerms(np.stack(cols).T, contrasts, baseline, options, len(preds))
@@ -181,6 +187,28 @@ def _columns(
     return cols, contrasts
 
 
+def _denominators(
+    cols: list[Array], contrasts: list[Contrast], options: Options, s: Array, c: Array | None
+) -> list[Contrast]:
+    """Point each contrast at the column its convention divides by (SPEC §9), added to
+    `cols`: N instead of Σω under Keras and PyTorch (`weights_over_n`), and without the
+    class weights for PyTorch's pos_weight (`class_weights_per_row`); Σω (column 0) else."""
+    conv = options.convention
+    added: dict[bool, int] = {}
+    out = []
+    for contrast in contrasts:
+        per_row = c is not None and conventions.class_weights_per_row(conv, contrast.loss)
+        if not (conv.weights_over_n or per_row):
+            out.append(contrast)
+            continue
+        if per_row not in added:
+            rows = np.ones_like(s) if conv.weights_over_n else s
+            cols.append(rows if per_row or c is None else rows * c)
+            added[per_row] = len(cols) - 1
+        out.append(replace(contrast, weight=added[per_row]))
+    return out
+
+
 def check_reduction(options: Options) -> None:
     """A comparison is of mean losses (what the sums T give)."""
     if options.reduction != "mean":
@@ -196,7 +224,7 @@ def check_reduction(options: Options) -> None:
 def _pick(c: Contrast, T: Array) -> tuple[Array, list[Array], list[Array], list[Array]]:
     """Σω and the contrast's shared, base and delta sums, from T of shape (..., q)."""
     cols = (c.shared, c.base, c.delta)
-    return (T[..., 0], *([T[..., i] for i in idx] for idx in cols))  # type: ignore[return-value]
+    return (T[..., c.weight], *([T[..., i] for i in idx] for idx in cols))  # type: ignore[return-value]
 
 
 def difference(c: Contrast, T: Array, options: Options) -> Array:
@@ -208,7 +236,7 @@ def gradient(c: Contrast, T: Array, q: int, options: Options) -> Array:
     """∇d with respect to the column sums (the delta method)."""
     g = np.zeros(q)
     g_w, g_shared, g_base, g_delta = c.statistic.gradient(*_pick(c, T), options)
-    g[0] = g_w
+    g[c.weight] = g_w
     for idx, parts in ((c.shared, g_shared), (c.base, g_base), (c.delta, g_delta)):
         for i, v in zip(idx, parts, strict=True):
             g[i] = v

@@ -327,3 +327,33 @@ def test_a_slice_under_a_convention_is_the_slice_evaluated_alone(convention, los
             p[rows], y[rows], losses=[loss], sample_weight=w[rows], convention=convention
         )
         assert group.losses[loss] == pytest.approx(alone.losses[loss], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "c"),
+    [
+        ({"convention": "torch", "class_weight": {"0": 0.4, "1": 3.0}}, (0.4, 3.0)),
+        ({"convention": "keras"}, (1.0, 1.0)),
+    ],
+)
+def test_compare_resamples_the_conventions_own_mean(kwargs, c) -> None:
+    """compare's interval is of the difference as the convention divides it (N, not Σω):
+    the normal interval is d ± z·sd(ωᵢ(ℓBᵢ − ℓAᵢ))/√n with d their mean over N rows."""
+    from statistics import NormalDist
+
+    rng = np.random.default_rng(0)
+    n = 300
+    y, a, w = rng.integers(0, 2, n), rng.normal(0, 2, n), rng.uniform(0.2, 3, n)
+    b = a + rng.normal(0, 1, n)
+    kw = dict(losses=["bce"], sample_weight=w, from_logits=True, **kwargs)
+    got = losscli.compare({"a": a, "b": b}, y, method="normal", **kw).comparisons[0]
+    terms = w * np.where(y == 1, c[1], c[0])
+    terms = terms * (
+        np.logaddexp(0, np.where(y == 1, -b, b)) - np.logaddexp(0, np.where(y == 1, -a, a))
+    )
+    half = NormalDist().inv_cdf(0.975) * terms.std(ddof=1) / np.sqrt(n)
+    assert got.difference == pytest.approx(terms.mean(), rel=1e-12)
+    assert got.ci == pytest.approx((terms.mean() - half, terms.mean() + half), rel=1e-9)
+    boot = losscli.compare({"a": a, "b": b}, y, method="bootstrap", **kw).comparisons[0]
+    assert boot.ci[0] < terms.mean() < boot.ci[1]
+    assert np.mean(boot.ci) == pytest.approx(terms.mean(), abs=half / 4)
