@@ -232,7 +232,8 @@ def explain_stream(
     n = tracks[0].acc.diagnostics.n_rows
     out = [_explain_loss(name, tracks, targets, unavailable[name], touched, n) for name in names]
     opts = base.options.as_dict()
-    return Explanation(base.task, n, out, {**opts, "losses": names})
+    conventions = [c.name for c in targets]  # set beside losscli's, whose options these are
+    return Explanation(base.task, n, out, {**opts, "losses": names, "conventions": conventions})
 
 
 def _labelled(

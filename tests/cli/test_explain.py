@@ -242,6 +242,10 @@ def test_json_has_exactly_the_keys_of_spec_9(tmp_path, binary):
             assert all(set(r) == {"rule", "rows", "effect"} for r in diff["rules"])
             assert set(r["rule"] for r in diff["rules"]) <= set(conventions.RULE_TEXT)
     assert doc["explain"][1]["unavailable"]["torch"].startswith("torch has no dice")
+    assert doc["options"]["conventions"] == ["sklearn", "torch", "keras"]
+    assert "convention" not in doc["options"]  # the options are losscli's own
+    one = invoke(["explain", path, "--loss", "bce", "-f", "json", "--convention", "keras"], expect=0)
+    assert json.loads(one.out)["options"]["conventions"] == ["keras"]
 
 
 @pytest.mark.parametrize(
