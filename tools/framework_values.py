@@ -657,6 +657,173 @@ def cases(d: dict[str, Any]) -> list[dict[str, Any]]:
         "KLDivergence(one-hot, sample_weight)",
         wm,
     )
+    # --- every call on every task it serves, and each option and weight it takes --------
+    add(
+        "sklearn",
+        "mse",
+        "binary",
+        p,
+        y,
+        skm.brier_score_loss(y, p, sample_weight=w),
+        "brier_score_loss(sample_weight)",
+        w,
+    )
+    add(
+        "sklearn",
+        "rmse",
+        "binary",
+        p,
+        y,
+        skm.root_mean_squared_error(y, p),
+        "root_mean_squared_error (binary)",
+    )
+    add(
+        "sklearn",
+        "mae",
+        "binary",
+        p,
+        y,
+        skm.mean_absolute_error(y, p, sample_weight=w),
+        "mean_absolute_error (binary, sample_weight)",
+        w,
+    )
+    add(
+        "sklearn",
+        "mae",
+        "multiclass",
+        P,
+        c,
+        skm.mean_absolute_error(Y, P),
+        "mean_absolute_error(one-hot, P)",
+    )
+    add("sklearn", "ce", "binary", p, y, skm.log_loss(y, p), "log_loss (ce, binary)")
+    add("torch", "mse", "binary", p, soft, F.mse_loss(T(p), T(soft)), "F.mse_loss (binary, soft)")
+    add("torch", "mse", "multiclass", P, c, F.mse_loss(T(P), T(Y)), "F.mse_loss(P, one-hot)")
+    add("torch", "mae", "binary", p, y, F.l1_loss(T(p), T(y)), "F.l1_loss (binary)")
+    add("torch", "mae", "regression", rp, rt, F.l1_loss(T(rp), T(rt)), "F.l1_loss")
+    add(
+        "torch",
+        "huber",
+        "binary",
+        p,
+        y,
+        F.huber_loss(T(p), T(y), delta=0.3),
+        "F.huber_loss (binary, delta)",
+        huber_delta=0.3,
+    )
+    add(
+        "torch",
+        "huber",
+        "multiclass",
+        Pu,
+        Y_soft,
+        F.huber_loss(T(Pu), T(Y_soft), delta=0.2),
+        "F.huber_loss (multiclass, soft rows, delta)",
+        huber_delta=0.2,
+    )
+    add(
+        "keras",
+        "mse",
+        "multiclass",
+        Pu,
+        Y_soft,
+        k(L.MeanSquaredError(), Y_soft, Pu, wm),
+        "MeanSquaredError (multiclass, soft rows, sample_weight)",
+        wm,
+    )
+    add("keras", "mse", "regression", rp, rt, k(L.MeanSquaredError(), rt, rp), "MeanSquaredError")
+    add(
+        "keras",
+        "mae",
+        "binary",
+        p,
+        soft,
+        k(L.MeanAbsoluteError(), col(soft), col(p)),
+        "MeanAbsoluteError (binary, soft)",
+    )
+    add(
+        "keras",
+        "mae",
+        "multiclass",
+        P,
+        c,
+        k(L.MeanAbsoluteError(), Y, P),
+        "MeanAbsoluteError(one-hot, P)",
+    )
+    add(
+        "keras",
+        "huber",
+        "binary",
+        p,
+        y,
+        k(L.Huber(delta=0.3), col(y), col(p), w),
+        "Huber (binary, delta, sample_weight)",
+        w,
+        huber_delta=0.3,
+    )
+    add("keras", "huber", "multiclass", P, c, k(L.Huber(), Y, P), "Huber(one-hot, P)")
+    add("keras", "log_cosh", "binary", p, y, k(L.LogCosh(), col(y), col(p)), "LogCosh (binary)")
+    add(
+        "keras",
+        "log_cosh",
+        "multiclass",
+        Pu,
+        c,
+        k(L.LogCosh(), Y, Pu, wm),
+        "LogCosh (multiclass, rows not summing to 1, sample_weight)",
+        wm,
+    )
+    add(
+        "keras",
+        "hinge",
+        "binary",
+        z / 400,
+        y,
+        k(L.Hinge(), col(y), col(z / 400), w),
+        "Hinge(sample_weight)",
+        w,
+    )
+    add(
+        "keras",
+        "hinge",
+        "multiclass",
+        S,
+        c,
+        k(L.CategoricalHinge(), Y, S, wm),
+        "CategoricalHinge(sample_weight)",
+        wm,
+    )
+    add(
+        "keras",
+        "ce",
+        "binary",
+        p,
+        y,
+        k(L.BinaryCrossentropy(label_smoothing=0.1), col(y), col(p), w),
+        "BinaryCrossentropy (ce, label_smoothing, sample_weight)",
+        w,
+        label_smoothing=0.1,
+    )
+    add(
+        "keras",
+        "ce",
+        "binary",
+        z,
+        soft,
+        k(L.BinaryCrossentropy(from_logits=True), col(soft), col(z)),
+        "BinaryCrossentropy (ce, from_logits, soft)",
+        from_logits=True,
+    )
+    add(
+        "keras",
+        "focal",
+        "binary",
+        p,
+        y,
+        k(L.BinaryFocalCrossentropy(label_smoothing=0.1), col(y), col(p)),
+        "BinaryFocalCrossentropy(label_smoothing)",
+        label_smoothing=0.1,
+    )
     return out
 
 

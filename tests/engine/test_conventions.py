@@ -357,3 +357,34 @@ def test_compare_resamples_the_conventions_own_mean(kwargs, c) -> None:
     boot = losscli.compare({"a": a, "b": b}, y, method="bootstrap", **kw).comparisons[0]
     assert boot.ci[0] < terms.mean() < boot.ci[1]
     assert np.mean(boot.ci) == pytest.approx(terms.mean(), abs=half / 4)
+
+
+def _stored_for(convention: str, call, task: str | None = None, logits: bool | None = None):
+    """The stored cases of one framework call (on one task, from logits or not)."""
+    for case in CASES:
+        from_logits = bool(case["options"].get("from_logits"))
+        if (
+            case["convention"] == convention
+            and case["loss"] == call.loss
+            and case["task"] in call.tasks
+            and (task is None or case["task"] == task)
+            and (call.logits is None or from_logits == call.logits)
+            and (logits is None or from_logits == logits)
+        ):
+            yield case
+
+
+@pytest.mark.parametrize(("convention", "call", "task", "logits"), list(_calls()))
+def test_every_call_on_every_task_has_a_stored_framework_value(convention, call, task, logits):
+    """Each framework call is checked against the framework on each task it serves (raw
+    scores for hinge), and with each option and sample weights, if it takes them."""
+    if call.loss in ("hinge", "squared_hinge") and logits:
+        return  # raw scores: from_logits changes nothing
+    assert list(
+        _stored_for(convention, call, task, None if call.loss.endswith("hinge") else logits)
+    )
+    stored = list(_stored_for(convention, call))
+    for name in call.options - {"renormalize"}:  # Keras renormalises CE anyway
+        assert any(name in c["options"] for c in stored), name
+    if call.sample_weight:
+        assert any(c["weights"] for c in stored)
