@@ -196,6 +196,8 @@ def explain_stream(
             tracks += _convention_tracks(conv, first, names, kw, unavailable)
     except InputError as exc:
         raise located(first, exc) from None
+    # a reason found in the first chunk names the user's file and column, as eval's would
+    unavailable = {n: {c: located(first, e) for c, e in u.items()} for n, u in unavailable.items()}
 
     def feed(chunk: Chunk, labels: np.ndarray) -> None:
         preds, weights = np.asarray(chunk.preds), chunk.weights

@@ -244,7 +244,9 @@ def test_json_has_exactly_the_keys_of_spec_9(tmp_path, binary):
     assert doc["explain"][1]["unavailable"]["torch"].startswith("torch has no dice")
     assert doc["options"]["conventions"] == ["sklearn", "torch", "keras"]
     assert "convention" not in doc["options"]  # the options are losscli's own
-    one = invoke(["explain", path, "--loss", "bce", "-f", "json", "--convention", "keras"], expect=0)
+    one = invoke(
+        ["explain", path, "--loss", "bce", "-f", "json", "--convention", "keras"], expect=0
+    )
     assert json.loads(one.out)["options"]["conventions"] == ["keras"]
 
 
@@ -312,3 +314,19 @@ def test_readme_rules_table_is_the_rules_in_order_with_their_conventions():
         for rule in conventions.RULES
     }
     assert table == list(users.items())
+
+
+def test_a_reason_found_in_the_data_names_the_file_column_and_row(tmp_path):
+    path = tmp_path / "soft.csv"
+    path.write_text("p,y,w\n0.2,0.3,1\n0.8,1,2\n0.4,0,1\n")
+    argv = ["explain", path, "--pred-col", "p", "--label-col", "y", "--task", "binary", "-q"]
+    doc = json.loads(invoke([*argv, "--loss", "bce", "-f", "json"], expect=0).out)
+    assert doc["explain"][0]["unavailable"]["sklearn"].startswith(
+        f"{path}, column 'y', row 1 (line 2): sklearn's log_loss (bce) takes class labels"
+    )
+    doc = json.loads(
+        invoke([*argv, "--loss", "dice", "--weight-col", "w", "-f", "json"], expect=0).out
+    )
+    assert doc["explain"][0]["unavailable"]["keras"].startswith(
+        f"{path}, column 'w': keras's Dice (dice) takes no sample weights"
+    )
