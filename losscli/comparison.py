@@ -116,7 +116,7 @@ class ComparisonResult:
             "options": options,
             "higher_is_better": list(self.higher_is_better),
             "models": {name: self._model(name, r) for name, r in self.models.items()},
-            "comparisons": [_entry(c, s["holm"]) for c in self.comparisons],
+            "comparisons": _one_per_line([_entry(c, s["holm"]) for c in self.comparisons]),
         }
 
     def _model(self, name: str, r: EvaluationResult) -> dict[str, Any]:
@@ -388,3 +388,13 @@ def _listed(found: list[ModelComparison], run: Run, base: str) -> list[ModelComp
         for c, sc in zip(found[whole:], run.slices, strict=True)
         if (sc.slicing, tuple(sc.key.values())) in listed
     ]
+
+
+def _one_per_line(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The comparisons; with slices (up to one per slice × loss × model) written one entry
+    per line (`losscli.render.json.Rows`), as eval writes its slices."""
+    if not any("slice" in e for e in entries):
+        return entries
+    from losscli.render.json import Rows
+
+    return Rows(entries)

@@ -176,7 +176,7 @@ class Stream:
         self.base = names.index(s.baseline or names[0])
         self.totals: list[Any] = [None] * len(names)
         self.sums: Any = None
-        self.slice_sums: dict[sliced.SliceId, resample.PairedSums] = {}
+        self.slice_sums: sliced.SliceSums | None = None
 
     def run(self, chunks: Iterator[Mapping[str, Any]]) -> Run:
         head = next(chunks)
@@ -187,7 +187,11 @@ class Stream:
         spec, _ = sliced.spec_of(first[self.base], self.s)
         if spec is not None:
             spec.check_losses([sp.name for sp in plan.specs], plan.options.reduction)
-        step = _Step(plans, self.names, self.base, self._class_weights(plan), self.s.locate, spec)
+        if spec is not None:
+            self.slice_sums = sliced.SliceSums(sliced.slicings_of(spec), spec.max_slices)
+        templates = [make_accumulator(p, spec) for p in plans]  # slice keys numbered alike
+        step = _Step(plans, self.names, self.base, self._class_weights(plan), self.s.locate,
+                     spec, templates, self.slice_sums)  # fmt: skip
         sources = [source_of(p) for p in first]
         self._merge_all(step, first, labels, chunks, plans)
         notes: list[str] = []
@@ -203,7 +207,8 @@ class Stream:
         )
         slices = []
         if spec is not None:
-            slices = sliced.streamed(self.slice_sums, results, self.base, self.s.ci)
+            assert self.slice_sums is not None
+            slices = sliced.streamed(self.slice_sums, self.sums, results, self.base, self.s.ci)
         shown = _shown(results, spec, self.s)
         return Run(self.names, shown, sources, found, plan, notes, slices)
 
@@ -252,7 +257,7 @@ class Stream:
         for m, acc in enumerate(accs):
             self.totals[m] = acc if self.totals[m] is None else self.totals[m].merge(acc)
         for piece in slice_pieces:
-            sliced.merge_sums(self.slice_sums, piece)
+            self.slice_sums.merge(piece)  # type: ignore[union-attr]
         for piece in pieces:
             if self.sums is None:
                 self.sums = piece
@@ -345,6 +350,8 @@ class _Step:
     class_weights: Any
     locate: Locate
     spec: SliceSpec | None = None
+    templates: list[Any] = field(default_factory=list)  # per model: `empty_like` per chunk
+    slice_sums: sliced.SliceSums | None = None  # numbers the slices of every piece
 
     def __call__(self, parts: list[Any], labels: list[Any], offset: int) -> tuple[list, list, list]:
         accs = []
@@ -352,7 +359,9 @@ class _Step:
         for m, part in enumerate(parts):
             start = getattr(part, "row_offset", offset)
             try:
-                acc = update_in_pieces(make_accumulator(self.plans[m], self.spec),
+                fresh = (self.templates[m].empty_like() if self.templates
+                         else make_accumulator(self.plans[m], self.spec))  # fmt: skip
+                acc = update_in_pieces(fresh,
                                        np.asarray(part.preds), labels[m], part.weights, start,
                                        self.spec, extras)  # fmt: skip
             except InputError as exc:
@@ -388,6 +397,6 @@ class _Step:
                                        lo, hi, start + lo)  # fmt: skip
             with _MOMENTS:
                 out.append(resample.PairedSums.like(terms).update(terms))
-                if keys is not None:
-                    by_slice.append(sliced.piece_sums(terms, keys))
+                if keys is not None and self.slice_sums is not None:
+                    by_slice.append(self.slice_sums.piece(terms, keys))
         return out, by_slice

@@ -26,7 +26,9 @@ from losscli.api import EvaluationResult, finish
 from losscli.chunks import accumulate_arrays
 from losscli.engine import resample
 from losscli.engine.batch import Batch
-from losscli.engine.keys import Key
+from losscli.engine.delta_method import GroupedMoments
+from losscli.engine.keys import Key, KeyIndex
+from losscli.engine.sums import CompensatedSum
 from losscli.errors import InputError, option
 from losscli.planning import explain_guess, make_plan
 from losscli.slicing import SLICE_KEYWORDS, Group, SliceSpec, Slicing, build, slice_spec
@@ -142,42 +144,66 @@ def in_memory(
     return out
 
 
-def piece_sums(
-    terms: resample.PairedTerms, keys: list[tuple[np.ndarray, list[Key]]]
-) -> dict[SliceId, resample.PairedSums]:
-    """One piece's `PairedSums` per slice it touches."""
-    out: dict[SliceId, resample.PairedSums] = {}
-    for j, (codes, names) in enumerate(keys):
-        for key, rows in _rows_by_key(codes, names).items():
-            own = _subset(terms, rows)
-            out[(j, key)] = resample.PairedSums.like(own).update(own)
-    return out
+class SliceSums:
+    """Streamed, every slice's `PairedSums` as arrays over its slicing's slices: column sums
+    T and the `GroupedMoments` of the paired terms, by the slice numbers of one `KeyIndex`
+    per slicing (shared by the pieces on every thread). `piece` runs on a worker thread,
+    `merge` in input order on the main one, as the whole's sums do."""
 
+    def __init__(self, by: Sequence[tuple[str, ...]], max_slices: int) -> None:
+        self.indexes = [KeyIndex(b, max_slices) for b in by]
+        self.totals: list[CompensatedSum | None] = [None] * len(by)
+        self.moments: list[GroupedMoments | None] = [None] * len(by)
 
-def merge_sums(
-    into: dict[SliceId, resample.PairedSums], piece: Mapping[SliceId, resample.PairedSums]
-) -> None:
-    """A piece's sums after those of the rows before it (what `PairedSums.update` does)."""
-    for sid, sums in piece.items():
-        mine = into.get(sid)
-        if mine is None:
-            into[sid] = sums
-        else:
-            mine.total.add(sums.total.value())
-            mine.moments = mine.moments.merge(sums.moments)
+    def piece(
+        self, terms: resample.PairedTerms, keys: list[tuple[np.ndarray, list[Key]]]
+    ) -> list[tuple[np.ndarray, GroupedMoments]]:
+        """One piece's (T by slice, moments by slice) of each slicing."""
+        x = terms.columns
+        out = []
+        for index, (codes, names) in zip(self.indexes, keys, strict=True):
+            numbers = index.number_keys(names)[np.asarray(codes, dtype=np.intp)]
+            size = index.size
+            totals = np.stack(
+                [np.bincount(numbers, weights=x[:, a], minlength=size) for a in range(x.shape[1])],
+                axis=1,
+            )
+            out.append((totals, GroupedMoments.of_rows(x, numbers, size)))
+        return out
+
+    def merge(self, piece: list[tuple[np.ndarray, GroupedMoments]]) -> None:
+        """A piece's sums after those of the rows before it."""
+        for j, (totals, moments) in enumerate(piece):
+            total = self.totals[j] or CompensatedSum.zeros((0, totals.shape[1]))
+            size = max(totals.shape[0], total.hi.shape[0])
+            total = total.grown(size)
+            total.add(np.pad(totals, ((0, size - totals.shape[0]), (0, 0))))
+            self.totals[j] = total
+            mine = self.moments[j]
+            self.moments[j] = moments if mine is None else mine.merge(moments)
+
+    def paired(self, j: int, key: Key, like: resample.PairedSums) -> resample.PairedSums:
+        """The slice's `PairedSums`, laid out as `like` (the whole's)."""
+        at = self.indexes[j].number_keys([key])[0]
+        total, moments = self.totals[j], self.moments[j]
+        assert total is not None and moments is not None
+        return resample.PairedSums(
+            like.contrasts, like.baseline, like.options, like.n_models, like.q,
+            CompensatedSum(total.hi[at].copy(), total.lo[at].copy()), moments.at(at),
+        )  # fmt: skip
 
 
 def streamed(
-    sums: Mapping[SliceId, resample.PairedSums],
+    sums: SliceSums,
+    like: resample.PairedSums,
     results: Sequence[EvaluationResult],
     base: int,
     confidence: float,
 ) -> list[SliceComparison]:
     """Each slice's normal-approximation comparisons from its streamed sums."""
     out = []
-    contrasts = next(iter(sums.values())).contrasts if sums else []
-    for j, group, d in _slices(results, base, contrasts):
-        own = sums[(j, tuple(group.key.values()))]
+    for j, group, d in _slices(results, base, like.contrasts):
+        own = sums.paired(j, tuple(group.key.values()), like)
         found = resample.compare_sums(own, confidence=confidence, differences=d)
         out += [SliceComparison(j, dict(group.key), group.small, c) for c in found]
     return out

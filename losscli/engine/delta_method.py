@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
+from numpy.typing import NDArray
 
 from losscli.engine.options import Options
 from losscli.engine.paired import Array, Comparison, Contrast, PairedTerms, gradient
@@ -64,6 +65,66 @@ class Moments:
         if self.n < 2:
             return np.full((self.q, self.q), math.nan)
         return self.m2 * (self.n / (self.n - 1))
+
+
+@dataclass
+class GroupedMoments:
+    """`Moments` of many groups (the slices) at once: counts n (G,), means (G, q) and
+    scatter matrices M2 (G, q, q), from a piece's rows and their group numbers by
+    `np.bincount`, pooled across pieces by Chan's formula on the arrays; `at(g)` is one
+    group's `Moments`. Slices are one more axis of the same statistics."""
+
+    q: int
+    n: Array
+    mean: Array
+    m2: Array
+
+    @classmethod
+    def of_rows(cls, x: Array, groups: NDArray[np.intp], n_groups: int) -> GroupedMoments:
+        q = x.shape[1]
+        n = np.bincount(groups, minlength=n_groups).astype(np.float64)
+        seen = n > 0
+        mean = np.zeros((n_groups, q))
+        for a in range(q):
+            sums = np.bincount(groups, weights=x[:, a], minlength=n_groups)
+            mean[seen, a] = sums[seen] / n[seen]
+        r = x - mean[groups]
+        m2 = np.empty((n_groups, q, q))
+        for a in range(q):
+            for b in range(a, q):
+                m2[:, a, b] = m2[:, b, a] = np.bincount(
+                    groups, weights=r[:, a] * r[:, b], minlength=n_groups
+                )
+        return cls(q, n, mean, m2)
+
+    def grown(self, n_groups: int) -> GroupedMoments:
+        extra = n_groups - self.n.shape[0]
+        if extra <= 0:
+            return self
+        return GroupedMoments(
+            self.q,
+            np.pad(self.n, (0, extra)),
+            np.pad(self.mean, ((0, extra), (0, 0))),
+            np.pad(self.m2, ((0, extra), (0, 0), (0, 0))),
+        )
+
+    def merge(self, other: GroupedMoments) -> GroupedMoments:
+        """Each group pooled with the same group of `other` (`Moments.merge`, vectorised)."""
+        g = max(self.n.shape[0], other.n.shape[0])
+        a, b = self.grown(g), other.grown(g)
+        n = a.n + b.n
+        share = np.divide(b.n, n, out=np.zeros(g), where=n > 0)
+        delta = b.mean - a.mean
+        mean = a.mean + delta * share[:, None]
+        cross = np.divide(a.n * b.n, n, out=np.zeros(g), where=n > 0)
+        m2 = a.m2 + b.m2 + delta[:, :, None] * delta[:, None, :] * cross[:, None, None]
+        return GroupedMoments(self.q, n, mean, m2)
+
+    def at(self, group: int) -> Moments:
+        n = int(round(self.n[group]))
+        if n == 0:
+            return Moments(self.q)
+        return Moments(self.q, n, self.mean[group].copy(), self.m2[group].copy())
 
 
 @dataclass

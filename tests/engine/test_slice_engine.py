@@ -344,3 +344,25 @@ def test_integers_spread_wide_and_narrow_number_alike() -> None:
     assert [keys[i] for i in wide] == ["3", str(7 + 4 * TABLE_SPAN), str(-(2**40)), "5"]
     assert [keys[i] for i in again] == ["5", "3", "7"]
     assert len(keys) == len(set(keys)) == 5
+
+
+def test_grouped_moments_equal_each_groups_own_moments_across_pieces() -> None:
+    """compare --by keeps every slice's paired moments as arrays (`GroupedMoments`): they
+    must pool to what `Moments` gives on each group's rows, whatever the pieces."""
+    from losscli.engine.delta_method import GroupedMoments, Moments
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(500, 3)) * [1.0, 10.0, 0.1]
+    groups = rng.integers(0, 7, 500)
+    groups[groups == 4] = 5  # group 4 never seen
+    pooled = None
+    for lo, hi in ((0, 130), (130, 131), (131, 400), (400, 500)):
+        part = GroupedMoments.of_rows(x[lo:hi], groups[lo:hi], int(groups[lo:hi].max()) + 1)
+        pooled = part if pooled is None else pooled.merge(part)
+    assert pooled is not None
+    for g in range(7):
+        got, want = pooled.at(g), Moments(3).update(x[groups == g])
+        assert got.n == want.n
+        if want.n:
+            np.testing.assert_allclose(got.mean, want.mean, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(got.m2, want.m2, rtol=1e-12, atol=1e-12)
