@@ -581,6 +581,7 @@ def main() -> None:
         ("scale", bench_scale),
         ("slices", bench_slices),
         ("plots", lambda: __import__("plots").bench_plots()),  # bench/plots.py, issue 14
+        ("remote", lambda: __import__("remote").bench_remote()),  # bench/remote.py, issue 12
         ("explain", lambda: __import__("explain").bench_explain()),  # bench/explain.py, issue 13
     ):
         if name not in SKIP:
