@@ -468,6 +468,16 @@ def cases(d: dict[str, Any]) -> list[dict[str, Any]]:
         F.multi_margin_loss(T(S), torch.tensor(c)),
         "F.multi_margin_loss",
     )
+    add(
+        "torch",
+        "hinge",
+        "multiclass",
+        S,
+        c,
+        F.multi_margin_loss(T(S), torch.tensor(c), weight=tw),
+        "F.multi_margin_loss(weight)",
+        class_weight=cw,
+    )
 
     # --- Keras 3 ---------------------------------------------------------------------------
     add(

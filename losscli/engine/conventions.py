@@ -78,8 +78,9 @@ class Convention:
         focal_alpha: focal α when none is given.
         dice_eps: Dice without σ, with this ε added to the denominator only.
         weights_over_n: a weighted mean divides by the number of rows N, not by Σω.
-        pos_weight: binary cross-entropy's class weights act per row only, as PyTorch's
-            ``weight`` (c₀·sᵢ) and ``pos_weight`` (c₁/c₀): they leave the mean's
+        pos_weight: the class weights of binary cross-entropy and of multiclass hinge act
+            per row only, as PyTorch's ``weight`` (c₀·sᵢ) and ``pos_weight`` (c₁/c₀) in
+            BCE and ``weight`` in ``multi_margin_loss``: they leave the mean's
             denominator, which is Σsᵢ (N under `weights_over_n`) instead of Σ sᵢ·c(yᵢ).
         rmse_per_column: rmse of k columns is the mean of per-column RMSEs.
         brier_sum: multiclass mse sums over classes instead of averaging.
@@ -173,9 +174,9 @@ WEIGHTS_OVER_N = Rule(
     "weights / N", "divides a weighted mean by N, not by Σω", (("weights_over_n", True),)
 )
 POS_WEIGHT = Rule(
-    "pos_weight",
-    "takes BCE's class weights as pos_weight = c₁/c₀ and weight = c₀, outside the mean's "
-    "denominator",
+    "class weights / N",
+    "divides class-weighted BCE and hinge by N, not by Σ c(yᵢ) (pos_weight = c₁/c₀ and "
+    "weight = c₀ in BCE, weight in multi_margin_loss)",
     (("pos_weight", True),),
 )
 RMSE_COLUMNS = Rule(
@@ -275,7 +276,7 @@ TORCH = _make(
             apart=frozenset({"class_weight", *_SMOOTH}),
         ),
         Call("kl", "F.kl_div(log P, Y, reduction='mean')", _MULTI, mean_only=True),
-        Call("hinge", "F.multi_margin_loss", _MULTI),
+        Call("hinge", "F.multi_margin_loss", _MULTI, frozenset({"class_weight"})),
         Call(
             "focal",
             "torchvision.ops.sigmoid_focal_loss",
@@ -331,9 +332,10 @@ def get(name: str | Convention) -> Convention:
 
 def class_weights_per_row(conv: Convention, loss: str) -> bool:
     """True where a loss's class weights stay out of its mean's denominator: PyTorch's
-    ``pos_weight`` and ``weight`` in binary cross-entropy (`POS_WEIGHT`); the value is
-    Σ sᵢ·c(yᵢ)·ℓᵢ / Σ sᵢ (N under `Convention.weights_over_n`)."""
-    return conv.pos_weight and loss == "bce"
+    ``pos_weight`` and ``weight`` in binary cross-entropy, ``weight`` in
+    ``multi_margin_loss`` (`POS_WEIGHT`); the value is Σ sᵢ·c(yᵢ)·ℓᵢ / Σ sᵢ (N under
+    `Convention.weights_over_n`)."""
+    return conv.pos_weight and loss in ("bce", "hinge")
 
 
 def _where(task: str, from_logits: bool) -> str:
