@@ -330,6 +330,17 @@ def cases(d: dict[str, Any]) -> list[dict[str, Any]]:
         from_logits=True,
         class_weight={"0": 0.0, "1": 2.0},
     )
+    add(
+        "torch",
+        "bce",
+        "binary",
+        p,
+        y,
+        F.binary_cross_entropy(T(p), T(y), weight=T(w * np.where(y == 1, 3.0, 0.4))),
+        "F.binary_cross_entropy(weight=s·c(y))",
+        w,
+        class_weight={"0": 0.4, "1": 3.0},
+    )
     n1 = float(y.sum())
     c0, c1 = y.size / (2 * (y.size - n1)), y.size / (2 * n1)  # scikit-learn's "balanced"
     add(

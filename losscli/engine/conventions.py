@@ -248,7 +248,15 @@ TORCH = _make(
         Call("mse", "F.mse_loss", _ALL, logits=False),
         Call("mae", "F.l1_loss", _ALL, logits=False),
         Call("huber", "F.huber_loss", _ALL, frozenset({"huber_delta"}), logits=False),
-        Call("bce", "F.binary_cross_entropy", _BIN, sample_weight=True, logits=False),
+        # class weights as weight = s·c(y) row by row (it has no pos_weight), divided by N
+        Call(
+            "bce",
+            "F.binary_cross_entropy",
+            _BIN,
+            frozenset({"class_weight"}),
+            sample_weight=True,
+            logits=False,
+        ),
         # class weights as weight = c₀·s and pos_weight = c₁/c₀ (c₀ = 0: weight = s·c(y)),
         # divided by N (`POS_WEIGHT`)
         Call(

@@ -176,8 +176,8 @@ LACKS = [
     ("sklearn", {"losses": ["bce"], "label_smoothing": 0.1}, "takes no label_smoothing"),
     ("sklearn", {"losses": ["bce"], "soft": True}, "sklearn's log_loss (bce) takes class labels, but the labels are soft (found 0.3)"),
     ("keras", {"losses": ["bce"], "class_weight": {"0": 1.0, "1": 2.0}}, "takes no class_weight"),
-    ("torch", {"losses": ["bce"], "class_weight": {"0": 1.0, "1": 2.0}},
-     "torch's F.binary_cross_entropy (bce) takes no class_weight"),
+    ("torch", {"losses": ["mse"], "class_weight": {"0": 1.0, "1": 2.0}},
+     "torch's F.mse_loss (mse) takes no class_weight"),
 ]  # fmt: skip
 
 
