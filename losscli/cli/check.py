@@ -16,6 +16,7 @@ from losscli.cli.ci import (
     github_output,
 )
 from losscli.cli.config import apply_config
+from losscli.cli.dask_run import dask_option
 from losscli.cli.options import config_option, input_options, loss_options, output_options
 from losscli.cli.pipeline import evaluate_files, print_notes
 from losscli.cli.slices import group_options
@@ -50,6 +51,7 @@ from losscli.cli.slices import group_options
 @click.option("--report", metavar="FILE", help="Write the JSON report (with gates) to FILE.")
 @click.option("--junit", metavar="FILE", help="Write JUnit XML, one test case per gate.")
 @config_option
+@dask_option
 @input_options
 @loss_options
 @group_options

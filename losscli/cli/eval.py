@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from losscli.cli.config import apply_config
+from losscli.cli.dask_run import dask_option
 from losscli.cli.options import config_option, input_options, loss_options, output_options
 from losscli.cli.pipeline import evaluate_files, print_notes
 from losscli.cli.slices import slice_options
@@ -29,6 +30,7 @@ from losscli.cli.slices import slice_options
     "--save", metavar="FILE", help="Also write the JSON report to FILE (a baseline for check)."
 )
 @config_option
+@dask_option
 @click.pass_context
 def eval_command(
     ctx: click.Context,

@@ -36,7 +36,13 @@ def evaluate_files(
     read["extra_cols"] = [(c, "--by") for by in sliced.get("by", ()) for c in by] + [
         (c, "--show-col") for c in sliced.get("show_cols", ())
     ]
-    if read["id_col"] and not sliced:
+    if params.get("dask"):  # --dask ADDRESS: the partitions on a Dask cluster (SPEC §10)
+        from losscli.cli.dask_run import evaluate_on_dask, refuse
+
+        refuse(preds, labels, read)
+        keywords.update(sliced, by=sliced.get("by", []))
+        result, inputs = evaluate_on_dask(params["dask"], preds, read, keywords, notes)
+    elif read["id_col"] and not sliced:
         result, inputs = _evaluate_joined(preds, labels, read, keywords, notes)
     else:
         keywords.update(sliced, by=sliced.get("by", []))

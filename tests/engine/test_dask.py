@@ -121,3 +121,82 @@ def test_a_bad_row_in_a_later_partition_is_an_input_error(client, frames):
         losscli.dask.evaluate(dd.from_pandas(bad, npartitions=4), "prob", "label")
     with pytest.raises(InputError, match="no column 'nope'"):
         losscli.dask.evaluate(dd.from_pandas(bad, npartitions=2), "nope", "label")
+
+
+# -- the CLI: --dask ADDRESS on this module's cluster ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def folder(frames, tmp_path_factory):
+    """The frames as a Hive-partitioned Parquet folder of several files, and as CSV files."""
+    root = tmp_path_factory.mktemp("dask_cli")
+    for region, rows in frames.groupby("region"):
+        (root / "pq" / f"region={region}").mkdir(parents=True)
+        rows.drop(columns="region").iloc[:300].to_parquet(
+            root / "pq" / f"region={region}" / "a.parquet"
+        )
+        rows.drop(columns="region").iloc[300:].to_parquet(
+            root / "pq" / f"region={region}" / "b.parquet"
+        )
+    (root / "csv").mkdir()
+    for i in range(3):
+        frames.iloc[i * 800 : (i + 1) * 800].to_csv(root / "csv" / f"part-{i}.csv", index=False)
+    return root
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["pq", "--pred-col", "prob", "--label-col", "label", "--weight-col", "w", "--by", "region",
+         "--worst", "3", "--show-col", "device"],
+        ["csv/part-*.csv", "--pred-col", "p_*", "--label-col", "animal", "--by", "region,device",
+         "--per-class", "--class-weight", "balanced"],
+    ],
+)  # fmt: skip
+def test_cli_dask_equals_one_process(client, folder, argv, monkeypatch):
+    import json
+
+    from tests.cli.conftest import invoke
+
+    monkeypatch.chdir(folder)
+    local = json.loads(invoke(["eval", *argv, "-f", "json", "-q"], expect=0).out)
+    ran = invoke(["eval", *argv, "-f", "json", "-q", "--dask", client.scheduler.address], expect=0)
+    remote = json.loads(ran.out)
+    assert remote["n_samples"] == local["n_samples"]
+    for name, value in local["losses"].items():
+        assert _close(remote["losses"][name], value), name
+    for mine, theirs in zip(remote["slices"], local["slices"], strict=True):
+        for g, h in zip(mine["groups"], theirs["groups"], strict=True):
+            assert g["key"] == h["key"] and g["n_samples"] == h["n_samples"]
+            assert all(_close(g["losses"][k], v) for k, v in h["losses"].items())
+    assert [w["row"] for w in remote.get("worst", [])] == [w["row"] for w in local.get("worst", [])]
+    gate = ["check", *argv[:9], "--max", "bce=0.01", "-q", "--dask", client.scheduler.address]
+    if "prob" in argv:
+        assert "FAIL" in invoke(gate, expect=1).out
+
+
+def test_cli_dask_errors_are_one_line(client, folder, monkeypatch):
+    import socket
+
+    from tests.cli.conftest import assert_usage_error, invoke
+
+    monkeypatch.chdir(folder)
+    ran = invoke(["eval", "pq", "pq", "--dask", client.scheduler.address])
+    assert_usage_error(*ran, "--dask reads one table")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there
+    ran = invoke(
+        [
+            "eval",
+            "pq",
+            "--pred-col",
+            "prob",
+            "--label-col",
+            "label",
+            "--dask",
+            f"tcp://127.0.0.1:{port}",
+        ]
+    )
+    assert_usage_error(*ran, f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+    assert len(ran.err.strip().splitlines()) == 1
