@@ -6,10 +6,11 @@ the engine where it already has a hook: the clipping ε (`Options.eps`), the log
 renormalisation and the KL clipping (`losscli.engine.batch.Batch` intermediates), the
 hinge form, the focal α default and KL's per-element mean (the kernels' parameters in
 `losscli.engine.registry`), the Dice ε and the per-column RMSE (`losscli.engine.stats`),
-and the reduction denominator (`Batch.group_weight`: N instead of Σω). Beside the rules,
-`calls` lists the framework's standard calls: which losses it has, for which tasks, on
-probabilities or logits, and which options and sample weights each call takes; anything
-else is an error naming the convention.
+and the reduction denominator (`Batch.group_weight`: N instead of Σω; without the class
+weights where `class_weights_per_row` says so, in the accumulator, the slices and the paired
+terms of compare). Beside the rules, `calls` lists the framework's standard calls: which
+losses it has, for which tasks, on probabilities or logits, which options, sample weights
+and soft labels each call takes; anything else is an error naming the convention.
 
 `RULES` fixes the order in which `losscli explain` switches rules on one at a time, so
 that the effects of the rules of a convention add up to its whole difference.
