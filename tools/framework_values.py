@@ -6,6 +6,9 @@ Run once, in a virtual environment of its own that has the frameworks (never los
     /tmp/fw/bin/pip install torch torchvision keras jax scikit-learn numpy
     /tmp/fw/bin/python tools/framework_values.py   # writes tests/data/framework_values.json
 
+To add cases without moving the stored ones, pin the versions recorded in the JSON
+(``versions``): with them, a re-run gives the earlier values byte for byte.
+
 Each case calls the framework's standard loss in float64 (Keras on the JAX backend with
 x64) on fixed arrays: binary and multiclass, probabilities at exactly 0 and 1, logits of
 ±1000, sample and class weights, label smoothing, hard and soft labels, rows that do not
