@@ -48,6 +48,7 @@ def evaluate(
     classes: Sequence[str] | None = None,
     calibration: bool | str = False,
     split_every: int = SPLIT_EVERY,
+    progress: bool = False,
     **options: Any,
 ) -> Any:
     """`losscli.evaluate` on the rows of a Dask DataFrame, partition by partition on the
@@ -57,7 +58,8 @@ def evaluate(
     multiclass, one-hot or soft labels), `weight_col` the sample weights, `by` the slicings
     (column names, tuples for crosses); every other keyword is `evaluate`'s (`bins`,
     `per_class`, `worst`, `show_cols`, the loss options). Rows are numbered across the
-    partitions in order, as one file's rows are.
+    partitions in order, as one file's rows are. `progress=True` draws a bar of the
+    cluster's tasks on standard error (with a `distributed.Client`).
     """
     _require()
     import dask
@@ -94,7 +96,33 @@ def evaluate(
         for i, part in enumerate(parts)
     ]
     total = db.from_delayed(states).reduction(_merge, _merge, split_every=split_every)
-    return finish(plan, total.compute(), spec, calibration)
+    return finish(plan, _compute(total, progress), spec, calibration)
+
+
+def _compute(total: Any, progress: bool) -> Any:
+    """The merged state; with `progress`, a bar of the tasks on standard error."""
+    if not progress:
+        return total.compute()
+    from distributed import get_client
+    from distributed.diagnostics.progressbar import TextProgressBar
+
+    class StderrBar(TextProgressBar):  # distributed's own bar draws on stdout, where results go
+        def _draw_bar(self, remaining: int, all: int, **kwargs: Any) -> None:
+            import sys
+
+            done = (1 - remaining / all) if all else 1.0
+            sys.stderr.write(f"\r[{'#' * int(self.width * done):<{self.width}}] {done:.0%}")
+            sys.stderr.flush()
+
+        def _draw_stop(self, **kwargs: Any) -> None:
+            import sys
+
+            sys.stderr.write("\33[2K\r")
+            sys.stderr.flush()
+
+    future = get_client().compute(total)
+    StderrBar([future])
+    return future.result()
 
 
 def _arrays(frame: Any, preds_at: list[str], labels_at: list[str], weight_col: str | None,

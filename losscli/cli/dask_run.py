@@ -47,7 +47,12 @@ def refuse(preds: str, labels: str | None, read: dict[str, Any]) -> None:
 
 
 def evaluate_on_dask(
-    address: str, preds: str, read: dict[str, Any], keywords: dict[str, Any], notes: list[str]
+    address: str,
+    preds: str,
+    read: dict[str, Any],
+    keywords: dict[str, Any],
+    notes: list[str],
+    quiet: bool = False,
 ) -> tuple[Any, Any]:
     """(EvaluationResult, inputs header) of PREDS evaluated on the cluster at `address`."""
     from losscli.dask import _require
@@ -61,6 +66,9 @@ def evaluate_on_dask(
     notes.extend(header.notes)
     source = resolve(preds, read.get("input_format"))
     ddf = _frame(source, header, read)
+    import sys
+
+    keywords = dict(keywords, progress=not quiet and sys.stderr.isatty())
     with _client(address):
         result = _evaluate(ddf, header, keywords, preds)
     for entry in result.worst or []:

@@ -41,7 +41,8 @@ def evaluate_files(
 
         refuse(preds, labels, read)
         keywords.update(sliced, by=sliced.get("by", []))
-        result, inputs = evaluate_on_dask(params["dask"], preds, read, keywords, notes)
+        quiet = bool(params.get("quiet"))
+        result, inputs = evaluate_on_dask(params["dask"], preds, read, keywords, notes, quiet)
     elif read["id_col"] and not sliced:
         result, inputs = _evaluate_joined(preds, labels, read, keywords, notes)
     else:
