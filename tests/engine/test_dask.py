@@ -181,6 +181,7 @@ def test_cli_dask_errors_are_one_line(client, folder, monkeypatch):
     from tests.cli.conftest import assert_usage_error, invoke
 
     monkeypatch.chdir(folder)
+    monkeypatch.setattr("losscli.cli.dask_run.CONNECT_SECONDS", 1)  # the wait, not the check
     ran = invoke(["eval", "pq", "pq", "--dask", client.scheduler.address])
     assert_usage_error(*ran, "--dask reads one table")
     with socket.socket() as s:
