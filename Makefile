@@ -35,7 +35,7 @@ demo: $(STAMP)
 
 # The suite runs on every core (pytest-xdist): CI has 2 and a 5-minute limit.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -17,6 +17,9 @@ import losscli
 import losscli.dask
 from losscli.errors import InputError
 
+# one xdist worker runs this module (make test uses --dist loadgroup): one cluster, not two
+pytestmark = pytest.mark.xdist_group("dask")
+
 PARTITIONS = (1, 4, 9)
 
 
