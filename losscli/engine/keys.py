@@ -310,7 +310,14 @@ def _encode_one(
     if values.dtype.kind in "Mm":  # dates and times: their ISO text, as the file readers give
         values = _iso_texts(values)
     whole: NDArray[np.int64] | None = None
-    if values.dtype.kind == "f":  # integers as CSV reads them, or fractions
+    if values.dtype.kind == "f" and values.size:  # integers as read into floats: one check
+        with np.errstate(invalid="ignore"):
+            whole = values.astype(np.int64)
+        if (whole == values).all() and -(2.0**53) < values.min() and values.max() < 2.0**53:
+            if nulls is None or not nulls.any():
+                return None, whole  # numbered row by row (`_Part.of_rows`)
+        whole = None
+    if values.dtype.kind == "f":  # fractions, NaN or huge: find the first for the message
         finite = np.isfinite(values)
         every = bool(finite.all())
         huge = np.abs(values) >= 2.0**53

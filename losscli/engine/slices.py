@@ -123,11 +123,11 @@ class SlicedSums:
             codes = self.index.number_keys(keys)[codes]
         s = max(self.index.size, self._weight.hi.shape[0])
         self._grow(s)
+        count = _by_key(batch, None, codes, s, self.n_groups, weighted=False)
         # Keras and PyTorch divide a weighted mean by N (SPEC §9), in each slice as in the whole
-        self._weight.add(
-            _by_key(batch, None, codes, s, self.n_groups, weighted=not batch.rules.weights_over_n)
-        )
-        self._count.add(_by_key(batch, None, codes, s, self.n_groups, weighted=False))
+        weighted = batch.weights is not None and not batch.rules.weights_over_n
+        self._weight.add(_by_key(batch, None, codes, s, self.n_groups) if weighted else count)
+        self._count.add(count)
         for key, values in terms.items():
             parts = [_by_key(batch, t, codes, s, self.n_groups) for t in values]
             self._sums[key].add(parts[0] if len(parts) == 1 else np.stack(parts, axis=2))
@@ -209,7 +209,8 @@ def _by_key(
     if weighted and batch.weights is not None:
         v = batch.weights if v is None else batch.weights * v
     if n_groups == 1:
-        return np.bincount(codes, weights=v, minlength=n_keys).astype(np.float64)[:, None]
+        sums = np.bincount(codes, weights=v, minlength=n_keys)
+        return sums.astype(np.float64, copy=False)[:, None]
     if batch.Y is None:
         cells = codes * n_groups + batch.class_index
         flat = np.bincount(cells, weights=v, minlength=n_keys * n_groups)

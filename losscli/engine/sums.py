@@ -27,12 +27,16 @@ class CompensatedSum:
         return cls(np.zeros(shape), np.zeros(shape))
 
     def add(self, values: Array) -> None:
-        # TwoSum: s = a + b exactly equals hi + err with err computed without branches.
+        # TwoSum: s = a + b exactly equals hi + err with err computed without branches;
+        # two temporaries, written in place (10⁵-slice sums are added once per chunk)
         s = self.hi + values
         bp = s - self.hi
-        err = (self.hi - (s - bp)) + (values - bp)
+        t = s - bp
+        np.subtract(self.hi, t, out=t)
+        np.subtract(values, bp, out=bp)
+        t += bp
         self.hi = s
-        self.lo = self.lo + err
+        self.lo = self.lo + t
 
     def merged(self, other: CompensatedSum) -> CompensatedSum:
         out = CompensatedSum(self.hi.copy(), self.lo + other.lo)
