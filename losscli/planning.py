@@ -62,6 +62,12 @@ def _check_options_apply(options: Options, specs: list[LossSpec], task: str) -> 
             )
         if name == "class_weight":
             continue
+        if name == "no_background" and options.no_background and task != "multiclass":
+            raise InputError(
+                f"{flag} applies to multiclass dice, iou and tversky; a {task} task has one "
+                "class of interest",
+                fix=f"Leave out {flag}",
+            )
         if name == "renormalize":
             if task != "multiclass":
                 raise InputError(f"{flag} applies to multiclass probabilities only")

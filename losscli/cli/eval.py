@@ -9,7 +9,13 @@ import click
 
 from losscli.cli.config import apply_config
 from losscli.cli.dask_run import dask_option
-from losscli.cli.options import config_option, input_options, loss_options, output_options
+from losscli.cli.options import (
+    config_option,
+    input_options,
+    loss_options,
+    mask_options,
+    output_options,
+)
 from losscli.cli.pipeline import evaluate_files, print_notes
 from losscli.cli.slices import slice_options
 
@@ -18,6 +24,7 @@ from losscli.cli.slices import slice_options
 @click.argument("preds", metavar="PREDS")
 @click.argument("labels", metavar="[LABELS]", required=False)
 @input_options
+@mask_options
 @loss_options
 @slice_options
 @output_options

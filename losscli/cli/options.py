@@ -144,15 +144,32 @@ _LOSS_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--focal-alpha",), dict(type=float, metavar="α", help="Focal α (off by default).")),
     (("--dice-smooth",), dict(type=float, metavar="σ", help="Dice σ. [default: 1]")),
     (
+        ("--tversky-alpha",),
+        dict(type=float, metavar="α", help="Tversky weight of false positives. [default: 0.5]"),
+    ),
+    (
+        ("--tversky-beta",),
+        dict(type=float, metavar="β", help="Tversky weight of false negatives. [default: 0.5]"),
+    ),
+    (
+        ("--no-background", "no_background"),
+        dict(
+            is_flag=True,
+            default=None,
+            help="Leave class 0 out of the class mean of multiclass dice, iou, tversky.",
+        ),
+    ),
+    (
         ("--calibration-bins",),
         dict(type=int, metavar="N", help="Equal-width bins of ece and mce. [default: 15]"),
     ),
     (
         ("--reduction",),
         dict(
-            type=click.Choice(["mean", "sum", "none"]),
+            type=click.Choice(["mean", "sum", "none", "per-image"]),
             default=None,
-            help="mean (Σωℓ/Σω), sum (Σωℓ), or none (one row per sample). [default: mean]",
+            help="mean (Σωℓ/Σω), sum (Σωℓ), none (one row per sample), or per-image (masks: "
+            "each image's value, then their mean). [default: mean]",
         ),
     ),
     (
@@ -181,6 +198,26 @@ _LOSS_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
 def loss_options(f: F) -> F:
     """--loss, --task and every option of SPEC §4 (the rows of ``_LOSS_OPTIONS``)."""
     return _stack(*(click.option(*names, **kw) for names, kw in _LOSS_OPTIONS))(f)
+
+
+def mask_options(f: F) -> F:
+    """--layout, --ignore-index: segmentation masks (SPEC §12, `losscli.masks`)."""
+    return _stack(
+        click.option(
+            "--layout",
+            type=click.Choice(["channels-first", "channels-last"]),
+            default=None,
+            help="Masks: multiclass predictions (N, C, ...) as PyTorch, or (N, ..., C) as "
+            "Keras. [default: from the labels' shape]",
+        ),
+        click.option(
+            "--ignore-index",
+            type=int,
+            default=None,
+            metavar="V",
+            help="Masks: leave out pixels labelled V (PyTorch's ignore_index).",
+        ),
+    )(f)
 
 
 def output_options(f: F) -> F:
@@ -247,6 +284,17 @@ def engine_keywords(params: dict[str, Any]) -> dict[str, Any]:
         classes=[c.strip() for c in classes.split(",")] if classes else None,
         **options,
     )
+
+
+def dask_option(f: F) -> F:
+    """--dask ADDRESS (LOSSCLI_DASK): evaluate on a Dask cluster (`cli/dask_run.py`)."""
+    return click.option(
+        "--dask",
+        metavar="ADDRESS",
+        envvar="LOSSCLI_DASK",
+        help="Evaluate on the Dask cluster at ADDRESS (tcp://host:8786), or on N local "
+        "worker processes with local[:N]; needs losscli[dask].",
+    )(f)
 
 
 def config_option(f: F) -> F:

@@ -330,10 +330,15 @@ def _print_slices(out: Any, result: Any, precision: int) -> None:
             out.print(line, markup=False, soft_wrap=True)
 
 
+def _what(result: Any) -> str:
+    """What the worst entries are: rows, or images of masks (SPEC §12)."""
+    return "images" if "image" in result.worst[0] else "rows"
+
+
 def _print_worst(out: Any, result: Any, precision: int) -> None:
     from losscli.render import slices, table
 
-    out.print(f"worst {len(result.worst)} rows by {result.worst_by}", markup=False)
+    out.print(f"worst {len(result.worst)} {_what(result)} by {result.worst_by}", markup=False)
     head = slices.worst_header(result)
     cells = slices.worst_cells(result, precision)
     out.print(table.simple_table(head, cells, range(len(head) - 4, len(head))))
@@ -359,6 +364,6 @@ def _worst_markdown(result: Any, precision: int) -> str:
     from losscli.render import markdown, slices
 
     head = slices.worst_header(result)
-    return f"\n**worst {len(result.worst)} rows by {result.worst_by}**\n\n" + markdown.table(
+    return f"\n**worst {len(result.worst)} {_what(result)} by {result.worst_by}**\n\n" + markdown.table(
         head, slices.worst_cells(result, precision)
     )

@@ -26,7 +26,11 @@ def evaluate_files(
     user's files: file, column, row and line.
     """
     keep_freed_memory()
+    from losscli.cli.masks import evaluate_mask_files, is_masks
     from losscli.cli.slices import slice_keywords
+
+    if is_masks(preds, labels, params):  # SPEC §12: every pixel is a row
+        return evaluate_mask_files(preds, labels, params, notes)
 
     read = cli_options.read_options(params)
     keywords = cli_options.engine_keywords(params)

@@ -97,9 +97,14 @@ class Accumulator:
             key = spec.statistic.key
             if key not in self._stats or key == spec.name:  # the owner keeps per-row values
                 self._stats[key] = spec.statistic
-        self._sums: dict[str, CompensatedSum] = {
-            key: CompensatedSum.zeros((g,) if st.size(o) == 1 else (g, st.size(o)))
+        # sums per class group: the statistic's size, once per class for multiclass overlaps
+        widths = {
+            key: st.size(o) * st.copies(self.task, self.n_classes)
             for key, st in self._stats.items()
+        }
+        self._sums: dict[str, CompensatedSum] = {
+            key: CompensatedSum.zeros((g,) if widths[key] == 1 else (g, widths[key]))
+            for key in self._stats
         }
         self._weight = CompensatedSum.zeros((g,))
         self._count = CompensatedSum.zeros((g,))
@@ -110,7 +115,6 @@ class Accumulator:
         self.per_sample: list[
             tuple[int, dict[str, Array], Array | None, NDArray[np.intp] | None]
         ] = []
-        widths = {key: st.size(o) for key, st in self._stats.items()}
         by = list(self.slicings) + ([("class",)] if self.per_class else [])
         self._sliced = [SlicedSums(tuple(b), widths, g, self.max_slices) for b in by]
         self._worst_key = self._worst_statistic()
@@ -207,7 +211,7 @@ class Accumulator:
             if isinstance(terms, BinTerms):  # ece, mce: O(n) whatever the number of bins
                 self._bin_rows[key] = _plus(self._bin_rows.get(key), terms.rows())
                 self._sums[key].add(_bin_sums(batch, terms, g))
-            elif stat.size(self.options) == 1:
+            elif len(terms) == 1:
                 self._sums[key].add(batch.group_sum(terms[0], g))
             else:
                 self._sums[key].add(np.stack([batch.group_sum(t, g) for t in terms], axis=1))

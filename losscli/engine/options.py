@@ -21,6 +21,7 @@ FLOAT64_EPS = float(np.finfo(np.float64).eps)
 HINGE_MODES = ("crammer-singer", "weston-watkins")
 REDUCTIONS = ("mean", "sum", "none")
 NAN_POLICIES = ("raise", "omit")
+MASK_OPTIONS = ("tversky_alpha", "tversky_beta", "no_background")
 # Each bin keeps three sums per class group and per slice, and reads the chunk three times.
 MAX_CALIBRATION_BINS = 10_000
 
@@ -36,6 +37,9 @@ class Options:
     focal_gamma: float = 2.0
     focal_alpha: float | None = None
     dice_smooth: float = 1.0
+    tversky_alpha: float = 0.5
+    tversky_beta: float = 0.5
+    no_background: bool = False
     calibration_bins: int = 15
     reduction: str = "mean"
     renormalize: bool = False
@@ -91,8 +95,18 @@ class Options:
             raise bad("calibration_bins", bins, "a whole number >= 1")
         if bins > MAX_CALIBRATION_BINS:
             raise bad("calibration_bins", bins, f"at most {MAX_CALIBRATION_BINS:,}")
+        for name in ("tversky_alpha", "tversky_beta"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise bad(name, value, ">= 0")
         if self.hinge_mode not in HINGE_MODES:
             raise bad("hinge_mode", self.hinge_mode, " or ".join(HINGE_MODES))
+        if self.reduction == "per-image":
+            raise InputError(
+                f"{option('reduction', 'per-image')} applies to segmentation masks (NPY/NPZ "
+                "arrays of three or more dimensions, or folders of .npy files)",
+                fix=f"Pass {option('reduction', 'mean')} for rows",
+            )
         if self.reduction not in REDUCTIONS:
             raise bad("reduction", self.reduction, " or ".join(REDUCTIONS))
         if self.nan_policy not in NAN_POLICIES:
@@ -102,6 +116,10 @@ class Options:
         """Every option with its value, for JSON output and the signature."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "given"}
         # losscli's own convention is left out, so outputs from before SPEC §9 stay the same
+        # the overlap options of SPEC §12 are shown when set, so older outputs stay the same
+        for name in MASK_OPTIONS:
+            if out[name] == getattr(Options, name):
+                del out[name]
         conv = out.pop("convention")
         if conv is not conventions.LOSSCLI:
             out["convention"] = conv.name

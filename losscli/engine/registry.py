@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from losscli.engine import kernels, stats
-from losscli.engine.stats import Calibration, Dice, RootMean, Statistic
+from losscli.engine.stats import Calibration, Dice, IoU, RootMean, Statistic, Tversky
 from losscli.errors import InputError, option
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class LossSpec:
     higher_is_better: bool = False
     mergeable: bool = True
     by_default: bool = True  # reported when no loss is named (ece, mce: only when named)
+    default_tasks: frozenset[str] | None = None  # by default for these tasks only (dice)
 
     @property
     def dataset_level(self) -> bool:
@@ -275,12 +276,35 @@ SPECS: tuple[LossSpec, ...] = (
     LossSpec(
         "dice",
         (),
-        BINARY,
-        "soft Dice loss (dataset level)",
-        ("dice_smooth",),
+        CLASSIFICATION,
+        "soft Dice loss (dataset level; multiclass: mean over classes)",
+        ("dice_smooth", "no_background"),
         statistic=Dice("dice"),
         defined_by=Dice,
         needs_probabilities=True,
+        default_tasks=BINARY,
+    ),
+    LossSpec(
+        "iou",
+        ("jaccard",),
+        CLASSIFICATION,
+        "soft Jaccard (IoU) loss (dataset level)",
+        ("dice_smooth", "no_background"),
+        statistic=IoU("dice"),
+        defined_by=IoU,
+        needs_probabilities=True,
+        by_default=False,
+    ),
+    LossSpec(
+        "tversky",
+        (),
+        CLASSIFICATION,
+        "Tversky loss: false positives weighted α, false negatives β (dataset level)",
+        ("dice_smooth", "tversky_alpha", "tversky_beta", "no_background"),
+        statistic=Tversky("dice"),
+        defined_by=Tversky,
+        needs_probabilities=True,
+        by_default=False,
     ),
     LossSpec(
         "ece",
@@ -332,7 +356,11 @@ def resolve_many(names: list[str] | tuple[str, ...] | None, task: str) -> list[L
     an error that lists those that do.
     """
     if not names:
-        return [spec for spec in SPECS if task in spec.tasks and spec.by_default]
+        return [
+            spec
+            for spec in SPECS
+            if task in (spec.default_tasks or spec.tasks) and spec.by_default
+        ]
     out: list[LossSpec] = []
     for item in names:
         for part in str(item).split(","):

@@ -63,6 +63,11 @@ class Statistic:
         option sets it, as the number of calibration bins does)."""
         return self.width
 
+    def copies(self, task: str, n_classes: int) -> int:
+        """How many times `size` sums are kept per class group: once, or once per class for
+        the overlap losses of a multiclass task (`Dice`)."""
+        return 1
+
     def terms(self, batch: Batch) -> tuple[Array, ...]:
         """The per-row terms to be weighted and summed: here ℓᵢ alone."""
         assert self.per_row is not None
@@ -140,23 +145,28 @@ class RootMean(Statistic):
         return (ra - rb) / (2.0 * w), [], [g_base], [g_delta]
 
 
-def dice_ratio(sum_y: Any, sum_py: Any, sum_p: Any, smooth: float) -> Any:
-    """(2 Σωpy + σ)/(Σωp + Σωy + σ), the Dice coefficient; dice = 1 − this."""
-    return (2.0 * sum_py + smooth) / (sum_p + sum_y + smooth)
+# A linear-fractional overlap ratio r = (n·s + σₙ)/(d·s + σ_d) of one class's sums
+# s = (Σωy, Σωpy, Σωp): coefficients n, σₙ, d, σ_d.
+Fraction = tuple[tuple[float, float, float], float, tuple[float, float, float], float]
 
 
 @dataclass(frozen=True, eq=False)
 class Dice(Statistic):
-    """Soft Dice loss over the whole dataset, from three sums: Σωy, Σωpy, Σωp.
+    """Soft Dice loss over the whole dataset, from three sums per class: Σωy, Σωpy, Σωp.
 
-    Formula: 1 − (2 Σ ωpy + σ)/(Σ ωp + Σ ωy + σ)
-    Reference: Milletari et al. (2016), V-Net
+    Formula: 1 − (2 Σ ωpy + σ)/(Σ ωp + Σ ωy + σ); multiclass: the mean over classes
+    Reference: Milletari et al. (2016), V-Net; MONAI DiceLoss (smooth_nr = smooth_dr = σ)
 
     Conventions: σ is ``dice_smooth``; with σ = 0 and no positive label nor probability the
     ratio is 0/0 and the loss is 0 (nothing to miss). Not a mean of per-row values, so
     there is no per-sample column. Worked value: y=[1, 0], p=[0.8, 0.4], σ=0 →
     1 − 1.6/2.2 = 0.27272727...
     Further reading: Sørensen (1948), Dice (1945).
+
+    Multiclass: p_c against the one-hot y_c for each class c, then the mean over classes
+    (class 0 left out with ``no_background``). The sums are laid out (Σωy_c for every c,
+    then Σωp_cy_c, then Σωp_c): one class for a binary task, k for multiclass. IoU and Tversky are the same sums read through another
+    fraction (`fraction`), so every overlap loss streams, merges, slices and compares alike.
     """
 
     width: int = 3
@@ -164,35 +174,112 @@ class Dice(Statistic):
     per_sample: bool = False
     note: str = "dataset level"
 
+    def copies(self, task: str, n_classes: int) -> int:
+        return n_classes if task == "multiclass" else 1
+
     def terms(self, batch: Batch) -> tuple[Array, ...]:
-        return batch.y, batch.p * batch.y, batch.p
+        if batch.task != "multiclass":
+            return batch.y, batch.p * batch.y, batch.p
+        Y, P = batch.one_hot, batch.p
+        k = P.shape[1]
+        return (
+            *(Y[:, c] for c in range(k)),
+            *(P[:, c] * Y[:, c] for c in range(k)),
+            *(P[:, c] for c in range(k)),
+        )
+
+    def fraction(self, options: Options) -> Fraction:
+        """r = (2Σωpy + σ)/(Σωy + Σωp + σ); Keras: 2Σωpy/(Σωy + Σωp + ε), no σ."""
+        eps = options.convention.dice_eps
+        if eps is not None:
+            return (0.0, 2.0, 0.0), 0.0, (1.0, 0.0, 1.0), eps
+        sigma = options.dice_smooth
+        return (0.0, 2.0, 0.0), sigma, (1.0, 0.0, 1.0), sigma
+
+    # --- the loss as a function of the sums ---------------------------------------------
+
+    def _classes(self, n_sums: int, options: Options) -> range:
+        k = n_sums // 3
+        return range(1 if options.no_background and k > 1 else 0, k)
+
+    def _loss(self, sums: Sequence[Any], options: Options) -> Any:
+        """1 − the mean over classes of r_c; a class whose denominator is 0 has r = 1."""
+        (n, sn, d, sd), k = self.fraction(options), len(sums) // 3
+        chosen = self._classes(len(sums), options)
+        total: Any = 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for c in chosen:
+                s = (sums[c], sums[k + c], sums[2 * k + c])
+                num = n[0] * s[0] + n[1] * s[1] + n[2] * s[2] + sn
+                den = d[0] * s[0] + d[1] * s[1] + d[2] * s[2] + sd
+                total = total + np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+        out = 1.0 - total / len(chosen)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def _loss_gradient(self, sums: Sequence[float], options: Options) -> list[float]:
+        """∂loss/∂ each sum."""
+        (n, sn, d, sd), k = self.fraction(options), len(sums) // 3
+        chosen = self._classes(len(sums), options)
+        out = [0.0] * len(sums)
+        for c in chosen:
+            s = (sums[c], sums[k + c], sums[2 * k + c])
+            num = sum(a * b for a, b in zip(n, s, strict=True)) + sn
+            den = sum(a * b for a, b in zip(d, s, strict=True)) + sd
+            if not den > 0:
+                continue
+            for j, at in enumerate((c, k + c, 2 * k + c)):
+                out[at] = -(n[j] / den - num * d[j] / den**2) / len(chosen)
+        return out
 
     def value(self, weight: float, sums: Sums, options: Options) -> float:
-        y, py, p = sums
-        eps = options.convention.dice_eps
-        if eps is not None:  # Keras: 1 − 2Σpy/(Σy + Σp + ε), no σ
-            return 1.0 - 2.0 * py / (y + p + eps)
-        sigma = options.dice_smooth
-        return 1.0 - dice_ratio(y, py, p, sigma) if p + y + sigma > 0 else 0.0
+        return self._loss(sums, options)
 
     def difference(self, w: Any, shared: Sums, base: Sums, delta: Sums, options: Options) -> Any:
-        sy, (a_py, a_p) = shared[0], base
-        b_py, b_p = a_py + delta[0], a_p + delta[1]
-        sigma = options.dice_smooth
-        # dice = 1 − f, so dice_B − dice_A = f_A − f_B
-        return dice_ratio(sy, a_py, a_p, sigma) - dice_ratio(sy, b_py, b_p, sigma)
+        a = [*shared, *base]
+        b = [*shared, *(x + dx for x, dx in zip(base, delta, strict=True))]
+        return self._loss(b, options) - self._loss(a, options)
 
     def gradient(
         self, w: float, shared: Sums, base: Sums, delta: Sums, options: Options
     ) -> tuple[float, list[float], list[float], list[float]]:
-        sy, (a_py, a_p) = shared[0], base
-        b_py, b_p = a_py + delta[0], a_p + delta[1]
-        smooth = options.dice_smooth
-        da, db = a_p + sy + smooth, b_p + sy + smooth
-        na, nb = 2.0 * a_py + smooth, 2.0 * b_py + smooth
-        # d = na/da − nb/db; B's sums are A's plus the deltas
-        g_p = -na / da**2 + nb / db**2
-        return 0.0, [g_p], [2.0 / da - 2.0 / db, g_p], [-2.0 / db, nb / db**2]
+        a = [*shared, *base]
+        b = [*shared, *(x + dx for x, dx in zip(base, delta, strict=True))]
+        ga, gb = self._loss_gradient(a, options), self._loss_gradient(b, options)
+        g = [y - x for x, y in zip(ga, gb, strict=True)]
+        m = len(shared)
+        return 0.0, g[:m], g[m:], gb[m:]
+
+
+@dataclass(frozen=True, eq=False)
+class IoU(Dice):
+    """Soft Jaccard (IoU) loss over the whole dataset, from Dice's sums.
+
+    Formula: 1 − (Σ ωpy + σ)/(Σ ωp + Σ ωy − Σ ωpy + σ); multiclass: the mean over classes
+    Reference: MONAI DiceLoss(jaccard=True) with smooth_nr = smooth_dr = 2σ; Jaccard (1912)
+
+    Worked value: y=[1, 0], p=[0.8, 0.4], σ=0 → 1 − 0.8/1.4 = 0.42857142...
+    """
+
+    def fraction(self, options: Options) -> Fraction:
+        sigma = options.dice_smooth
+        return (0.0, 1.0, 0.0), sigma, (1.0, -1.0, 1.0), sigma
+
+
+@dataclass(frozen=True, eq=False)
+class Tversky(Dice):
+    """Tversky loss over the whole dataset, from Dice's sums: false positives weighted α,
+    false negatives β (α = β = 0.5 is Dice).
+
+    Formula: 1 − (Σ ωpy + σ)/(Σ ωpy + α Σ ωp(1 − y) + β Σ ω(1 − p)y + σ); multiclass: the
+        mean over classes
+    Reference: Salehi et al. (2017); MONAI TverskyLoss (smooth_nr = smooth_dr = σ)
+
+    Σp(1 − y) = Σp − Σpy and Σ(1 − p)y = Σy − Σpy, so Dice's three sums suffice.
+    """
+
+    def fraction(self, options: Options) -> Fraction:
+        sigma, a, b = options.dice_smooth, options.tversky_alpha, options.tversky_beta
+        return (0.0, 1.0, 0.0), sigma, (b, 1.0 - a - b, a), sigma
 
 
 @dataclass(frozen=True, eq=False)

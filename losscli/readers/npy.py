@@ -48,8 +48,9 @@ class _Header:
         return math.prod(self.shape) * self.dtype.itemsize  # Python ints: no overflow
 
 
-def parse_header(read: Callable[[int], bytes], name: str) -> _Header:
-    """Parse and validate an NPY header; every failure is an InputError."""
+def parse_header(read: Callable[[int], bytes], name: str, mask: bool = False) -> _Header:
+    """Parse and validate an NPY header (of a mask: `_check_array`); every failure is an
+    InputError."""
     magic = read(8)
     if len(magic) < 8 or not magic.startswith(MAGIC):
         raise InputError("not a valid NPY file (no \\x93NUMPY magic)", source=name)
@@ -92,11 +93,14 @@ def parse_header(read: Callable[[int], bytes], name: str) -> _Header:
             source=name,
         ) from None
     header = _Header(dtype, shape, meta["fortran_order"], len(magic) + len(size_bytes) + length)
-    _check_array(header, name)
+    _check_array(header, name, mask)
     return header
 
 
-def _check_array(header: _Header, name: str) -> None:
+def _check_array(header: _Header, name: str, mask: bool = False) -> None:
+    """Numbers or text of shape (n,) or (n, k); with `mask`, numbers of any shape with at
+    least two dimensions (SPEC §12: images and volumes, one per index of the first axis, or
+    one per file of a folder)."""
     dtype, shape = header.dtype, header.shape
     if dtype.hasobject:
         raise InputError(
@@ -110,6 +114,9 @@ def _check_array(header: _Header, name: str) -> None:
             fix="Save a numeric array, e.g. np.save(path, arr.astype(float))",
             source=name,
         )
+    if mask:
+        _check_mask(dtype, shape, name)
+        return
     if len(shape) not in (1, 2):
         what = "a 0-d scalar" if not shape else f"shape {shape}"
         raise InputError(
@@ -119,6 +126,23 @@ def _check_array(header: _Header, name: str) -> None:
         raise InputError(f"no rows (the array has shape {shape})", source=name)
     if len(shape) == 2 and shape[1] == 0:
         raise InputError(f"no columns (the array has shape {shape})", fix=_SHAPE_HINT, source=name)
+
+
+def _check_mask(dtype: np.dtype, shape: tuple[int, ...], name: str) -> None:
+    if dtype.kind not in "biuf":
+        raise InputError(
+            f"a mask must hold numbers, but this array has dtype {dtype}",
+            fix="Save probabilities, logits or labels as numbers",
+            source=name,
+        )
+    if len(shape) < 2:
+        raise InputError(
+            f"holds shape {shape}; a mask has at least two dimensions, (N, *spatial) or "
+            "(N, C, *spatial), or (*spatial) for one image of a folder",
+            source=name,
+        )
+    if 0 in shape:
+        raise InputError(f"holds no values (the array has shape {shape})", source=name)
 
 
 def _check_size(header: _Header, available: int, name: str) -> None:
@@ -297,3 +321,98 @@ class NpzTable(NpyTable):
         _check_size(header, size, label)
         data = b"".join(parts)
         return _from_buffer(data, _Header(header.dtype, header.shape, header.fortran, 0))
+
+
+# --- masks (SPEC §12) -----------------------------------------------------------------------
+
+
+def open_mask(source: Source, key: str | None = None) -> np.ndarray:
+    """The whole N-D array of a mask file, never loaded: an NPY file is memory-mapped, and
+    so is an NPZ member stored uncompressed (a compressed member is read whole, as it must
+    be inflated). Streaming a mask then slices whole images off its first axis."""
+    name = source.name
+    if source.path is None:
+        raise InputError(
+            "masks are memory-mapped, so they are read from a file, not standard input",
+            fix="Save the array to a file and pass its path",
+            source=name,
+        )
+    if source.format == "npz":
+        return _npz_mask(source.path, key, name)
+    if key is not None:
+        raise InputError(f"--key applies to NPZ archives, but this is {source.format}", source=name)
+    try:
+        with open(source.path, "rb") as fh:
+            header = parse_header(fh.read, name, mask=True)
+        size = os.path.getsize(source.path)
+    except OSError as exc:
+        raise InputError(f"cannot read it ({exc.strerror})", source=name) from None
+    _check_size(header, size - header.offset, name)
+    order = "F" if header.fortran else "C"
+    return np.memmap(source.path, header.dtype, "r", header.offset, header.shape, order)
+
+
+def mask_shape(source: Source, key: str | None = None) -> tuple[int, ...] | None:
+    """The shape an NPY or NPZ file declares (the one array, or `key`), from its header only;
+    None when it is not one array (an NPZ of several without a key) or cannot be read."""
+    try:
+        if source.format == "npy" and source.path is not None:
+            with open(source.path, "rb") as fh:
+                return parse_header(fh.read, source.name, mask=True).shape
+        if source.format == "npz" and source.path is not None:
+            with zipfile.ZipFile(source.path) as zf:
+                members = [i for i in zf.infolist() if i.filename.endswith(".npy")]
+                if key is not None:
+                    members = [i for i in members if i.filename[:-4] == key]
+                if len(members) != 1:
+                    return None
+                with zf.open(members[0]) as fh:
+                    return parse_header(fh.read, source.name, mask=True).shape
+    except (InputError, OSError, zipfile.BadZipFile, zlib.error, EOFError, ValueError):
+        return None
+    return None
+
+
+def _npz_mask(path: str, key: str | None, name: str) -> np.ndarray:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(f"not a valid NPZ file ({exc})", source=name) from None
+    with zf:
+        members = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
+        if key is None and len(members) != 1:
+            listing = ", ".join(members) or "none"
+            raise InputError(
+                f"holds {len(members)} arrays ({listing}); a mask is one array",
+                fix=f"Pass --key to choose one{', e.g. --key ' + next(iter(members)) if members else ''}",
+                source=name,
+            )
+        key = key if key is not None else next(iter(members))
+        if key not in members:
+            from losscli.readers._names import did_you_mean
+
+            raise InputError(
+                f"no array '{key}'; arrays are {', '.join(members)}{did_you_mean(key, list(members))}",
+                source=name,
+            )
+        info, label = members[key], f"{name}[{key}]"
+        try:
+            with zf.open(info) as fh:
+                header = parse_header(fh.read, label, mask=True)
+                _check_size(header, info.file_size - header.offset, label)
+                if info.compress_type == zipfile.ZIP_STORED:
+                    # the member's bytes lie in the file as they are: map them
+                    with open(path, "rb") as raw:
+                        raw.seek(info.header_offset)
+                        local = raw.read(30)
+                        skip = struct.unpack("<HH", local[26:30])
+                    start = info.header_offset + 30 + sum(skip) + header.offset
+                    order = "F" if header.fortran else "C"
+                    return np.memmap(path, header.dtype, "r", start, header.shape, order)
+                data = fh.read(header.nbytes)
+        except InputError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            raise InputError(f"NPZ member is corrupt ({exc})", source=label) from None
+    _check_size(header, len(data), label)
+    return _from_buffer(data, _Header(header.dtype, header.shape, header.fortran, 0))

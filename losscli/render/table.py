@@ -37,6 +37,11 @@ def shaped_by(name: str, task: str, options: dict[str, Any]) -> str:
         parts.append(f"α={options['focal_alpha']:g}")
     if "dice_smooth" in shaping:
         parts.append(f"σ={options['dice_smooth']:g}")
+    if "tversky_alpha" in shaping:  # left out of the options at their defaults
+        a, b = options.get("tversky_alpha", 0.5), options.get("tversky_beta", 0.5)
+        parts.append(f"α={a:g}, β={b:g}")
+    if "no_background" in shaping and options.get("no_background"):
+        parts.append("no background")
     if "calibration_bins" in shaping:
         parts.append(f"{options['calibration_bins']} bins")
     if spec.statistic.note:
@@ -64,9 +69,13 @@ def title_line(result: Any, inputs: dict[str, Any] | None) -> str:
         src = (inputs or {}).get(role, {}).get("path")
         if src and src not in sources:
             sources.append(src)
-    text = f"{result.task} · {result.n_samples:,} rows · weights: {' × '.join(weights) or 'none'}"
-    if result.options.get("reduction") == "sum":
-        text += " · reduction: sum"
+    masks = (inputs or {}).get("masks")  # SPEC §12: every pixel is a row
+    rows = f"{masks['images']:,} images · {result.n_samples:,} pixels" if masks else (
+        f"{result.n_samples:,} rows"
+    )  # fmt: skip
+    text = f"{result.task} · {rows} · weights: {' × '.join(weights) or 'none'}"
+    if result.options.get("reduction") in ("sum", "per-image"):
+        text += f" · reduction: {result.options['reduction']}"
     if "convention" in result.options:  # SPEC §9: absent for losscli's own
         text += f" · convention: {result.options['convention']}"
     if sources:

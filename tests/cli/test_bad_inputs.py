@@ -205,11 +205,16 @@ def test_npz_unknown_key(tmp_path):  # 13
     assert_error(eval_("one.npz", "--key", "nope"), "one.npz", "nope")
 
 
-@pytest.mark.parametrize("shape", [(), (2, 2, 2)], ids=["0-d", "3-d"])
-def test_npy_wrong_ndim(tmp_path, shape):  # 28
-    np.save(tmp_path / "odd.npy", np.zeros(shape))
+def test_npy_wrong_ndim(tmp_path):  # 28
+    np.save(tmp_path / "odd.npy", np.zeros(()))
     np.save(tmp_path / "y.npy", np.zeros(2))
     assert_error(eval_("odd.npy", "y.npy"), "odd.npy", "(n,)")
+
+
+def test_mask_against_a_column(tmp_path):  # 28: a 3-D array is a mask (SPEC §12)
+    np.save(tmp_path / "odd.npy", np.zeros((2, 2, 2)))
+    np.save(tmp_path / "y.npy", np.zeros(2))
+    assert_error(eval_("odd.npy", "y.npy"), "y.npy", "(2,)", "a mask has at least two dimensions")
 
 
 def test_ragged_csv_row(tmp_path):  # 14

@@ -292,6 +292,9 @@ def test_one_row_binary(name):
         "squared_hinge": 0.09,
         # 1 − (2·0.7 + 1)/(0.7 + 1 + 1) = 1 − 2.4/2.7 = 1/9
         "dice": 1 / 9,
+        # 1 − (0.7 + 1)/(0.7 + 1 − 0.7 + 1) and 1 − (0.7 + 1)/(0.7 + ½·0 + ½·0.3 + 1)
+        "iou": 1 - 1.7 / 2.0,
+        "tversky": 1 - 1.7 / 1.85,
         # one bin holds c = 0.7 with accuracy 1
         "ece": 0.3,
         "mce": 0.3,
