@@ -93,6 +93,17 @@ def test_readme_slice_examples_print_what_the_readme_shows(command, expected):
     assert run.stdout.rstrip("\n") == expected
 
 
+MASKS = "## Segmentation masks"
+
+
+@pytest.mark.parametrize("command, expected", _console_blocks(MASKS), ids=lambda c: c[:60])
+def test_readme_mask_examples_print_what_the_readme_shows(command, expected):
+    import shlex
+
+    run = spawn(shlex.split(command)[1:], cwd=ROOT, text=True)
+    assert run.stdout.rstrip("\n") == expected
+
+
 def test_readme_has_slice_examples():
     commands = [c for c, _ in _console_blocks(SLICES)]
     assert any("--by" in c and c.startswith("losscli eval") for c in commands)
