@@ -364,6 +364,7 @@ def _worst_markdown(result: Any, precision: int) -> str:
     from losscli.render import markdown, slices
 
     head = slices.worst_header(result)
-    return f"\n**worst {len(result.worst)} {_what(result)} by {result.worst_by}**\n\n" + markdown.table(
-        head, slices.worst_cells(result, precision)
+    return (
+        f"\n**worst {len(result.worst)} {_what(result)} by {result.worst_by}**\n\n"
+        + markdown.table(head, slices.worst_cells(result, precision))
     )

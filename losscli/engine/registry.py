@@ -357,9 +357,7 @@ def resolve_many(names: list[str] | tuple[str, ...] | None, task: str) -> list[L
     """
     if not names:
         return [
-            spec
-            for spec in SPECS
-            if task in (spec.default_tasks or spec.tasks) and spec.by_default
+            spec for spec in SPECS if task in (spec.default_tasks or spec.tasks) and spec.by_default
         ]
     out: list[LossSpec] = []
     for item in names:
