@@ -583,6 +583,7 @@ def main() -> None:
         ("plots", lambda: __import__("plots").bench_plots()),  # bench/plots.py, issue 14
         ("remote", lambda: __import__("remote").bench_remote()),  # bench/remote.py, issue 12
         ("explain", lambda: __import__("explain").bench_explain()),  # bench/explain.py, issue 13
+        ("masks", lambda: __import__("masks").bench_masks()),  # bench/masks.py, issue 15
     ):
         if name not in SKIP:
             fn()
