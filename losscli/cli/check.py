@@ -17,7 +17,13 @@ from losscli.cli.ci import (
 )
 from losscli.cli.config import apply_config
 from losscli.cli.dask_run import dask_option
-from losscli.cli.options import config_option, input_options, loss_options, output_options
+from losscli.cli.options import (
+    config_option,
+    input_options,
+    loss_options,
+    mask_options,
+    output_options,
+)
 from losscli.cli.pipeline import evaluate_files, print_notes
 from losscli.cli.slices import group_options
 
@@ -53,6 +59,7 @@ from losscli.cli.slices import group_options
 @config_option
 @dask_option
 @input_options
+@mask_options
 @loss_options
 @group_options
 @output_options

@@ -181,3 +181,16 @@ def test_no_background_on_binary_is_an_error(rng):
     np.save("y.npy", np.zeros((2, 3, 3)))
     assert "--no-background applies to multiclass" in error("p.npy", "y.npy", "-l", "dice",
                                                             "--no-background")  # fmt: skip
+
+
+def test_check_gates_masks(rng):
+    P, Y = masks(rng)
+    Y[0, 0] = 255
+    np.save("P.npy", P)
+    np.save("Y.npy", Y)
+    value = run_json("P.npy", "Y.npy", "-l", "ce", "--ignore-index", "255")["losses"]["ce"]
+    ok = invoke(["check", "P.npy", "Y.npy", "-l", "ce", "--ignore-index", "255",
+                 "--max", f"ce={value * 1.01}"], expect=0)  # fmt: skip
+    assert "PASSED" in ok.out
+    invoke(["check", "P.npy", "Y.npy", "-l", "ce", "--ignore-index", "255",
+            "--max", f"ce={value * 0.99}"], expect=1)  # fmt: skip
