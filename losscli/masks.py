@@ -117,7 +117,7 @@ def evaluate_masks(
         pred_names=names,
         threads=threads,
         progress=progress,
-        locate=lambda chunk, exc: chunk.place(exc),
+        locate=_place,
         by=["image"] if by_image else None,
         max_slices=max(pair.n_images, 1),
         reduction="mean" if per_image else reduction,
@@ -128,6 +128,11 @@ def evaluate_masks(
         _per_image(result, pair, ignored, pixels, per_image, worst, worst_by, notes)
     result.notes.extend(notes)
     return result, MaskInputs(pair, [])
+
+
+def _place(chunk: Any, exc: InputError) -> InputError:
+    """An engine error at a pixel row, as the image and pixel (`MaskChunk.place`)."""
+    return chunk.place(exc)  # type: ignore[no-any-return]
 
 
 def _notes(ignored: np.ndarray, pixels: np.ndarray, ignore_index: int | None) -> list[str]:
