@@ -332,7 +332,8 @@ def _encode_one(
         if huge.any():  # read as float64 (CSV, numeric columns): neighbours there are equal
             i = int(np.argmax(huge))
             raise InputError(
-                f"{name!r} holds integers beyond 2^53 ({values[i]:.0f}), which float64 cannot "
+                f"{name!r} holds integers beyond 2^53 (this row reads as {values[i]:.0f}, "
+                "perhaps not its digits), which float64 cannot "
                 "tell apart, so their slices would merge",
                 column=name,
                 row=row_offset + i + 1,
