@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from losscli.engine.registry import LOSSES, LossSpec
     from losscli.errors import InputError, LossCliError
     from losscli.explaining import explain, explain_stream
+    from losscli.masks import evaluate_masks
 
 _LAZY = {
     "evaluate": "losscli.api",
@@ -31,6 +32,7 @@ _LAZY = {
     "ComparisonResult": "losscli.comparison",
     "explain": "losscli.explaining",
     "explain_stream": "losscli.explaining",
+    "evaluate_masks": "losscli.masks",
     "Accumulator": "losscli.engine.accumulate",
     "LOSSES": "losscli.engine.registry",
     "LossSpec": "losscli.engine.registry",
@@ -50,6 +52,7 @@ __all__ = [
     "compare",
     "compare_stream",
     "evaluate",
+    "evaluate_masks",
     "evaluate_stream",
     "explain",
     "explain_stream",

@@ -53,6 +53,8 @@ OPTION_KEYS = {
     "tversky-alpha": "tversky_alpha",
     "tversky-beta": "tversky_beta",
     "no-background": "no_background",
+    "layout": "layout",
+    "ignore-index": "ignore_index",
     "calibration-bins": "calibration_bins",
     "reduction": "reduction",
     "renormalize": "renormalize",

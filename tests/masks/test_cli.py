@@ -194,3 +194,21 @@ def test_check_gates_masks(rng):
     assert "PASSED" in ok.out
     invoke(["check", "P.npy", "Y.npy", "-l", "ce", "--ignore-index", "255",
             "--max", f"ce={value * 0.99}"], expect=1)  # fmt: skip
+
+
+def test_settings_file_takes_layout_and_ignore_index(rng):
+    """losscli.toml (in the folder it runs from) sets the mask options as the flags do."""
+    P, Y = masks(rng, n=2)
+    Y[0, 0, 0] = 255
+    np.save("P.npy", np.moveaxis(P, -1, 1))  # channels-first
+    np.save("Y.npy", Y)
+    with open("losscli.toml", "w") as fh:
+        fh.write('ignore-index = 255\nlayout = "channels-first"\n')
+    from_file = run_json("P.npy", "Y.npy", "-l", "ce", "-q")
+    os.remove("losscli.toml")
+    flags = run_json("P.npy", "Y.npy", "-l", "ce", "--ignore-index", "255",
+                     "--layout", "channels-first")  # fmt: skip
+    assert from_file["losses"] == flags["losses"] and from_file["n_samples"] == 2 * 6 * 7 - 1
+    with open("losscli.toml", "w") as fh:
+        fh.write('ignore-index = "void"\n')
+    assert "key 'ignore-index' must be" in error("P.npy", "Y.npy", "-l", "ce")
