@@ -10,8 +10,14 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,plot,cloud,dask]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plot,cloud,dask]'
 	touch $(STAMP)
+
+# ruff and mypy only for the targets that use them (make test need not install them)
+DEV := $(VENV)/.dev-installed
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV)
 
 # The main job on the shipped sample data: one comparison table per task.
 DEMO := $(BIN)/losscli eval
@@ -40,15 +46,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check losscli tests bench sample_data tools
 	$(BIN)/ruff format --check losscli tests bench sample_data tools
 
-fmt: $(STAMP)
+fmt: $(DEV)
 	$(BIN)/ruff format losscli tests bench sample_data tools
 	$(BIN)/ruff check --fix losscli tests bench sample_data tools
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy losscli
 
 check: lint typecheck test
