@@ -21,12 +21,19 @@ class CompensatedSum:
 
     hi: Array
     lo: Array
+    empty: bool = False  # nothing added yet: the first `add` is a copy, exact
 
     @classmethod
     def zeros(cls, shape: tuple[int, ...]) -> CompensatedSum:
-        return cls(np.zeros(shape), np.zeros(shape))
+        return cls(np.zeros(shape), np.zeros(shape), empty=True)
 
     def add(self, values: Array) -> None:
+        # 0 + v = v exactly: a fresh chunk's sums (10⁵ slices) are one copy, no TwoSum
+        if self.empty and np.shape(values) == self.hi.shape:
+            self.hi = np.array(values, dtype=np.float64)
+            self.lo = np.zeros_like(self.hi)
+            self.empty = False
+            return
         # TwoSum: s = a + b exactly equals hi + err with err computed without branches;
         # two temporaries, written in place (10⁵-slice sums are added once per chunk)
         s = self.hi + values
@@ -53,4 +60,4 @@ class CompensatedSum:
         if extra <= 0:
             return self
         pad = [(0, extra)] + [(0, 0)] * (self.hi.ndim - 1)
-        return CompensatedSum(np.pad(self.hi, pad), np.pad(self.lo, pad))
+        return CompensatedSum(np.pad(self.hi, pad), np.pad(self.lo, pad), self.empty)
