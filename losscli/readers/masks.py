@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from losscli.errors import InputError, option
 from losscli.readers._source import Source, resolve
-from losscli.readers.npy import mask_shape, open_mask
+from losscli.readers.npy import mask_shape, open_mask, read_rows
 
 LAYOUTS = ("channels-first", "channels-last")
 Shape = tuple[int, ...]
@@ -311,8 +311,8 @@ class MaskPair:
                 per_image = max(1, int(np.prod(self.spatial)))
                 stop = min(self.n_images, i + max(1, pixels_per_chunk // per_image))
                 assert self.preds.array is not None and self.labels.array is not None
-                p_parts = [_images(self.preds.array, i, stop)]
-                y_parts = [_images(self.labels.array, i, stop)]
+                p_parts = [read_rows(self.preds.array, i, stop)]
+                y_parts = [read_rows(self.labels.array, i, stop)]
             chunk = self._chunk(p_parts, y_parts, i, offset, ignore_index, by_image)
             offset += len(chunk.preds)
             i = stop
@@ -415,23 +415,6 @@ class MaskPair:
             else "Labels are class indices"
         )
         raise InputError(what + ignore, fix=fix, source=f"{self._label_name(name)}, pixel {coords}")
-
-
-def _images(arr: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Images start:stop of an array. From a memory-mapped C-order file they are read with
-    one positioned read into memory of their own: pages touched through the map would stay
-    resident (and count in the process's peak memory) until the map is closed, so peak
-    memory would grow with the file."""
-    if isinstance(arr, np.memmap) and arr.flags.c_contiguous and arr.filename is not None:
-        per_image = int(np.prod(arr.shape[1:]))
-        out = np.fromfile(
-            arr.filename,
-            dtype=arr.dtype,
-            count=(stop - start) * per_image,
-            offset=arr.offset + start * per_image * arr.dtype.itemsize,
-        )
-        return out.reshape((stop - start, *arr.shape[1:]))
-    return np.asarray(arr[start:stop])
 
 
 def _spatial(shape: Shape, r: Reading) -> Shape:

@@ -196,6 +196,8 @@ class NpyTable:
         self.array = array if array is not None else self._load()
         self._columns = _columns(self.array, prefix)
         self.names = list(self._columns)
+        # a C-order file: chunks are read by positioned reads (`read_rows`), not the map
+        self._file_rows = isinstance(self.array, np.memmap) and self.array.flags.c_contiguous
 
     def _load(self) -> np.ndarray:
         name = self.source.name
@@ -228,14 +230,35 @@ class NpyTable:
     def iterate(self, columns: Sequence[str] | None, batch_rows: int) -> Iterator[Frame]:
         names = list(columns) if columns is not None else self.names
         for start in range(0, len(self.array), batch_rows):
-            out = {
-                n: _convert(self._columns[n][start : start + batch_rows], self.source.name)
-                for n in names
-            }
+            if self._file_rows:
+                block = read_rows(self.array, start, start + batch_rows)
+                at = {n: i for i, n in enumerate(self.names)}
+                parts = {n: block if block.ndim == 1 else block[:, at[n]] for n in names}
+            else:
+                parts = {n: self._columns[n][start : start + batch_rows] for n in names}
+            out = {n: _convert(v, self.source.name) for n, v in parts.items()}
             n_rows = (
                 len(next(iter(out.values()))) if out else min(batch_rows, len(self.array) - start)
             )
             yield Frame(self.source.name, self.format, out, n_rows, None, row_offset=start)
+
+
+def read_rows(arr: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Rows start:stop of an array. From a memory-mapped C-order file they are read with one
+    positioned read into memory of their own: pages touched through the map would stay
+    resident (and count in the process's peak memory) until the map is closed, so peak
+    memory would grow with the file."""
+    stop = min(stop, len(arr))
+    if isinstance(arr, np.memmap) and arr.flags.c_contiguous and arr.filename is not None:
+        per_row = math.prod(arr.shape[1:])
+        out = np.fromfile(
+            arr.filename,
+            dtype=arr.dtype,
+            count=(stop - start) * per_row,
+            offset=arr.offset + start * per_row * arr.dtype.itemsize,
+        )
+        return out.reshape((stop - start, *arr.shape[1:]))
+    return np.asarray(arr[start:stop])
 
 
 def _from_buffer(data: bytes, header: _Header) -> np.ndarray:
@@ -283,6 +306,7 @@ class NpzTable(NpyTable):
                 source=name,
             )
         self._columns = {}
+        self._file_rows = False  # several arrays side by side: read through their maps
         self.arrays = {}
         for k, info in members.items():
             columns = _columns(self._member(k, info), k)
