@@ -59,5 +59,7 @@ class CompensatedSum:
         extra = rows - self.hi.shape[0]
         if extra <= 0:
             return self
+        if self.empty:  # nothing to keep: fresh zeros (calloc) rather than a padded copy
+            return CompensatedSum.zeros((rows, *self.hi.shape[1:]))
         pad = [(0, extra)] + [(0, 0)] * (self.hi.ndim - 1)
         return CompensatedSum(np.pad(self.hi, pad), np.pad(self.lo, pad), self.empty)
