@@ -1,8 +1,8 @@
 """Slices as users read them: ordered groups, small ones marked, a summary per loss (SPEC §8).
 
-The engine gives each slicing's groups in order of first appearance
-(`losscli.engine.slices`); this module only orders, marks and summarises them, for the
-JSON, the table and the gates alike:
+The engine gives each slicing's slices as columns, in key-number order
+(`losscli.engine.slices.SliceTable`); this module only orders, marks and summarises them,
+as arrays, for the JSON, the table and the gates alike:
 
 - order: by key (`losscli.engine.keys.sort_order`), or worst first by `sort_by`;
 - `small`: fewer rows than `min_rows`; left out of the summary and of gates;
