@@ -136,3 +136,15 @@ def test_report_refusals_leave_the_old_file_whole(tmp_path):
     html_input = write(tmp_path / "in.html", "pred,label\n0.5,1\n")
     assert_usage_error(*invoke(["report", tmp_path / html_input, "--input-format", "csv",
                                 "-o", tmp_path / html_input]), "would destroy the input")  # fmt: skip
+
+
+def test_report_to_standard_output_or_a_device_whatever_its_name(tmp_path):
+    """`-o -` writes the page to stdout and `-o /dev/null` into the device (a dry run),
+    as --save and --report do; a regular file must still be named .html."""
+    argv = ["report", str(ROOT / "sample_data" / "regression.csv"), "--pred-col", "y_pred",
+            "--label-col", "y_true", "-q"]  # fmt: skip
+    out = invoke([*argv, "-o", "-"], expect=0).out
+    assert out.startswith("<!DOCTYPE html>") and out.rstrip().endswith("</html>")
+    invoke([*argv, "-o", "/dev/null"], expect=0)
+    err = invoke([*argv, "-o", str(tmp_path / "r.txt")], expect=2).err
+    assert "Name it FILE.html" in err and not (tmp_path / "r.txt").exists()
