@@ -371,8 +371,26 @@ def _build(run: Run, s: Settings) -> ComparisonResult:
         settings=settings,
         higher_is_better=[spec.name for spec in run.plan.specs if spec.higher_is_better],
         inputs={name: src[1] for name, src in zip(run.names, run.sources, strict=True)},
-        notes=run.notes,
+        notes=[*run.notes, *_few_rows(run.results[run.names.index(base)])],
     )
+
+
+# Fewer rows than this in a compared slice earn a note: its interval and p-value rest on
+# too few rows to mean much (two rows whose differences share a sign give p = 0.001).
+FEW_ROWS = 30
+
+
+def _few_rows(base: EvaluationResult) -> list[str]:
+    """A note when compared slices (not marked small) hold fewer than `FEW_ROWS` rows."""
+    few = sum(int(((s.table.n_samples < FEW_ROWS) & ~s.small).sum()) for s in base.slices)
+    if not few:
+        return []
+    return [
+        f"{few} compared slice{'s' if few != 1 else ''} hold{'s' if few == 1 else ''} fewer "
+        f"than {FEW_ROWS} rows, so {'their' if few != 1 else 'its'} intervals and p-values rest "
+        f"on few rows; --min-slice-rows {FEW_ROWS} (min_slice_rows={FEW_ROWS} in the API) marks "
+        "such slices small and leaves them out of the summary"
+    ]
 
 
 def _listed(found: list[ModelComparison], run: Run, base: str) -> list[ModelComparison]:

@@ -262,3 +262,21 @@ def test_cli_float_column_without_bins_is_one_error_line(files):
                   "--by", "radius"], expect=2)  # fmt: skip
     assert ran.err.startswith("error: ") and ran.err.count("\n") == 1
     assert "--bins radius=" in ran.err
+
+
+def test_slices_of_few_rows_earn_a_note_until_marked_small(tmp_path) -> None:
+    """Two rows whose paired differences share a sign give p ≈ 0.001 by the bootstrap: a
+    note says the slice rests on few rows; --min-slice-rows marks it small instead."""
+    rows = "prob,label,grp\n0.8,1,a\n0.3,0,a\n0.6,1,b\n0.4,0,b\n"
+    (tmp_path / "m1.csv").write_text(rows)
+    (tmp_path / "m2.csv").write_text(rows.replace("0.8,", "0.7,").replace("0.6,", "0.9,"))
+    argv = ["compare", str(tmp_path / "m1.csv"), str(tmp_path / "m2.csv"), "-l", "bce",
+            "--by", "grp"]  # fmt: skip
+    noted = [line for line in invoke(argv, expect=0).err.splitlines() if "fewer than 30" in line]
+    assert len(noted) == 1 and noted[0].startswith("note: 2 compared slices")
+    marked = invoke([*argv, "--min-slice-rows", "30"], expect=0).err
+    assert "fewer than 30" not in marked
+    api = losscli.compare({"m1": pd.read_csv(tmp_path / "m1.csv").prob.to_numpy(),
+                           "m2": pd.read_csv(tmp_path / "m2.csv").prob.to_numpy()},
+                          np.array([1, 0, 1, 0]), ["bce"], by={"grp": np.array(list("aabb"))})  # fmt: skip
+    assert any("min_slice_rows=30" in n for n in api.notes)
