@@ -16,9 +16,9 @@ from losscli.cli.ci import (
     github_output,
 )
 from losscli.cli.config import apply_config
-from losscli.cli.dask_run import dask_option
 from losscli.cli.options import (
     config_option,
+    dask_option,
     input_options,
     loss_options,
     mask_options,

@@ -16,22 +16,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
-import click
-
 from losscli.errors import InputError
 
 CONNECT_SECONDS = 5
-
-
-def dask_option(f: Any) -> Any:
-    """--dask ADDRESS (LOSSCLI_DASK), for eval and check."""
-    return click.option(
-        "--dask",
-        metavar="ADDRESS",
-        envvar="LOSSCLI_DASK",
-        help="Evaluate on the Dask cluster at ADDRESS (tcp://host:8786), or on N local "
-        "worker processes with local[:N]; needs losscli[dask].",
-    )(f)
 
 
 def refuse(preds: str, labels: str | None, read: dict[str, Any]) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from losscli.cli.config import apply_config
-from losscli.cli.dask_run import dask_option
 from losscli.cli.options import (
     config_option,
+    dask_option,
     input_options,
     loss_options,
     mask_options,
