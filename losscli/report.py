@@ -77,9 +77,9 @@ def stream_fd(path: str) -> int | None:
     return None
 
 
-def _kind(path: str) -> str:
+def output_kind(path: str) -> str:
     """'stdout', 'fd', 'stream' (a device or FIFO, written straight), 'file' (a regular
-    file, replaced atomically), 'new' (no such file yet; symlinks followed) or 'url' (an
+    file, replaced atomically), 'new' (no such file yet; symlinks followed), 'dir' or 'url' (an
     object in a store, put whole: `losscli.readers.remote`)."""
     if path == STDIO:
         return "stdout"
@@ -106,7 +106,7 @@ def _is_url(path: str) -> bool:
 
 def check_writable(path: str, flag: str) -> None:
     """Fail before any work when `path` cannot be written (BAD_INPUTS 62)."""
-    kind = _kind(path)
+    kind = output_kind(path)
     if kind == "dir":
         raise InputError(f"{flag} {path} is a directory", fix="Give a file path")
     if kind == "stdout":
@@ -142,7 +142,7 @@ def _file_id(path: str) -> tuple[str, tuple[int, int] | None] | None:
     standard streams, devices and FIFOs (writing one never destroys another file)."""
     if path != STDIO and _is_url(path):
         return path.rstrip("/"), None  # an object is its URL
-    if path == STDIO or _kind(path) not in ("file", "new"):
+    if path == STDIO or output_kind(path) not in ("file", "new"):
         return None
     try:
         st = os.stat(path)
@@ -210,21 +210,37 @@ def write_text_atomic(path: str, text: str) -> None:
     half of one. A failed write (disk full, a broken device) is an `error:` (exit 2) that
     says what failed, never an internal error.
     """
-    kind = _kind(path)
+    _write_output(path, text)
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Write `data` (an image) to the output `path` as `write_text_atomic` writes text."""
+    _write_output(path, data)
+
+
+def _write_output(path: str, data: str | bytes) -> None:
+    kind = output_kind(path)
+    binary = isinstance(data, bytes)
     try:
-        if kind == "stdout":
-            write_stream(sys.stdout, text)
+        if kind == "stdout" and binary:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)  # type: ignore[arg-type]
+            sys.stdout.buffer.flush()
+        elif kind == "stdout":
+            write_stream(sys.stdout, data)  # type: ignore[arg-type]
         elif kind == "fd":
-            _write_fd(stream_fd(path), text)  # type: ignore[arg-type]
+            _write_fd(stream_fd(path), data)  # type: ignore[arg-type]
         elif kind == "stream":
-            with open(os.path.realpath(path), "w", encoding="utf-8") as fh:
-                fh.write(text)
+            mode = "wb" if binary else "w"
+            with open(os.path.realpath(path), mode, encoding=None if binary else "utf-8") as fh:
+                fh.write(data)
         elif kind == "url":
             from losscli.readers.remote import write_bytes
 
-            write_bytes(path, text.encode("utf-8"))  # one PUT: the object is replaced whole
+            # one PUT: the object is replaced whole
+            write_bytes(path, data if binary else data.encode("utf-8"))  # type: ignore[union-attr, arg-type]
         else:
-            _write_replace(os.path.realpath(path), text)
+            _write_replace(os.path.realpath(path), data)
     except BrokenPipeError:
         raise
     except OSError as exc:
@@ -235,13 +251,16 @@ def write_text_atomic(path: str, text: str) -> None:
         ) from None
 
 
-def _write_fd(fd: int, text: str) -> None:
-    """Write to an open descriptor; 1 and 2 through sys.stdout and sys.stderr, so the
-    output keeps its order with what they print."""
-    if fd in (1, 2):
-        write_stream(sys.stdout if fd == 1 else sys.stderr, text)
-        return
-    data = text.encode("utf-8")
+def _write_fd(fd: int, data: str | bytes) -> None:
+    """Write to an open descriptor; text to 1 and 2 through sys.stdout and sys.stderr, so
+    the output keeps its order with what they print."""
+    if isinstance(data, str):
+        if fd in (1, 2):
+            write_stream(sys.stdout if fd == 1 else sys.stderr, data)
+            return
+        data = data.encode("utf-8")
+    elif fd in (1, 2):
+        (sys.stdout if fd == 1 else sys.stderr).flush()
     while data:
         data = data[os.write(fd, data) :]
 
@@ -278,38 +297,6 @@ def _write_replace(target: str, text: str | bytes) -> None:
         except OSError:
             pass
         raise
-
-
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write `data` (an image) to the output `path` as `write_text_atomic` writes text: a
-    regular file is replaced whole; standard output, descriptors and devices are written
-    straight; a failed write is an `error:`."""
-    kind = _kind(path)
-    try:
-        if kind == "stdout":
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        elif kind == "fd":
-            fd = stream_fd(path)
-            assert fd is not None
-            while data:
-                data = data[os.write(fd, data) :]
-        elif kind == "stream":
-            with open(os.path.realpath(path), "wb") as fh:
-                fh.write(data)
-        elif kind in ("file", "new"):
-            _write_replace(os.path.realpath(path), data)
-        else:
-            raise InputError(f"cannot write an image to {path}", fix="Give a local file path")
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        left = "; it was left as it was" if kind in ("file", "new") else ""
-        raise InputError(
-            f"cannot write to {path}: {exc.strerror or exc}{left}",
-            fix="Free space or choose another path",
-        ) from None
 
 
 def write_report(path: str, report: dict[str, Any]) -> None:

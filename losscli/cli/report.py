@@ -54,10 +54,12 @@ def report_command(
     from losscli.cli.pipeline import evaluate_files, print_notes
     from losscli.errors import InputError
     from losscli.plots import data, figures, html, matplotlib
-    from losscli.report import check_outputs, write_text_atomic
+    from losscli.report import check_outputs, output_kind, write_text_atomic
 
     settings = apply_config(ctx, params, config_path)
-    if os.path.splitext(output)[1].lower() not in (".html", ".htm") and not _stream(output):
+    # `-`, a device or a FIFO is written into whatever its name (as --save and --report are)
+    streamed = output_kind(output) in ("stdout", "fd", "stream")
+    if os.path.splitext(output)[1].lower() not in (".html", ".htm") and not streamed:
         raise InputError(f"-o {output}: the report is HTML", fix="Name it FILE.html")
     if "-" in (preds, labels):
         raise InputError(
@@ -127,17 +129,3 @@ def _figures(result: Any, preds: str, labels: str | None, params: dict[str, Any]
         title = f"{first} by {', '.join(s.by)} ({len(names)} slices)"
         out[f"slices-{i}"] = svg(figures.slices(names, values, result.losses[first], first, title))
     return out
-
-
-def _stream(path: str) -> bool:
-    """`-` (standard output), a device such as /dev/null, or a FIFO: written into as they
-    are, whatever their name (as --save and --report are)."""
-    import stat
-
-    if path == "-":
-        return True
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
