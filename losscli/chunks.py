@@ -239,7 +239,8 @@ def accumulate_stream(
     spec: SliceSpec | None = None,
     describer: Describer | None = None,
 ) -> Accumulator:
-    """Every chunk into one accumulator: evaluated on worker threads, merged in order;
+    """Every chunk into one accumulator: evaluated on worker threads, merged in order into
+    a running total (the first chunk's, which only this function holds);
     `describer(chunk)` names the chunk's rows for the worst rows."""
     workers = max(1, threads or os.cpu_count() or 1)
 
@@ -281,10 +282,10 @@ def accumulate_stream(
                 pending.append((chunk, pool.submit(run, chunk, labels)))
                 while len(pending) > workers:
                     acc = settle(pending.popleft())
-                    total = acc if total is None else total.merge(acc)
+                    total = acc if total is None else total.merge(acc, reuse=True)
             while pending:
                 acc = settle(pending.popleft())
-                total = acc if total is None else total.merge(acc)
+                total = acc if total is None else total.merge(acc, reuse=True)
         finally:
             for _, future in pending:
                 future.cancel()

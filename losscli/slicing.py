@@ -182,20 +182,31 @@ class Slicing:
         t = self.table
         at = positions.tolist()
         parts = [[text(t.keys[i][j]) for i in at] for j in range(len(self.by))]
+
+        def column(values: Array) -> tuple[str, list[Any]]:
+            """A float column's format and items: %r of each float (`repr`, as `dumps`
+            writes it) when all are finite, else their texts with null."""
+            chosen = values[positions]
+            if np.isfinite(chosen).all():
+                return "%r", chosen.tolist()
+            return "%s", numbers(chosen)
+
+        weights = column(t.sum_weights)
+        losses = [(name, column(v)) for name, v in t.losses.items()]
         # names may hold %: doubled in the format
         key = ", ".join(f"{text(b).replace('%', '%%')}: %s" for b in self.by)
-        losses = ", ".join(f"{text(name).replace('%', '%%')}: %s" for name in t.losses)
+        values = ", ".join(f"{text(name).replace('%', '%%')}: {f}" for name, (f, _) in losses)
         line = (
-            f'{{"key": {{{key}}}, "n_samples": %s, "sum_weights": %s, '
-            f'"losses": {{{losses}}}, "small": %s}}'
+            f'{{"key": {{{key}}}, "n_samples": %d, "sum_weights": {weights[0]}, '
+            f'"losses": {{{values}}}, "small": %s}}'
         )
         return [
             line % row
             for row in zip(
                 *parts,
                 t.n_samples[positions].tolist(),
-                numbers(t.sum_weights[positions]),
-                *(numbers(v[positions]) for v in t.losses.values()),
+                weights[1],
+                *(items for _, (_, items) in losses),
                 ["true" if x else "false" for x in self.small[positions].tolist()],
                 strict=True,
             )

@@ -336,8 +336,10 @@ class Accumulator:
 
     # --- merge ---------------------------------------------------------------------------
 
-    def merge(self, other: Accumulator) -> Accumulator:
-        """A new accumulator holding the rows of both; associative and commutative."""
+    def merge(self, other: Accumulator, reuse: bool = False) -> Accumulator:
+        """A new accumulator holding the rows of both; associative and commutative. With
+        `reuse`, this one's per-slice sums are added into in place (for a running total
+        that nothing else reads: no 10⁵-slice arrays copied per chunk)."""
         if (self.task, self.n_classes, [s.name for s in self.specs]) != (
             other.task,
             other.n_classes,
@@ -367,7 +369,9 @@ class Accumulator:
         }
         out.diagnostics = self.diagnostics.merged(other.diagnostics)
         out.per_sample = sorted(self.per_sample + other.per_sample, key=lambda item: item[0])
-        out._sliced = [a.merged(b) for a, b in zip(self._sliced, other._sliced, strict=True)]
+        out._sliced = [
+            a.merged(b, reuse) for a, b in zip(self._sliced, other._sliced, strict=True)
+        ]
         if self.worst_rows is not None and other.worst_rows is not None:
             out.worst_rows = self.worst_rows.merged(other.worst_rows)
         out._check_label_style()

@@ -77,7 +77,9 @@ class SlicedSums:
     n_groups: int
     max_slices: int = MAX_SLICES
     index: KeyIndex | None = None
-    _weight: CompensatedSum = field(init=False, repr=False)
+    # Σω per key, None while every row has weight 1 (then Σω is the count: one sum fewer to
+    # add and merge per chunk, 10⁵ slices wide)
+    _weight: CompensatedSum | None = field(init=False, repr=False)
     _count: CompensatedSum = field(init=False, repr=False)
     _sums: dict[str, CompensatedSum] = field(init=False, repr=False)
 
@@ -85,7 +87,7 @@ class SlicedSums:
         if self.index is None:
             self.index = KeyIndex(self.by, self.max_slices)
         g = self.n_groups
-        self._weight = CompensatedSum.zeros((0, g))
+        self._weight = None
         self._count = CompensatedSum.zeros((0, g))
         self._sums = {
             k: CompensatedSum.zeros((0, g) if w == 1 else (0, g, w)) for k, w in self.widths.items()
@@ -95,14 +97,23 @@ class SlicedSums:
     def keys(self) -> list[Key]:
         """The keys of this accumulator's rows of sums, in order."""
         assert self.index is not None
-        return self.index.keys[: self._weight.hi.shape[0]]
+        return self.index.keys[: self._count.hi.shape[0]]
 
     def empty_like(self) -> SlicedSums:
         """No rows yet, keys numbered as this one's (their sums merge by adding)."""
         return SlicedSums(self.by, self.widths, self.n_groups, self.max_slices, self.index)
 
+    def _weights(self) -> CompensatedSum:
+        """Σω per key (the count while rows are unweighted)."""
+        return self._count if self._weight is None else self._weight
+
+    def _copy_of_count(self) -> CompensatedSum:
+        c = self._count
+        return CompensatedSum(c.hi, c.lo.copy(), c.empty)  # `hi` is never written in place
+
     def _grow(self, s: int) -> None:
-        self._weight = self._weight.grown(s)
+        if self._weight is not None:
+            self._weight = self._weight.grown(s)
         self._count = self._count.grown(s)
         self._sums = {k: v.grown(s) for k, v in self._sums.items()}
 
@@ -121,29 +132,45 @@ class SlicedSums:
         assert self.index is not None
         if keys is not None:
             codes = self.index.number_keys(keys)[codes]
-        s = max(self.index.size, self._weight.hi.shape[0])
+        s = max(self.index.size, self._count.hi.shape[0])
         self._grow(s)
         count = _by_key(batch, None, codes, s, self.n_groups, weighted=False)
         # Keras and PyTorch divide a weighted mean by N (SPEC §9), in each slice as in the whole
         weighted = batch.weights is not None and not batch.rules.weights_over_n
-        self._weight.add(_by_key(batch, None, codes, s, self.n_groups) if weighted else count)
+        if weighted or self._weight is not None:
+            if self._weight is None:  # weights from now on: Σω so far is the count
+                self._weight = self._copy_of_count()
+            self._weight.add(_by_key(batch, None, codes, s, self.n_groups) if weighted else count)
         self._count.add(count)
         for key, values in terms.items():
             parts = [_by_key(batch, t, codes, s, self.n_groups) for t in values]
             self._sums[key].add(parts[0] if len(parts) == 1 else np.stack(parts, axis=2))
 
-    def merged(self, other: SlicedSums) -> SlicedSums:
+    def merged(self, other: SlicedSums, reuse: bool = False) -> SlicedSums:
         """The sums of both: added row by row when their keys are numbered alike (one run),
-        else matched by key, this side's keys first."""
-        if other.index is self.index:
-            out = self.empty_like()
-            s = max(self._weight.hi.shape[0], other._weight.hi.shape[0])
-            out._weight = self._weight.grown(s).merged(other._weight.grown(s))
-            out._count = self._count.grown(s).merged(other._count.grown(s))
-            out._sums = {
-                k: v.grown(s).merged(other._sums[k].grown(s)) for k, v in self._sums.items()
-            }
-            return out
+        else matched by key, this side's keys first. With `reuse` this side's sums are
+        added into in place and it is returned (a running total that nothing else reads)."""
+        if other.index is not self.index:
+            return self._merged_by_key(other)
+        out = self if reuse else self.empty_like()
+        s = max(self._count.hi.shape[0], other._count.hi.shape[0])
+
+        def plus(mine: CompensatedSum, theirs: CompensatedSum) -> CompensatedSum:
+            if not reuse:
+                return mine.grown(s).merged(theirs.grown(s))
+            total = mine.grown(s)
+            total.absorb(theirs.grown(s))
+            return total
+
+        if self._weight is not None or other._weight is not None:
+            if reuse and self._weight is None:  # the count is not Σω's to add into
+                self._weight = self._copy_of_count()
+            out._weight = plus(self._weights(), other._weights())
+        out._count = plus(self._count, other._count)
+        out._sums = {k: plus(v, other._sums[k]) for k, v in self._sums.items()}
+        return out
+
+    def _merged_by_key(self, other: SlicedSums) -> SlicedSums:
         out = SlicedSums(self.by, self.widths, self.n_groups, self.max_slices)
         assert out.index is not None
         out.index.number_keys(self.keys)
@@ -154,9 +181,11 @@ class SlicedSums:
             placed = CompensatedSum.zeros((s, *theirs.hi.shape[1:]))
             placed.hi[where] = theirs.hi
             placed.lo[where] = theirs.lo
+            placed.empty = theirs.empty
             return mine.grown(s).merged(placed)
 
-        out._weight = aligned(self._weight, other._weight)
+        if self._weight is not None or other._weight is not None:
+            out._weight = aligned(self._weights(), other._weights())
         out._count = aligned(self._count, other._count)
         out._sums = {k: aligned(v, other._sums[k]) for k, v in self._sums.items()}
         return out
@@ -169,7 +198,7 @@ class SlicedSums:
         """Each slice's values, in key-number order; class weights are the whole input's
         (balanced weights come from all rows, not from the slice's)."""
         w = class_weights
-        sw = self._weight.value() @ w
+        sw = self._weights().value() @ w
         n = self._count.value().sum(axis=1)
         # each statistic's class-weighted sums, one array over slices per term
         columns: dict[str, list[Array]] = {}
@@ -177,7 +206,7 @@ class SlicedSums:
             v = total.value()
             columns[key] = [v @ w] if v.ndim == 2 else [v[:, :, j] @ w for j in range(v.shape[2])]
         # PyTorch's pos_weight (SPEC §9): bce's class weights stay out of its denominator
-        plain = self._weight.value().sum(axis=1)
+        plain = self._weights().value().sum(axis=1)
         present = np.flatnonzero(n > 0)  # a class named but absent from the rows has none
         losses: dict[str, Array] = {}
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

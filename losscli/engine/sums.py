@@ -42,13 +42,23 @@ class CompensatedSum:
         np.subtract(self.hi, t, out=t)
         np.subtract(values, bp, out=bp)
         t += bp
-        self.hi = s
-        self.lo = self.lo + t
+        self.hi = s  # a new array: `hi` is never written in place, and may be shared
+        self.lo += t  # `lo` is this sum's own (made by `zeros`, `add`, `merged` or `grown`)
 
     def merged(self, other: CompensatedSum) -> CompensatedSum:
-        out = CompensatedSum(self.hi.copy(), self.lo + other.lo)
+        out = CompensatedSum(self.hi, self.lo + other.lo)
         out.add(other.hi)
         return out
+
+    def absorb(self, other: CompensatedSum) -> None:
+        """Add `other`'s sums into this one (in place: for a running total)."""
+        if other.empty:
+            return
+        if self.empty:
+            self.hi, self.lo, self.empty = other.hi, other.lo.copy(), False
+            return
+        self.lo += other.lo
+        self.add(other.hi)
 
     def value(self) -> Array:
         return self.hi + self.lo

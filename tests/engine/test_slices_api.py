@@ -530,6 +530,34 @@ def test_stream_equals_whole_with_whole_input_balanced_weights(size: int, thread
         assert_slice_equals_reference(d, grp, mask, d["s"], whole_balanced(d))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("first", ["unweighted", "weighted"])
+def test_chunks_without_weights_count_as_weight_one_beside_weighted_chunks(
+    first: str, threads: int
+) -> None:
+    """A slice's Σω is kept as its row count until a chunk brings weights: chunks with and
+    without weights, in either order, equal one evaluation with weight 1 on the others."""
+    d, data = stream_case("binary", 5, 90)
+    s = d["s"].copy()
+    plain = slice(0, 45) if first == "unweighted" else slice(45, 90)
+    s[plain] = 1.0
+
+    def chunks() -> Iterator[tuple[Any, ...]]:
+        for i in range(0, 90, 15):
+            cut = slice(i, i + 15)
+            weights = None if plain.start <= i < plain.stop else s[cut]
+            yield d["p"][cut], d["y"][cut], weights, {k: v[cut] for k, v in data.items()}
+
+    keywords: dict[str, Any] = dict(
+        task="binary", per_class=True, bins={"x": [0.2, 0.5]}, worst=3, show_cols=["id"]
+    )
+    whole = losscli.evaluate(d["p"], d["y"], sample_weight=s, by=data, slicings=["g", "x"],
+                             **keywords)  # fmt: skip
+    streamed = losscli.evaluate_stream(chunks(), by=["g", "x"], threads=threads, **keywords)
+    assert_same_results(streamed, whole)
+    assert any(g.sum_weights != g.n_samples for g in streamed.slices[0].groups)
+
+
 # --- 4. worst rows ---------------------------------------------------------------------------
 
 
