@@ -4,7 +4,7 @@ The engine gives each slicing's slices as columns, in key-number order
 (`losscli.engine.slices.SliceTable`); this module only orders, marks and summarises them,
 as arrays, for the JSON, the table and the gates alike:
 
-- order: by key (`losscli.engine.keys.sort_order`), or worst first by `sort_by`;
+- order: by key (`losscli.engine.keys.order_of_parts`), or worst first by `sort_by`;
 - `small`: fewer rows than `min_rows`; left out of the summary and of gates;
 - summary per loss: the largest and smallest value over the groups that are not small, with
   their keys, and the gap between them;
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from losscli.engine.keys import Bins, Key, encode, key_text, sort_order
+from losscli.engine.keys import Bins, Key, encode, key_text, order_of_parts
 from losscli.engine.limits import MAX_SLICES
 from losscli.engine.slices import SliceTable
 from losscli.engine.worst import WorstRows
@@ -177,11 +177,12 @@ class Slicing:
         """`Group.to_dict` of each slice as compact JSON, made column by column: what
         `losscli.render.json.dumps` writes for them, one %-format per slice (~4× faster
         than encoding a record each)."""
-        from losscli.render.json import numbers, text
+        from losscli.render.json import numbers, text, texts
 
         t = self.table
+        every = len(positions) == len(t) and bool((positions == np.arange(len(t))).all())
         at = positions.tolist()
-        parts = [[text(t.keys[i][j]) for i in at] for j in range(len(self.by))]
+        parts = [texts(p if every else [p[i] for i in at]) for p in t.parts]
 
         def column(values: Array) -> tuple[str, list[Any]]:
             """A float column's format and items: %r of each float (`repr`, as `dumps`
@@ -228,7 +229,7 @@ def build(
     top: int | None = None,
 ) -> Slicing:
     """The `Slicing` of the engine's slices of one slicing (see the module docstring)."""
-    order = np.asarray(sort_order(table.keys, bins, by), dtype=np.intp)
+    order = order_of_parts(table.parts, bins, by)
     if sort_by is not None:
         order = order[_worst_first(table.losses[sort_by][order])]
     t = table.take(order)
@@ -261,9 +262,9 @@ def _summary(
         lo = int(seen[np.argmin(values[seen])])
         out[name] = Extreme(
             float(values[hi]),
-            dict(zip(by, t.keys[hi], strict=True)),
+            dict(zip(by, t.key(hi), strict=True)),
             float(values[lo]),
-            dict(zip(by, t.keys[lo], strict=True)),
+            dict(zip(by, t.key(lo), strict=True)),
         )
     return out
 

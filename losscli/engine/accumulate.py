@@ -369,9 +369,7 @@ class Accumulator:
         }
         out.diagnostics = self.diagnostics.merged(other.diagnostics)
         out.per_sample = sorted(self.per_sample + other.per_sample, key=lambda item: item[0])
-        out._sliced = [
-            a.merged(b, reuse) for a, b in zip(self._sliced, other._sliced, strict=True)
-        ]
+        out._sliced = [a.merged(b, reuse) for a, b in zip(self._sliced, other._sliced, strict=True)]
         if self.worst_rows is not None and other.worst_rows is not None:
             out.worst_rows = self.worst_rows.merged(other.worst_rows)
         out._check_label_style()

@@ -117,15 +117,28 @@ class KeyIndex:
         with self._lock:
             done = len(self._keys)
             if done < self.size:
-                if len(self._parts) == 1:
-                    self._keys.extend((t,) for t in self._parts[0].texts[done : self.size])
-                else:
-                    texts = [p.texts for p in self._parts]
-                    self._keys.extend(
-                        tuple(t[c] for t, c in zip(texts, combo, strict=True))
-                        for combo in self._combo_list[done : self.size]
-                    )
+                self._keys.extend(zip(*self._columns(np.arange(done, self.size)), strict=True))
             return self._keys
+
+    def columns(self, numbers: NDArray[np.intp]) -> list[list[str | None]]:
+        """Each part's text of the keys numbered `numbers` (ascending), one list per part:
+        the columns of a `SliceTable`, with no tuple made per key."""
+        with self._lock:
+            return self._columns(numbers)
+
+    def _columns(self, numbers: NDArray[np.intp]) -> list[list[str | None]]:
+        if len(self._parts) == 1:
+            texts = self._parts[0].texts
+            if len(numbers) and numbers[0] == 0 and len(numbers) == self.size:  # all, in order
+                return [texts[: self.size]]
+            return [[texts[i] for i in numbers.tolist()]]
+        combos = np.array(self._combo_list, dtype=np.intp).reshape(-1, len(self._parts))[numbers]
+        out: list[list[str | None]] = []
+        for j, p in enumerate(self._parts):
+            column = np.empty(len(p.texts), dtype=object)
+            column[:] = p.texts
+            out.append(column[combos[:, j]].tolist())
+        return out
 
     def number(
         self,
@@ -211,10 +224,15 @@ class _Part:
         if self._pending:
             values = np.concatenate(self._pending)
             self._pending = []
-            for at, t in enumerate(values.astype(str).tolist(), start=len(self._texts)):
-                self._by_text[t] = at
-                self._texts.append(t)
+            self._texts.extend(map(str, values.tolist()))  # `_by_text` catches up when read
         return self._texts
+
+    def _known(self) -> dict[str | None, int]:
+        """Text → number of every value numbered so far."""
+        listed, known = self.texts, self._by_text
+        if len(known) < len(listed):  # the integers' texts since the last lookup
+            known.update(zip(listed[len(known) :], range(len(known), len(listed)), strict=True))
+        return known
 
     def number(
         self, codes: NDArray[np.intp] | None, uniques: np.ndarray | list[str | None]
@@ -233,8 +251,8 @@ class _Part:
 
     def of_texts(self, texts: Sequence[str | None]) -> NDArray[np.intp]:
         out = np.empty(len(texts), dtype=np.intp)
-        known = self._by_text
-        listed = self.texts  # integers' texts too: "3" is the key of 3
+        known = self._known()  # integers' texts too: "3" is the key of 3
+        listed = self._texts
         for i, t in enumerate(texts):
             at = known.get(t)
             if at is None:
@@ -466,8 +484,17 @@ def sort_order(keys: Sequence[Key], bins: Mapping[str, Bins], by: Sequence[str])
     every key's part is a number, else by text; null last; the first part first."""
     if not keys:
         return []
-    ranks = [_ranks([k[j] for k in keys], bins.get(name)) for j, name in enumerate(by)]
-    return np.lexsort(ranks[::-1]).tolist()
+    return order_of_parts([[k[j] for k in keys] for j in range(len(by))], bins, by).tolist()
+
+
+def order_of_parts(
+    parts: Sequence[list[str | None]], bins: Mapping[str, Bins], by: Sequence[str]
+) -> NDArray[np.intp]:
+    """`sort_order` of keys given as one list per part (`SliceTable.parts`)."""
+    if not parts or not parts[0]:
+        return np.empty(0, dtype=np.intp)
+    ranks = [_ranks(part, bins.get(name)) for part, name in zip(parts, by, strict=True)]
+    return np.lexsort(ranks[::-1]).astype(np.intp)
 
 
 def _ranks(part: list[str | None], bins: Bins | None) -> NDArray[np.intp]:
@@ -490,9 +517,9 @@ def _ranks(part: list[str | None], bins: Bins | None) -> NDArray[np.intp]:
         except (ValueError, TypeError):
             numbers = None
         if numbers is not None and np.isfinite(numbers).all():  # by value, then text
-            if np.unique(numbers).size == numbers.size:
-                order = np.argsort(numbers, kind="stable")
-            else:  # "3" and "03": equal values, ordered by text
+            order = np.argsort(numbers, kind="stable")
+            ranked = numbers[order]
+            if (ranked[1:] == ranked[:-1]).any():  # "3" and "03": equal values, by text
                 by_text = words.argsort(kind="stable").argsort()
                 order = np.lexsort((by_text, numbers))
         else:

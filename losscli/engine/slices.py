@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,22 +38,42 @@ Array = NDArray[np.float64]
 
 @dataclass
 class SliceTable:
-    """One slicing's slices as columns: slice j is key ``keys[j]``, with its rows, Σω and
-    each loss's value (NaN where Σω is 0 or the value is not finite). Columns, not one
-    object per slice: 10⁵ slices are ordered, summarised and written as arrays."""
+    """One slicing's slices as columns: slice j has key part i ``parts[i][j]`` (the key is
+    ``keys[j]``), with its rows, Σω and each loss's value (NaN where Σω is 0 or the value is
+    not finite). Columns, not one object per slice: 10⁵ slices are ordered, summarised and
+    written as arrays and lists, and their key tuples are only made when read."""
 
-    keys: list[Key]
+    parts: list[list[str | None]]
     n_samples: NDArray[np.int64]
     sum_weights: Array
     losses: dict[str, Array]
 
+    @classmethod
+    def of_keys(
+        cls, keys: Sequence[Key], n_samples: NDArray[np.int64], sum_weights: Array,
+        losses: dict[str, Array], width: int | None = None,
+    ) -> SliceTable:  # fmt: skip
+        """The table of whole keys (tuples of `width` parts, by default the first key's)."""
+        width = len(keys[0]) if width is None else width
+        parts = [list(p) for p in zip(*keys, strict=True)] if keys else [[] for _ in range(width)]
+        return cls(parts, n_samples, sum_weights, losses)
+
+    @cached_property
+    def keys(self) -> list[Key]:
+        return list(zip(*self.parts, strict=True))
+
+    def key(self, j: int) -> Key:
+        """Slice j's key (without making every key)."""
+        return tuple(p[j] for p in self.parts)
+
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.n_samples)
 
     def take(self, positions: NDArray[np.intp]) -> SliceTable:
         """The slices at `positions`, in that order."""
+        at = positions.tolist()
         return SliceTable(
-            [self.keys[i] for i in positions.tolist()],
+            [[p[i] for i in at] for p in self.parts],
             self.n_samples[positions],
             self.sum_weights[positions],
             {name: v[positions] for name, v in self.losses.items()},
@@ -109,7 +130,7 @@ class SlicedSums:
 
     def _copy_of_count(self) -> CompensatedSum:
         c = self._count
-        return CompensatedSum(c.hi, c.lo.copy(), c.empty)  # `hi` is never written in place
+        return CompensatedSum(c.hi.copy(), c.lo.copy(), c.empty)
 
     def _grow(self, s: int) -> None:
         if self._weight is not None:
@@ -212,12 +233,13 @@ class SlicedSums:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for spec in specs:
                 per_row = conventions.class_weights_per_row(options.convention, spec.name)
-                total = plain if per_row else sw
-                v = spec.statistic.values(total, columns[spec.statistic.key], options)[present]
+                denominator = plain if per_row else sw
+                v = spec.statistic.values(denominator, columns[spec.statistic.key], options)
+                v = v[present]
                 losses[spec.name] = np.where(np.isfinite(v), v, np.nan)
-        keys = self.keys
+        assert self.index is not None
         return SliceTable(
-            [keys[i] for i in present.tolist()],
+            self.index.columns(present),
             np.rint(n[present]).astype(np.int64),
             sw[present],
             losses,

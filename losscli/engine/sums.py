@@ -7,7 +7,7 @@ chunking or on the order in which chunks, threads or partitions were merged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +22,17 @@ class CompensatedSum:
     hi: Array
     lo: Array
     empty: bool = False  # nothing added yet: the first `add` is a copy, exact
+    # a running total (`absorb`) owns its `hi` and keeps three arrays of its shape for
+    # TwoSum, so that adding 10⁵-slice sums per chunk allocates nothing
+    _own: bool = field(default=False, repr=False, compare=False)
+    _scratch: tuple[Array, Array, Array] | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> tuple[Array, Array, bool]:  # no scratch in a Dask state
+        return self.hi, self.lo, self.empty
+
+    def __setstate__(self, state: tuple[Array, Array, bool]) -> None:
+        self.hi, self.lo, self.empty = state
+        self._own, self._scratch = False, None
 
     @classmethod
     def zeros(cls, shape: tuple[int, ...]) -> CompensatedSum:
@@ -42,7 +53,7 @@ class CompensatedSum:
         np.subtract(self.hi, t, out=t)
         np.subtract(values, bp, out=bp)
         t += bp
-        self.hi = s  # a new array: `hi` is never written in place, and may be shared
+        self.hi = s  # a new array: the old `hi` may be another sum's (only `absorb` reuses)
         self.lo += t  # `lo` is this sum's own (made by `zeros`, `add`, `merged` or `grown`)
 
     def merged(self, other: CompensatedSum) -> CompensatedSum:
@@ -51,14 +62,29 @@ class CompensatedSum:
         return out
 
     def absorb(self, other: CompensatedSum) -> None:
-        """Add `other`'s sums into this one (in place: for a running total)."""
+        """Add `other`'s sums into this one, in place (a running total: the same TwoSum as
+        `add`, into arrays this sum keeps)."""
         if other.empty:
             return
         if self.empty:
-            self.hi, self.lo, self.empty = other.hi, other.lo.copy(), False
+            self.hi, self.lo, self.empty = other.hi.copy(), other.lo.copy(), False
+            self._own = True
             return
+        if not self._own:  # `hi` may be another sum's too
+            self.hi, self._own = self.hi.copy(), True
+        if self._scratch is None or self._scratch[0].shape != self.hi.shape:
+            self._scratch = (np.empty_like(self.hi), np.empty_like(self.hi), np.empty_like(self.hi))
+        s, bp, t = self._scratch
+        a, b = self.hi, other.hi
+        np.add(a, b, out=s)
+        np.subtract(s, a, out=bp)
+        np.subtract(s, bp, out=t)
+        np.subtract(a, t, out=t)
+        np.subtract(b, bp, out=bp)
+        t += bp
         self.lo += other.lo
-        self.add(other.hi)
+        self.lo += t
+        self.hi, self._scratch = s, (a, bp, t)  # the old `hi` is scratch from now on
 
     def value(self) -> Array:
         return self.hi + self.lo
@@ -72,4 +98,4 @@ class CompensatedSum:
         if self.empty:  # nothing to keep: fresh zeros (calloc) rather than a padded copy
             return CompensatedSum.zeros((rows, *self.hi.shape[1:]))
         pad = [(0, extra)] + [(0, 0)] * (self.hi.ndim - 1)
-        return CompensatedSum(np.pad(self.hi, pad), np.pad(self.lo, pad), self.empty)
+        return CompensatedSum(np.pad(self.hi, pad), np.pad(self.lo, pad), self.empty, _own=True)

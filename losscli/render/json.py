@@ -29,6 +29,13 @@ def text(value: str | None) -> str:
     return "null" if value is None else _encode_text(value)
 
 
+def texts(values: list[str | None]) -> list[str]:
+    """`text` of each value (one C call each when none is null)."""
+    if None in values:
+        return [text(v) for v in values]
+    return list(map(_encode_text, values))  # type: ignore[arg-type]  # no None, as checked
+
+
 def numbers(values: Any) -> list[str]:
     """JSON numbers as `dumps` writes them (shortest round-trip form; null for NaN and ±inf)
     of a float array."""

@@ -229,7 +229,7 @@ def test_json_lines_of_slices_are_what_the_json_module_writes() -> None:
     from losscli.slicing import build
 
     keys = [("eu",), (None,), ('q"uo\\te',), ("ünï\n",), ("3",)]
-    table = SliceTable(
+    table = SliceTable.of_keys(
         keys,
         np.array([1, 2, 3, 4, 5]),
         np.array([1.0, 2.5, 1e-300, 3.0, 7.0]),
