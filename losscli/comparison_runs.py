@@ -194,6 +194,12 @@ class Stream:
                      spec, templates, self.slice_sums)  # fmt: skip
         sources = [source_of(p) for p in first]
         self._merge_all(step, first, labels, chunks, plans)
+        return self.finished(plans, spec, sources)
+
+    def finished(self, plans: list[Any], spec: SliceSpec | None, sources: list[Any]) -> Run:
+        """The run from the merged totals, sums and slice sums (here, or a Dask cluster's:
+        `losscli.dask_compare`)."""
+        plan = plans[self.base]
         notes: list[str] = []
         results = []
         for name, (own, _), p, acc in zip(self.names, sources, plans, self.totals, strict=True):
@@ -296,12 +302,13 @@ class Stream:
         except InputError as exc:
             raise self.s.locate(part, exc) from None
 
-    def _class_weights(self, plan: Any) -> Any:
+    def _class_weights(self, plan: Any, count: Callable[[Any], Any] | None = None) -> Any:
         """One weight per class for the terms of every chunk, or None (no class weights).
 
         Explicit weights need nothing of the data. ``balanced`` weights n/(k·n_c) need the
         class counts of the whole input before the first chunk's terms: they are counted in
-        a first pass over the baseline model's chunks (`rewind`; every model has the same
+        a first pass over the baseline model's chunks (`rewind`, or `count(plan)`, a Dask
+        cluster's pass over its partitions; every model has the same
         labels, and a model whose labels differ is an error in the main pass). Exact: the
         weights are those the in-memory path computes from all rows. (Keeping the terms'
         moments per class instead would avoid the pass for one-hot labels, but not for soft
@@ -314,7 +321,7 @@ class Stream:
             return None
         k = plan.n_classes
         names = list(plan.classes or []) or [str(c) for c in range(k)]
-        counts = self._count_classes(plan) if spec == "balanced" else np.ones(k)
+        counts = (count or self._count_classes)(plan) if spec == "balanced" else np.ones(k)
         return class_weight_vector(spec, counts, names)
 
     def _count_classes(self, plan: Any) -> Any:

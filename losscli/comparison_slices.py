@@ -182,6 +182,31 @@ class SliceSums:
             mine = self.moments[j]
             self.moments[j] = moments if mine is None else mine.merge(moments)
 
+    def joined(self, other: SliceSums) -> SliceSums:
+        """These sums and `other`'s, whose slices were numbered by another `KeyIndex` (a
+        Dask worker's): each of `other`'s slices is matched by key. A new object."""
+        import copy
+
+        out = copy.deepcopy(self)
+        for j, index in enumerate(out.indexes):
+            theirs, moments = other.totals[j], other.moments[j]
+            if theirs is None or moments is None:
+                continue
+            rows = theirs.hi.shape[0]
+            at = index.number_keys(other.indexes[j].keys[:rows]) if rows else np.empty(0, int)
+            size = index.size
+            hi, lo = np.zeros((size, theirs.hi.shape[1])), np.zeros((size, theirs.hi.shape[1]))
+            hi[at], lo[at] = theirs.hi, theirs.lo
+            g = moments.grown(rows)
+            n, mean, m2 = np.zeros(size), np.zeros((size, g.q)), np.zeros((size, g.q, g.q))
+            n[at], mean[at], m2[at] = g.n[:rows], g.mean[:rows], g.m2[:rows]
+            placed = GroupedMoments(g.q, n, mean, m2)
+            mine = out.totals[j]
+            total = CompensatedSum(hi, lo)
+            out.totals[j] = total if mine is None else mine.grown(size).merged(total)
+            out.moments[j] = placed if out.moments[j] is None else out.moments[j].merge(placed)  # type: ignore[union-attr]
+        return out
+
     def paired(self, j: int, key: Key, like: resample.PairedSums) -> resample.PairedSums:
         """The slice's `PairedSums`, laid out as `like` (the whole's)."""
         at = self.indexes[j].number_keys([key])[0]

@@ -22,7 +22,7 @@ from losscli.errors import InputError
 DASK_INSTALL = "pip install 'losscli[dask]'"
 SPLIT_EVERY = 8  # states merged per task of the tree: depth ⌈log₈ partitions⌉
 
-__all__ = ["evaluate", "DASK_INSTALL"]
+__all__ = ["evaluate", "compare", "DASK_INSTALL"]
 
 
 def _require() -> None:
@@ -49,6 +49,7 @@ def evaluate(
     calibration: bool | str = False,
     split_every: int = SPLIT_EVERY,
     progress: bool = False,
+    lengths: Sequence[int] | None = None,
     **options: Any,
 ) -> Any:
     """`losscli.evaluate` on the rows of a Dask DataFrame, partition by partition on the
@@ -59,7 +60,9 @@ def evaluate(
     (column names, tuples for crosses); every other keyword is `evaluate`'s (`bins`,
     `per_class`, `worst`, `show_cols`, the loss options). Rows are numbered across the
     partitions in order, as one file's rows are. `progress=True` draws a bar of the
-    cluster's tasks on standard error (with a `distributed.Client`).
+    cluster's tasks on standard error (with a `distributed.Client`). `lengths`, the
+    partitions' row counts when known (e.g. from Parquet metadata), saves the pass that
+    counts them for `worst`.
     """
     _require()
     import dask
@@ -76,7 +79,7 @@ def evaluate(
     slice_kw = _pop_slice_keywords(options)
     extra = list(dict.fromkeys([c for s in slicings for c in ([s] if isinstance(s, str) else s)]
                                + list(slice_kw.get("show_cols") or ())))  # fmt: skip
-    parts = ddf.to_delayed()
+    parts = ddf if isinstance(ddf, list) else ddf.to_delayed()
     if not parts:
         raise InputError("no rows to evaluate", fix="A mean over no rows is undefined")
     first = parts[0].compute()
@@ -86,7 +89,10 @@ def evaluate(
     spec = slice_spec(extra, slicings=slicings or None, **slice_kw)
     spec.check_losses([s.name for s in plan.specs], plan.options.reduction)
     # rows are numbered across partitions: each partition's first row, from their lengths
-    lengths = dask.compute(*[dask.delayed(len)(part) for part in parts]) if spec.worst else None
+    if spec.worst and lengths is None:
+        lengths = dask.compute(*[dask.delayed(_rows)(part) for part in parts])
+    elif not spec.worst:
+        lengths = None
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int) if lengths else None
     cols = (preds_at, labels_at, weight_col, extra)
     states = [
@@ -128,7 +134,12 @@ def _compute(total: Any, progress: bool) -> Any:
 def _arrays(frame: Any, preds_at: list[str], labels_at: list[str], weight_col: str | None,
             extra: list[str]) -> tuple[Any, Any, Any, Any]:  # fmt: skip
     """(preds, labels, weights, slice columns) of one partition, converted as `evaluate`
-    converts a DataFrame."""
+    converts a DataFrame; a partition the CLI read is the readers' `Inputs` already."""
+    if isinstance(frame, list):  # the CLI's: one Inputs per model
+        frame = frame[0]
+    if hasattr(frame, "preds"):
+        extras = {k: v for k, v in frame.extras.items() if k in extra}
+        return frame.preds, frame.labels, frame.weights, extras
     from losscli.chunks import to_array
     from losscli.slicing import slice_data
 
@@ -158,6 +169,8 @@ def _state(
     try:
         return _state_of(frame, plan, spec, cols, offset or 0)
     except InputError as exc:
+        if isinstance(frame, list):  # the CLI's Inputs: the error placed in the user's file
+            raise placed(frame[0], exc) from None
         if offset is None and exc.row is not None:
             raise replace(
                 exc, source=exc.source or f"partition {index} of the Dask DataFrame"
@@ -174,7 +187,7 @@ def _state_of(frame: Any, plan: Any, spec: Any, cols: Any, offset: int) -> list[
 
     preds_at, labels_at, weight_col, extra = cols
     acc = make_accumulator(plan, spec)
-    if len(frame) == 0:
+    if _rows(frame) == 0:
         return [acc]
     p, y, w, extras = _arrays(frame, preds_at, labels_at, weight_col, extra)
     labels = encode_chunk_labels(plan, np.asarray(y), offset)
@@ -183,8 +196,44 @@ def _state_of(frame: Any, plan: Any, spec: Any, cols: Any, offset: int) -> list[
     return [acc]
 
 
+def _rows(part: Any) -> int:
+    """Rows of a partition: a DataFrame, or the CLI's `Inputs` (one per model)."""
+    if isinstance(part, list):
+        part = part[0]
+    return int(part.n_rows) if hasattr(part, "n_rows") else len(part)
+
+
+def placed(chunk: Any, exc: InputError) -> InputError:
+    """An engine error at a row of the table, placed in the CLI's `Inputs` (its file, column,
+    row), as the CLI places the errors of a local run."""
+    from dataclasses import replace
+
+    from losscli.readers.inputs import EXTRA
+
+    if exc.role is None and exc.column is not None and exc.column in chunk.extras:
+        exc = replace(exc, role=EXTRA + exc.column)  # a slice column's value
+    if exc.row is not None:
+        exc = replace(exc, row=exc.row - chunk.row_offset)
+    return exc.locate(chunk.locate)
+
+
 def _merge(states: Any) -> Any:
     """States merged in order (Dask's tree calls this on each group of `split_every`)."""
     from losscli.engine.accumulate import merge_all
 
     return merge_all(list(states))
+
+
+def compare(
+    ddf: Any,
+    models: Any,
+    label_cols: Sequence[str] | str,
+    by: Sequence[Sequence[str] | str] | str | None = None,
+    **keywords: Any,
+) -> Any:
+    """`losscli.compare_stream` with the normal approximation on the rows of a Dask
+    DataFrame: `models` maps each model's name to its prediction column(s); see
+    `losscli.dask_compare.compare`."""
+    from losscli.dask_compare import compare as on_cluster
+
+    return on_cluster(ddf, models, label_cols, by, **keywords)

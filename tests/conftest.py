@@ -74,3 +74,21 @@ def s3_server():
         yield S3Server(endpoint, made["AccessKeyId"], made["SecretAccessKey"])
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A client of a real LocalCluster of two worker processes (every state crosses a
+    pickle boundary), shared by the Dask tests (one xdist group, "dask") and closed when the
+    session ends. A task whose worker dies fails at once (allowed-failures 0), as the tests
+    of a dying worker need; the nanny starts a new worker process in its place."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0"
+        )
+    with Client(cluster) as c:
+        yield c
+    cluster.close()

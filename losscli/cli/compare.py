@@ -21,6 +21,7 @@ from losscli.cli.compare_files import streamed_files, whole_files
 from losscli.cli.config import apply_config
 from losscli.cli.options import (
     config_option,
+    dask_option,
     engine_keywords,
     input_options,
     loss_options,
@@ -66,6 +67,7 @@ from losscli.errors import InputError, LossCliError
 @input_options
 @loss_options
 @output_options
+@dask_option
 @config_option
 @click.pass_context
 def compare_command(
@@ -98,7 +100,11 @@ def compare_command(
     keywords = _keywords(params, baseline)
     extra = [(c, "--by") for by in keywords.get("slicings", ()) for c in by]
     try:
-        if params["method"] == "bootstrap" or params.get("id_col"):
+        if params.get("dask"):  # SPEC §10: the partitions' states merged on a Dask cluster
+            from losscli.cli.dask_run import compare_on_dask
+
+            result = compare_on_dask(params["dask"], models, params, keywords, extra)
+        elif params["method"] == "bootstrap" or params.get("id_col"):
             result = whole_files(models, params, keywords, extra)
         else:
             result = streamed_files(models, params, keywords, extra)

@@ -11,9 +11,7 @@ worker cannot read are each one `error:` line.
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import replace
 from typing import Any
 
 from losscli.errors import InputError
@@ -45,83 +43,117 @@ def evaluate_on_dask(
     from losscli.dask import _require
 
     _require()
-    from losscli.readers._source import resolve
-    from losscli.readers.columns import stream_inputs
-
-    header, chunks = stream_inputs(preds, None, batch_rows=1, **read)  # columns only
-    del chunks
+    table, header, roles = opened(preds, read)
     notes.extend(header.notes)
-    source = resolve(preds, read.get("input_format"))
-    ddf = _frame(source, header, read)
+    parts, lengths = partitioned(table, [(header, roles)])
     import sys
 
-    keywords = dict(keywords, progress=not quiet and sys.stderr.isatty())
+    keywords = dict(keywords, progress=not quiet and sys.stderr.isatty(), lengths=lengths)
     with _client(address):
-        result = _evaluate(ddf, header, keywords, preds)
+        result = _on_cluster(_evaluate, parts, header, keywords, preds)
     for entry in result.worst or []:
         entry["line"] = None  # rows count across the files, lines are a file's
     return result, header
 
 
-def _frame(source: Any, header: Any, read: dict[str, Any]) -> Any:
-    """The table as a Dask DataFrame of one partition per file, each read on its worker by
-    losscli's own reader (so cells are read as in a local run: the same types, missing
-    markers and errors), with the file's Hive partition keys from its path."""
-    import dask.dataframe as dd
+def compare_on_dask(
+    address: str,
+    models: list[tuple[str, str, tuple]],
+    params: dict[str, Any],
+    keywords: dict[str, Any],
+    extra: list[tuple[str, str]],
+) -> Any:
+    """`compare` of the models' columns of one table on the cluster at `address`
+    (`losscli.dask.compare`): each model's columns chosen on the client as for a local run."""
+    from losscli.cli.options import read_options
+    from losscli.dask import _require
+    from losscli.dask_compare import BOOTSTRAP
 
-    from losscli.readers.parquet import _partitions
+    if params["method"] == "bootstrap":
+        raise BOOTSTRAP
+    paths = {path for _, path, _ in models}
+    if len(paths) > 1 or params.get("labels") is not None or params.get("id_col"):
+        raise InputError(
+            "compare --dask reads one table (a file, folder or glob) that holds every "
+            "model's predictions and the labels",
+            fix="Pass one table and --model-col NAME=COL for each model, or leave out --dask",
+        )
+    refuse(models[0][1], None, {})
+    _require()
+    base = keywords["baseline"]
+    opened_by: dict[str, tuple[Any, Any]] = {}
+    table = None
+    for name, path, cols in models:
+        read = read_options({**params, "pred_cols": cols})
+        read["extra_cols"] = extra if name == base else []
+        opened_table, *opened_by[name] = opened(path, read)  # type: ignore[assignment]
+        if name == base:
+            table = opened_table
+    names = [m[0] for m in models]
+    parts, lengths = partitioned(table, [opened_by[n] for n in names])
+    h = opened_by[base][0]
+    import sys
+
+    own = {k: v for k, v in keywords.items() if k not in ("locate", "n_resamples", "seed")}
+    own.update(
+        weight_col=h.weight_column,
+        progress=not params.get("quiet") and sys.stderr.isatty(),
+        lengths=lengths,
+        inputs={n: (hd.notes, hd.describe()) for n, (hd, _) in opened_by.items()},
+    )
+    models_cols = {n: opened_by[n][0].pred_columns for n in names}
+
+    def run(parts: Any, header: Any, kw: dict[str, Any]) -> Any:
+        import losscli.dask
+
+        return losscli.dask.compare(parts, models_cols, header.label_columns, **kw)
+
+    with _client(address):
+        return _on_cluster(run, parts, h, own, models[0][1])
+
+
+def opened(preds: str, read: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(the opened table, its inputs header, the column roles): the columns chosen on the
+    client as for a local run (the same names, the same notes); no data is read."""
+    from losscli.readers._roles import PREDS
+    from losscli.readers.inputs import header_of
+    from losscli.readers.opening import open_inputs
+
+    tables, roles = open_inputs(
+        preds, None, read.get("pred_cols") or (), read.get("label_cols") or (),
+        read.get("weight_col"), read.get("id_col"), read.get("input_format"), read.get("key"),
+        read.get("delimiter"), read.get("nan_policy") or "raise", read.get("extra_cols") or (),
+    )  # fmt: skip
+    return tables[PREDS], header_of(tables, roles), roles
+
+
+def partitioned(table: Any, models: list[tuple[Any, Any]]) -> tuple[list[Any], list[int] | None]:
+    """The table's partitions as Dask tasks (Parquet row groups, CSV blocks, whole files:
+    `readers.partitions`), each read on its worker into one `Inputs` per (header, roles) of
+    `models` by losscli's own readers (so cells are read as in a local run: the same types,
+    missing markers and errors), and the partitions' row counts when the metadata tells."""
+    import dask
+
+    from losscli.readers import partitions
+    from losscli.readers._roles import PREDS
     from losscli.readers.remote import storage_options
 
-    if source.format not in ("parquet", "csv", "tsv"):
-        raise InputError(
-            f"--dask reads Parquet and CSV/TSV, and this is {source.format}",
-            fix="Convert it to Parquet, or leave out --dask",
-            source=source.name,
-        )
-    from losscli.readers.remote import is_url
-
-    # workers run elsewhere (another folder, another machine): local paths go absolute
-    files = [f if is_url(f) else os.path.abspath(f) for f in source.files or [source.path]]
-    root = source.path or ""
-    keys = (
-        _partitions(root if is_url(root) else os.path.abspath(root), files)
-        if source.files
-        else [{}]
-    )
-    columns = [*header.pred_columns, *header.label_columns]
-    columns += [c for c in [header.weight_column] if c]
-    columns += [c for c, _ in read.get("extra_cols", ()) if c not in columns]
-    options = (source.format, read.get("delimiter"), storage_options())
-    items = list(zip(files, keys, strict=True))
-    meta = _read_file(items[0], columns, options, rows=1).iloc[:0]
-    return dd.from_map(_read_file, items, columns=columns, options=options, meta=meta,
-                       enforce_metadata=False)  # fmt: skip
+    columns = list(dict.fromkeys(c for _, roles in models for c in roles.needed(PREDS)))
+    parts, settings = partitions.plan(table, columns, storage_options())
+    rows = [p.rows for p in parts]
+    lengths = None if any(n is None for n in rows) else rows
+    offsets = [None] * len(parts) if lengths is None else [sum(rows[:i]) for i in range(len(parts))]
+    shipped = [(partitions.for_workers(h), r) for h, r in models]
+    tasks = [dask.delayed(read_partition, pure=True)(part, columns, settings, shipped, at, i)
+             for i, (part, at) in enumerate(zip(parts, offsets, strict=True))]  # fmt: skip
+    return tasks, lengths  # type: ignore[return-value]
 
 
-def _read_file(item: Any, columns: list[str], options: Any, rows: int | None = None) -> Any:
-    """One file as a pandas DataFrame of `columns` (on a worker)."""
-    import numpy as np
-    import pandas as pd
+def read_partition(*args: Any) -> Any:
+    """One partition as `Inputs` (on a worker): `readers.partitions.read_inputs`."""
+    from losscli.readers.partitions import read_inputs
 
-    from losscli.readers import open_table
-    from losscli.readers.remote import set_storage_options
-
-    path, keys = item
-    fmt, delimiter, storage = options
-    set_storage_options(storage)
-    own = [c for c in columns if c not in keys]
-    try:
-        table = open_table(path, input_format=fmt, delimiter=delimiter)
-        frame = next(table.iterate(own, rows)) if rows else table.read(own)
-    except InputError as exc:
-        if exc.row is not None:
-            raise
-        raise replace(exc, problem=f"{exc.problem} (read by a Dask worker)") from None
-    data = {c: frame.columns[c] for c in own}
-    for key, value in keys.items():
-        if key in columns:
-            data[key] = np.full(frame.n_rows, value, dtype=object)
-    return pd.DataFrame({c: data[c] for c in columns})
+    return read_inputs(*args)
 
 
 def _client(address: str):  # type: ignore[no-untyped-def]
@@ -163,17 +195,22 @@ def _client(address: str):  # type: ignore[no-untyped-def]
     return connected()
 
 
-def _evaluate(ddf: Any, header: Any, keywords: dict[str, Any], preds: str) -> Any:
+def _evaluate(parts: Any, header: Any, keywords: dict[str, Any]) -> Any:
     import losscli.dask
 
+    return losscli.dask.evaluate(
+        parts,
+        header.pred_columns,
+        header.label_columns,
+        weight_col=header.weight_column,
+        **keywords,
+    )
+
+
+def _on_cluster(run: Any, parts: Any, header: Any, keywords: dict[str, Any], preds: str) -> Any:
+    """`run(parts, header, keywords)` with the cluster's failures as one InputError each."""
     try:
-        return losscli.dask.evaluate(
-            ddf,
-            header.pred_columns,
-            header.label_columns,
-            weight_col=header.weight_column,
-            **keywords,
-        )
+        return run(parts, header, keywords)
     except InputError:
         raise
     except (FileNotFoundError, PermissionError) as exc:

@@ -164,6 +164,11 @@ class PairedSums:
     def n(self) -> int:
         return self.moments.n
 
+    def merged(self, other: PairedSums) -> PairedSums:
+        """The sums of these rows and `other`'s (a new object; neither is changed)."""
+        return PairedSums(self.contrasts, self.baseline, self.options, self.n_models, self.q,
+                          self.total.merged(other.total), self.moments.merge(other.moments))  # fmt: skip
+
     def update(self, terms: PairedTerms) -> PairedSums:
         if terms.columns.shape[1] != self.q or terms.contrasts != self.contrasts:
             raise ValueError("the terms are laid out differently from the sums")

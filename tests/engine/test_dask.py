@@ -2,8 +2,8 @@
 
 Every state crosses a pickle boundary (processes=True), and the results must equal
 `losscli.evaluate` on the same rows in one process to a relative 1e-12, for every task,
-with weights, slices and worst rows, however the rows are partitioned. One cluster for the
-module (its start-up costs seconds), closed at the end.
+with weights, slices and worst rows, however the rows are partitioned. One cluster for every
+Dask test (`dask_client` in tests/conftest.py: its start-up costs seconds).
 """
 
 from __future__ import annotations
@@ -24,15 +24,8 @@ PARTITIONS = (1, 4, 9)
 
 
 @pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None
-    )
-    with Client(cluster) as c:
-        yield c
-    cluster.close()
+def client(dask_client):
+    return dask_client  # tests/conftest.py: one cluster for every Dask test
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,215 @@
+"""`--dask` end to end on a real LocalCluster of worker processes (SPEC §10): `compare`,
+partitions finer than files (Parquet row groups, CSV byte blocks), and the failures that
+must each end in one `error:` line.
+
+Every result is checked against the same command run in one process, on the same files.
+The partition sizes are lowered (`PARTITION_ROWS`, `CSV_BLOCK`) so that small files cut
+into several partitions, as large ones do; the client plans the partitions, in this
+process. The cluster is `dask_client` (tests/conftest.py), shared by every Dask test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.cli.conftest import assert_usage_error, invoke
+
+pytestmark = pytest.mark.xdist_group("dask")
+
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Binary and multiclass scores of N rows: one Parquet file of 5 row groups, the same
+    rows as one CSV file, and a Hive-partitioned Parquet folder."""
+    rng = np.random.default_rng(12)
+    p = rng.uniform(0.02, 0.98, N)
+    logits = rng.normal(size=(N, 3)) * 1.5
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    other = np.exp(logits + rng.normal(0, 0.6, (N, 3)))
+    other /= other.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(
+        {
+            "old": p,
+            "new": np.clip(p + rng.normal(0, 0.15, N), 0.01, 0.99),
+            "label": (rng.uniform(size=N) < p).astype(np.int64),
+            "w": rng.uniform(0.5, 2.0, N),
+            "region": rng.choice(["eu", "us", "apac"], N),
+            "device": rng.choice(["ios", "web"], N),
+            **{f"a_{c}": probs[:, i] for i, c in enumerate(["cat", "dog", "owl"])},
+            **{f"b_{c}": other[:, i] for i, c in enumerate(["cat", "dog", "owl"])},
+            "animal": np.array(["cat", "dog", "owl"])[[rng.choice(3, p=row) for row in probs]],
+        }
+    )
+    root = tmp_path_factory.mktemp("dask_parts")
+    frame.to_parquet(root / "scores.parquet", row_group_size=600)  # 5 row groups
+    frame.to_csv(root / "scores.csv", index=False)
+    return root
+
+
+@pytest.fixture
+def small_parts(monkeypatch, files):
+    """Partitions of about 600 rows: every row group of the Parquet file, and CSV blocks
+    of 40 kB (the CSV file is about 200 kB)."""
+    monkeypatch.setattr("losscli.readers.partitions.PARTITION_ROWS", 500)
+    monkeypatch.setattr("losscli.readers.partitions.CSV_BLOCK", 40_000)
+    monkeypatch.chdir(files)
+
+
+def _close(a, b, scale=None) -> bool:
+    """Equal to a relative 1e-12 (of `scale`, when the numbers are differences of it)."""
+    if a is None or b is None or (isinstance(b, float) and math.isnan(b)):
+        return a == b or (isinstance(a, float) and math.isnan(a))
+    return abs(a - b) <= 1e-12 * abs(scale if scale is not None else b) + 1e-300
+
+
+def _run(argv, dask_client):
+    local = json.loads(invoke([*argv, "-f", "json", "-q"], expect=0).out)
+    ran = invoke([*argv, "-f", "json", "-q", "--dask", dask_client.scheduler.address], expect=0)
+    return local, json.loads(ran.out)
+
+
+def _same_comparisons(local, remote) -> None:
+    """The models' losses, then every comparison: d (to a relative 1e-12 of the larger
+    of |d| and the interval's width), the interval's half-width, and the p-values."""
+    assert remote["models"].keys() == local["models"].keys()
+    for name, model in local["models"].items():
+        for loss, value in model["losses"].items():
+            assert _close(remote["models"][name]["losses"][loss], value), (name, loss)
+    assert len(remote["comparisons"]) == len(local["comparisons"]) > 0
+    for got, want in zip(remote["comparisons"], local["comparisons"], strict=True):
+        where = (want["model"], want["loss"], want.get("slice"))
+        assert (got["model"], got["loss"], got.get("slice")) == where
+        assert got["method"] == want["method"] == "normal"
+        scale = max(abs(want["difference"]), abs(want["ci"][1] - want["ci"][0]))
+        assert _close(got["difference"], want["difference"], scale), where
+        half = (want["ci"][1] - want["ci"][0]) / 2
+        assert _close((got["ci"][1] - got["ci"][0]) / 2, half), where
+        # p = erfc(|d| / (se·√2)) moves by at most 0.8·Δd/se: p carries d's precision
+        # (d = loss_B − loss_A cancels, so p cannot be closer than d is)
+        se = half / 1.959963984540054
+        for key in ("p_value", "p_value_holm"):
+            if want.get(key) is not None:
+                assert abs(got[key] - want[key]) <= 1e-12 * scale / se, (where, key)
+
+
+@pytest.mark.parametrize("table", ["scores.parquet", "scores.csv"])
+@pytest.mark.parametrize("by", [[], ["--by", "region", "--by", "region,device", "--holm"]])
+def test_compare_dask_equals_one_process(dask_client, small_parts, table, by):
+    argv = ["compare", table, "--model-col", "old=old", "--model-col", "new=new",
+            "--label-col", "label", "--weight-col", "w", "--method", "normal", *by]  # fmt: skip
+    local, remote = _run(argv, dask_client)
+    _same_comparisons(local, remote)
+    if by:
+        assert any(
+            c.get("slice") == {"region": "eu", "device": "web"} for c in remote["comparisons"]
+        )
+
+
+def test_compare_dask_multiclass_balanced(dask_client, small_parts):
+    """Balanced class weights count the classes in a pass of their own on the cluster."""
+    argv = ["compare", "scores.parquet", "--model-col", "a=a_*", "--model-col", "b=b_*",
+            "--label-col", "animal", "--class-weight", "balanced", "--method", "normal",
+            "--per-class"]  # fmt: skip
+    local, remote = _run(argv, dask_client)
+    _same_comparisons(local, remote)
+
+
+@pytest.mark.parametrize("table", ["scores.parquet", "scores.csv"])
+def test_eval_on_row_groups_and_csv_blocks(dask_client, small_parts, table):
+    """One file cut into several partitions: the same losses, slices and worst rows (their
+    row numbers across the partitions) as one process."""
+    from losscli.cli.dask_run import opened
+    from losscli.readers.partitions import plan
+
+    t, _, _ = opened(table, {"pred_cols": ["old"], "label_cols": ["label"]})
+    parts, _ = plan(t, ["old", "label"], {})
+    assert len(parts) == 5 if table.endswith("parquet") else len(parts) >= 4
+    argv = ["eval", table, "--pred-col", "old", "--label-col", "label", "--weight-col", "w",
+            "--by", "region", "--worst", "7", "--show-col", "device"]  # fmt: skip
+    local, remote = _run(argv, dask_client)
+    for loss, value in local["losses"].items():
+        assert _close(remote["losses"][loss], value), loss
+    for mine, theirs in zip(remote["slices"], local["slices"], strict=True):
+        for g, h in zip(mine["groups"], theirs["groups"], strict=True):
+            assert g["key"] == h["key"] and g["n_samples"] == h["n_samples"]
+            assert all(_close(g["losses"][k], v) for k, v in h["losses"].items())
+    assert [(w["row"], w["device"]) for w in remote["worst"]] == [
+        (w["row"], w["device"]) for w in local["worst"]
+    ]
+
+
+def test_csv_blocks_error_names_the_file_row(dask_client, small_parts, files, tmp_path):
+    """A bad cell in a late block is found from the start of the file: its row and line."""
+    text = (files / "scores.csv").read_text().splitlines()  # a bad cell in a late block
+    cells = text[2501].split(",")
+    cells[0] = "oops"
+    text[2501] = ",".join(cells)
+    (tmp_path / "bad.csv").write_text("\n".join(text) + "\n")
+    argv = ["eval", str(tmp_path / "bad.csv"), "--pred-col", "old", "--label-col", "label"]
+    want = invoke(argv)
+    ran = invoke([*argv, "--dask", dask_client.scheduler.address])
+    assert_usage_error(*ran, "row 2501", "line 2502")
+    assert ran.err == want.err
+
+
+def test_bootstrap_and_several_files_are_refused(dask_client, small_parts):
+    address = dask_client.scheduler.address
+    argv = ["compare", "scores.parquet", "--model-col", "old=old", "--model-col", "new=new",
+            "--label-col", "label", "--dask", address]  # fmt: skip
+    ran = invoke([*argv, "--method", "bootstrap"])
+    assert_usage_error(*ran, "the bootstrap cannot run on Dask", "--method normal")
+    assert len(ran.err.strip().splitlines()) == 1
+    ran = invoke(["compare", "scores.parquet", "scores.csv", "--name", "a,b", "--pred-col", "old",
+                  "--label-col", "label", "--dask", address])  # fmt: skip
+    assert_usage_error(*ran, "compare --dask reads one table", "--model-col NAME=COL")
+
+
+def test_a_file_gone_before_the_workers_read_it(dask_client, small_parts, files, monkeypatch):
+    """The client plans the partitions, then the file is renamed: the workers cannot
+    find it, and that is one error line naming it."""
+    import shutil
+
+    from losscli.cli import dask_run
+
+    shutil.copy(files / "scores.parquet", files / "moved.parquet")
+    real = dask_run.partitioned
+
+    def then_moved(table, columns):
+        out = real(table, columns)
+        (files / "moved.parquet").rename(files / "elsewhere.parquet")
+        return out
+
+    monkeypatch.setattr(dask_run, "partitioned", then_moved)
+    for command in (["eval", "moved.parquet", "--pred-col", "old"],
+                    ["compare", "moved.parquet", "--model-col", "a=old", "--model-col", "b=new"]):  # fmt: skip
+        if not (files / "moved.parquet").exists():
+            (files / "elsewhere.parquet").rename(files / "moved.parquet")
+        ran = invoke([*command, "--label-col", "label", "--dask", dask_client.scheduler.address])
+        assert_usage_error(*ran, "moved.parquet", "no such file", "(read by a Dask worker)")
+        assert len(ran.err.strip().splitlines()) == 1
+
+
+def test_a_worker_that_dies(dask_client, small_parts, monkeypatch):
+    """A partition whose worker process exits: one error line, exit 2, no traceback (the
+    nanny starts a new worker, which the next tests wait for)."""
+
+    def dies(*args):
+        import os
+
+        os._exit(3)
+
+    monkeypatch.setattr("losscli.cli.dask_run.read_partition", dies)
+    try:
+        ran = invoke(["eval", "scores.parquet", "--pred-col", "old", "--label-col", "label",
+                      "--dask", dask_client.scheduler.address])  # fmt: skip
+        assert_usage_error(*ran, "a Dask worker died", "scores.parquet")
+        assert len(ran.err.strip().splitlines()) == 1
+    finally:
+        dask_client.wait_for_workers(2, timeout=30)
