@@ -83,7 +83,7 @@ def dumps(obj: dict[str, Any]) -> str:
         indent, before, records = match.group(1), match.group(2), rows[int(match.group(3))]
         if not records:
             return f"{indent}{before}[]"
-        inner = ",\n".join(f"{indent}  {r}" for r in records)
-        return f"{indent}{before}[\n{inner}\n{indent}]"
+        inner = f",\n{indent}  ".join(records)  # one join, not a string per record
+        return f"{indent}{before}[\n{indent}  {inner}\n{indent}]"
 
     return _PLACE.sub(place, text)
