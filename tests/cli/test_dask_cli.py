@@ -99,8 +99,11 @@ def _same_comparisons(local, remote) -> None:
                 assert abs(got[key] - want[key]) <= 1e-12 * scale / se, (where, key)
 
 
-@pytest.mark.parametrize("table", ["scores.parquet", "scores.csv"])
-@pytest.mark.parametrize("by", [[], ["--by", "region", "--by", "region,device", "--holm"]])
+SLICED = ["--by", "region", "--by", "region,device", "--holm"]
+
+
+@pytest.mark.parametrize(("table", "by"), [("scores.parquet", []), ("scores.parquet", SLICED),
+                                           ("scores.csv", SLICED)])  # fmt: skip
 def test_compare_dask_equals_one_process(dask_client, small_parts, table, by):
     argv = ["compare", table, "--model-col", "old=old", "--model-col", "new=new",
             "--label-col", "label", "--weight-col", "w", "--method", "normal", *by]  # fmt: skip
@@ -213,3 +216,31 @@ def test_a_worker_that_dies(dask_client, small_parts, monkeypatch):
         assert len(ran.err.strip().splitlines()) == 1
     finally:
         dask_client.wait_for_workers(2, timeout=30)
+
+
+def test_s3_on_the_cluster_and_a_url_only_the_client_can_reach(dask_client, s3_server, tmp_path):
+    """A dataset on the test's S3 server: with the credentials as storage options (they go
+    along with the tasks) the cluster gives the local numbers; with credentials only in
+    the client's environment, the workers cannot read it, and that is one error line."""
+    fs = s3_server.fs()
+    fs.mkdir("dask-parts")
+    frame = pd.DataFrame({"p": np.linspace(0.05, 0.95, 400), "y": np.arange(400) % 2})
+    frame.to_parquet(tmp_path / "a.parquet")
+    for name in ("part-0.parquet", "part-1.parquet"):
+        fs.put(str(tmp_path / "a.parquet"), f"dask-parts/d/{name}")
+    argv = ["eval", "s3://dask-parts/d/", "--pred-col", "p", "--label-col", "y", "-f", "json"]
+    endpoint = ["--storage-option", f"endpoint_url={s3_server.endpoint}"]
+    address = ["--dask", dask_client.scheduler.address]
+    local = json.loads(invoke(argv, env=s3_server.env(), expect=0).out)
+    keys = [
+        "--storage-option",
+        f"key={s3_server.key}",
+        "--storage-option",
+        f"secret={s3_server.secret}",
+    ]
+    ran = invoke([*argv, *address, *endpoint, *keys], env=s3_server.env(), expect=0)
+    assert json.loads(ran.out)["losses"] == pytest.approx(local["losses"], rel=1e-12)
+    ran = invoke([*argv, *address, *endpoint], env=s3_server.env())
+    assert_usage_error(*ran, "s3://dask-parts/d/part-0.parquet", "(read by a Dask worker)",
+                       "Check the credentials")  # fmt: skip
+    assert len(ran.err.strip().splitlines()) == 1
