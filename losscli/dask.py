@@ -94,11 +94,11 @@ def evaluate(
     elif not spec.worst:
         lengths = None
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int) if lengths else None
-    cols = (preds_at, labels_at, weight_col, extra)
+    # what every task shares, one key of the graph (sent once per worker, not walked by
+    # dask.delayed for every partition: that walk cost 10 ms a task)
+    shared = dask.delayed((plan, spec, (preds_at, labels_at, weight_col, extra)), traverse=False)
     states = [
-        dask.delayed(_state)(
-            part, plan, spec, cols, i, None if offsets is None else int(offsets[i])
-        )
+        dask.delayed(_state)(part, shared, i, None if offsets is None else int(offsets[i]))
         for i, part in enumerate(parts)
     ]
     total = db.from_delayed(states).reduction(_merge, _merge, split_every=split_every)
@@ -158,14 +158,13 @@ def _arrays(frame: Any, preds_at: list[str], labels_at: list[str], weight_col: s
     return p, y, w, extras
 
 
-def _state(
-    frame: Any, plan: Any, spec: Any, cols: Any, index: int, offset: int | None
-) -> list[Any]:
+def _state(frame: Any, shared: Any, index: int, offset: int | None) -> list[Any]:
     """One partition's accumulator state (a one-item list, as `dask.bag` takes it). Rows
     count from `offset` when the partitions' lengths were counted (for the worst rows),
     else an error names the partition and its own row."""
     from dataclasses import replace
 
+    plan, spec, cols = shared
     try:
         return _state_of(frame, plan, spec, cols, offset or 0)
     except InputError as exc:

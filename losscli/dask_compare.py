@@ -140,15 +140,16 @@ def compare(
         spec.check_losses([sp.name for sp in plan.specs], plan.options.reduction)
 
     def count(plan: Any) -> Any:  # balanced class weights: the classes counted on the cluster
-        counted = [dask.delayed(_class_counts)(part, plan, cols, where(i), _at(offsets, i),
-                                               stream.base)
+        given = dask.delayed((plan, cols, stream.base), traverse=False)
+        counted = [dask.delayed(_class_counts)(part, given, where(i), _at(offsets, i))
                    for i, part in enumerate(parts)]  # fmt: skip
         bag = db.from_delayed(counted).reduction(_add, _add, split_every=split_every or SPLIT_EVERY)
         return bag.compute().value()
 
     weights = stream._class_weights(plan, count)
     step = _Step(plans, names, stream.base, weights, _place, spec)
-    states = [dask.delayed(_state)(part, step, cols, where(i), _at(offsets, i))
+    shared = dask.delayed((step, cols), traverse=False)  # one key of the graph, for every task
+    states = [dask.delayed(_state)(part, shared, where(i), _at(offsets, i))
               for i, part in enumerate(parts)]  # fmt: skip
     total = db.from_delayed(states).reduction(
         _merge, _merge, split_every=split_every or SPLIT_EVERY
@@ -226,8 +227,9 @@ class State:
     slices: Any  # SliceSums, None without slices
 
 
-def _state(frame: Any, step: Any, cols: Columns, where: str, offset: int) -> list[State]:
+def _state(frame: Any, shared: Any, where: str, offset: int) -> list[State]:
     """One partition's state (a one-item list, as `dask.bag` takes it), on a worker."""
+    step, cols = shared
     from losscli import comparison_slices as sliced
     from losscli.chunks import make_accumulator
     from losscli.planning import encode_chunk_labels
@@ -266,10 +268,9 @@ def _merge(states: Any) -> State:
     return out
 
 
-def _class_counts(
-    frame: Any, plan: Any, cols: Columns, where: str, offset: int, base: int
-) -> list[Any]:
+def _class_counts(frame: Any, given: Any, where: str, offset: int) -> list[Any]:
     """Σ Y_ic per class of one partition (the baseline's labels: every model shares them)."""
+    plan, cols, base = given
     from losscli.engine.batch import Batch
     from losscli.engine.sums import CompensatedSum
     from losscli.planning import encode_chunk_labels

@@ -144,16 +144,20 @@ def partitioned(table: Any, models: list[tuple[Any, Any]]) -> tuple[list[Any], l
     lengths = None if any(n is None for n in rows) else rows
     offsets = [None] * len(parts) if lengths is None else [sum(rows[:i]) for i in range(len(parts))]
     shipped = [(partitions.for_workers(h), r) for h, r in models]
-    tasks = [dask.delayed(read_partition, pure=True)(part, columns, settings, shipped, at, i)
+    # what every task shares is one key of the graph (sent once per worker, not walked by
+    # dask.delayed for every partition)
+    shared = dask.delayed((columns, settings, shipped), traverse=False)
+    tasks = [dask.delayed(read_partition)(part, shared, at, i)
              for i, (part, at) in enumerate(zip(parts, offsets, strict=True))]  # fmt: skip
     return tasks, lengths  # type: ignore[return-value]
 
 
-def read_partition(*args: Any) -> Any:
+def read_partition(part: Any, shared: Any, offset: int | None, index: int) -> Any:
     """One partition as `Inputs` (on a worker): `readers.partitions.read_inputs`."""
     from losscli.readers.partitions import read_inputs
 
-    return read_inputs(*args)
+    columns, settings, models = shared
+    return read_inputs(part, columns, settings, models, offset, index)
 
 
 def _client(address: str):  # type: ignore[no-untyped-def]
