@@ -140,9 +140,13 @@ def partitioned(table: Any, models: list[tuple[Any, Any]]) -> tuple[list[Any], l
 
     columns = list(dict.fromkeys(c for _, roles in models for c in roles.needed(PREDS)))
     parts, settings = partitions.plan(table, columns, storage_options())
-    rows = [p.rows for p in parts]
-    lengths = None if any(n is None for n in rows) else rows
-    offsets = [None] * len(parts) if lengths is None else [sum(rows[:i]) for i in range(len(parts))]
+    from itertools import accumulate
+
+    known = [p.rows for p in parts if p.rows is not None]
+    lengths = known if len(known) == len(parts) else None
+    offsets: list[int | None] = [None] * len(parts)
+    if lengths is not None:
+        offsets = list[int | None]([0, *accumulate(lengths)][:-1])
     shipped = [(partitions.for_workers(h), r) for h, r in models]
     # what every task shares is one key of the graph (sent once per worker, not walked by
     # dask.delayed for every partition)
