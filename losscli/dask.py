@@ -50,6 +50,7 @@ def evaluate(
     split_every: int = SPLIT_EVERY,
     progress: bool = False,
     lengths: Sequence[int] | None = None,
+    first: Any = None,
     **options: Any,
 ) -> Any:
     """`losscli.evaluate` on the rows of a Dask DataFrame, partition by partition on the
@@ -62,7 +63,9 @@ def evaluate(
     partitions in order, as one file's rows are. `progress=True` draws a bar of the
     cluster's tasks on standard error (with a `distributed.Client`). `lengths`, the
     partitions' row counts when known (e.g. from Parquet metadata), saves the pass that
-    counts them for `worst`.
+    counts them for `worst` and numbers the rows of errors across the partitions. `first`, the table's first rows (a DataFrame), decides the
+    task, classes and losses instead of the first partition (the CLI gives the chunk a
+    local run decides them on).
     """
     _require()
     import dask
@@ -82,17 +85,18 @@ def evaluate(
     parts = ddf if isinstance(ddf, list) else ddf.to_delayed()
     if not parts:
         raise InputError("no rows to evaluate", fix="A mean over no rows is undefined")
-    first = parts[0].compute()
+    first = parts[0].compute() if first is None else first
     p, y, _, _ = _arrays(first, preds_at, labels_at, None, [])
-    plan, _ = make_plan(p, y, losses, task=task, pred_names=preds_at, classes=classes,
-                        calibration=calibration, **options)  # fmt: skip
+    try:
+        plan, _ = make_plan(p, y, losses, task=task, pred_names=preds_at, classes=classes,
+                            calibration=calibration, **options)  # fmt: skip
+    except InputError as exc:
+        raise placed(first, exc) if hasattr(first, "locate") else exc from None
     spec = slice_spec(extra, slicings=slicings or None, **slice_kw)
     spec.check_losses([s.name for s in plan.specs], plan.options.reduction)
     # rows are numbered across partitions: each partition's first row, from their lengths
     if spec.worst and lengths is None:
         lengths = dask.compute(*[dask.delayed(_rows)(part) for part in parts])
-    elif not spec.worst:
-        lengths = None
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int) if lengths else None
     # what every task shares, one key of the graph (sent once per worker, not walked by
     # dask.delayed for every partition: that walk cost 10 ms a task)

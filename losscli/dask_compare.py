@@ -74,6 +74,7 @@ def compare(
     progress: bool = False,
     lengths: Sequence[int] | None = None,
     name: str | None = None,
+    first: Sequence[Any] | None = None,
     inputs: Mapping[str, tuple[list[str], dict[str, Any]]] | None = None,
     **options: Any,
 ) -> Any:
@@ -84,7 +85,9 @@ def compare(
     every model; `by` lists the slicings (column names, tuples for crosses); every other
     keyword is `compare_stream`'s. `lengths`, the partitions' row counts when known, number
     rows across the partitions in errors (`name` then names the table); `inputs` gives per
-    model its notes and its JSON "inputs". Returns a `ComparisonResult`.
+    model its notes and its JSON "inputs"; `first`, each model's first rows (the CLI's first
+    chunk), decides the task and classes instead of the first partition. Returns a
+    `ComparisonResult`.
     """
     from losscli.dask import SPLIT_EVERY, _require
 
@@ -130,7 +133,9 @@ def compare(
         offsets = [int(o) for o in np.concatenate([[0], np.cumsum(lengths)[:-1]])]
     where = partial(_where, name if offsets is not None else None)
     inputs = inputs or {}
-    first = _parts(parts[0].compute(), cols, 0, where(0), inputs)
+    if first is None:
+        first = _parts(parts[0].compute(), cols, 0, where(0), inputs)
+    first = list(first)
     stream = Stream(names, replace(s, locate=_place), None, None)
     plans, _ = stream._plans(first)
     plan = plans[stream.base]

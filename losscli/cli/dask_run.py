@@ -48,7 +48,8 @@ def evaluate_on_dask(
     parts, lengths = partitioned(table, [(header, roles)])
     import sys
 
-    keywords = dict(keywords, progress=not quiet and sys.stderr.isatty(), lengths=lengths)
+    keywords = dict(keywords, progress=not quiet and sys.stderr.isatty(), lengths=lengths,
+                    first=first_chunk(table, header, roles))  # fmt: skip
     with _client(address):
         result = _on_cluster(_evaluate, parts, header, keywords, preds)
     for entry in result.worst or []:
@@ -82,11 +83,12 @@ def compare_on_dask(
     _require()
     base = keywords["baseline"]
     opened_by: dict[str, tuple[Any, Any]] = {}
-    table = None
+    table, first = None, []
     for name, path, cols in models:
         read = read_options({**params, "pred_cols": cols})
         read["extra_cols"] = extra if name == base else []
         opened_table, *opened_by[name] = opened(path, read)  # type: ignore[assignment]
+        first.append(first_chunk(opened_table, *opened_by[name]))
         if name == base:
             table = opened_table
     names = [m[0] for m in models]
@@ -99,6 +101,7 @@ def compare_on_dask(
         weight_col=h.weight_column,
         progress=not params.get("quiet") and sys.stderr.isatty(),
         lengths=lengths,
+        first=first,
         inputs={n: (hd.notes, hd.describe()) for n, (hd, _) in opened_by.items()},
     )
     models_cols = {n: opened_by[n][0].pred_columns for n in names}
@@ -125,6 +128,21 @@ def opened(preds: str, read: dict[str, Any]) -> tuple[Any, Any, Any]:
         read.get("delimiter"), read.get("nan_policy") or "raise", read.get("extra_cols") or (),
     )  # fmt: skip
     return tables[PREDS], header_of(tables, roles), roles
+
+
+def first_chunk(table: Any, header: Any, roles: Any) -> Any:
+    """The table's first chunk of ``STREAM_ROWS`` rows, read on the client as a local run
+    reads it: what the task, the classes and the losses are decided on, as locally."""
+    from losscli.cli import options as cli
+    from losscli.readers._roles import PREDS
+    from losscli.readers.lockstep import lockstep, stream_frames
+
+    tables = {PREDS: table}
+    chunks = lockstep(header, stream_frames(tables, roles, cli.STREAM_ROWS), roles, tables)
+    try:
+        return next(chunks)
+    finally:
+        chunks.close()
 
 
 def partitioned(table: Any, models: list[tuple[Any, Any]]) -> tuple[list[Any], list[int] | None]:

@@ -241,6 +241,23 @@ def test_s3_on_the_cluster_and_a_url_only_the_client_can_reach(dask_client, s3_s
     ran = invoke([*argv, *address, *endpoint, *keys], env=s3_server.env(), expect=0)
     assert json.loads(ran.out)["losses"] == pytest.approx(local["losses"], rel=1e-12)
     ran = invoke([*argv, *address, *endpoint], env=s3_server.env())
-    assert_usage_error(*ran, "s3://dask-parts/d/part-0.parquet", "(read by a Dask worker)",
+    assert_usage_error(*ran, "error: s3://dask-parts/d/part-", "(read by a Dask worker)",
                        "Check the credentials")  # fmt: skip
     assert len(ran.err.strip().splitlines()) == 1
+
+
+def test_task_decided_on_the_rows_a_local_run_decides_it_on(dask_client, small_parts, files,
+                                                            monkeypatch):  # fmt: skip
+    """A label 2 in a later partition: within the first chunk, the task is regression on
+    the cluster as in one process; past it, the same error line names the file's row."""
+    frame = pd.read_parquet(files / "scores.parquet")
+    frame.loc[2500, "label"] = 2
+    frame.to_parquet(files / "three.parquet", row_group_size=600)
+    argv = ["eval", "three.parquet", "--pred-col", "old", "--label-col", "label"]
+    local, remote = _run(argv, dask_client)
+    assert remote["task"] == local["task"] == "regression"
+    assert all(_close(remote["losses"][k], v) for k, v in local["losses"].items())
+    monkeypatch.setattr("losscli.cli.options.STREAM_ROWS", 1000)  # the first chunk: binary
+    want = invoke(argv)
+    assert_usage_error(*want, "three.parquet, column 'label', row 2501: binary labels")
+    assert invoke([*argv, "--dask", dask_client.scheduler.address]).err == want.err
