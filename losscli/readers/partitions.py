@@ -45,6 +45,7 @@ class Partition:
     row_groups: tuple[int, ...] | None = None
     metadata: Any = None  # the Parquet footer, read once by the client
     block: tuple[int, int] | None = None  # CSV: [start, stop) bytes of the lines it owns
+    details: dict[str, Any] | None = None  # an object's listing entry (size, ETag): no HEAD
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def plan(
         parts = [
             p
             for (path, pf), k in zip(table._parts, keys, strict=True)
-            for p in _row_groups(_absolute(path, source), k, pf.metadata)
+            for p in _row_groups(_absolute(path, source), k, pf.metadata, _details(source, path))
         ]
         return parts, Settings("parquet", source.name, None, storage)
     files = getattr(table, "_parts", None) or [table]  # a CsvDataset's tables, or one
@@ -100,7 +101,18 @@ def _absolute(path: str, source: Any) -> str:
     return path if is_url(path) or source.fs is not None else os.path.abspath(path)
 
 
-def _row_groups(path: str, keys: dict, md: Any) -> list[Partition]:
+def _details(source: Any, path: str) -> dict[str, Any] | None:
+    """An object's entry in the file system's listing (size, ETag; cached, no request), for
+    the worker, whose store would otherwise ask for it once per partition; or None."""
+    if source.fs is None:
+        return None
+    try:
+        return dict(source.fs.info(path))
+    except Exception:  # a store that cannot tell: the worker asks
+        return None
+
+
+def _row_groups(path: str, keys: dict, md: Any, details: Any) -> list[Partition]:
     """Runs of row groups of at least PARTITION_ROWS rows (the last run may be smaller)."""
     out, run, rows = [], [], 0
     for i in range(md.num_row_groups):
@@ -110,10 +122,10 @@ def _row_groups(path: str, keys: dict, md: Any) -> list[Partition]:
         run.append(i)
         rows += n
         if rows >= PARTITION_ROWS:
-            out.append(Partition(path, keys, rows, tuple(run), md))
+            out.append(Partition(path, keys, rows, tuple(run), md, details=details))
             run, rows = [], 0
     if run:
-        out.append(Partition(path, keys, rows, tuple(run), md))
+        out.append(Partition(path, keys, rows, tuple(run), md, details=details))
     return out
 
 
@@ -159,25 +171,34 @@ def _blocks(table: Any, path: str, keys: dict) -> list[Partition]:
     if start == 0 or total - start <= CSV_BLOCK:
         return whole
     cuts = list(range(start, total, CSV_BLOCK)) + [total]
-    return [Partition(path, keys, block=(a, b)) for a, b in zip(cuts, cuts[1:], strict=False)]
+    details = _details(source, source.path)
+    return [
+        Partition(path, keys, block=(a, b), details=details)
+        for a, b in zip(cuts, cuts[1:], strict=False)
+    ]
 
 
 def read(part: Partition, columns: list[str], settings: Settings, offset: int = 0) -> Any:
     """One partition as a `Frame` of `columns` whose first row is row `offset` of the
     table (on a worker), the Hive keys of its file as text columns."""
+    import contextlib
+
     import numpy as np
 
-    from losscli.readers.remote import set_storage_options
+    from losscli.readers.remote import is_url, set_storage_options, translated
 
     set_storage_options(settings.storage)
     own = [c for c in columns if c not in part.keys]
+    # a store's errors (credentials, a missing object) come when the bytes are read
+    store = translated(part.path) if is_url(part.path) else contextlib.nullcontext()
     try:
-        if part.row_groups is not None:
-            frame = _read_row_groups(part, own, settings)
-        elif part.block is not None:
-            frame = _read_block(part, own, settings)
-        else:
-            frame = _csv_table(part, settings).read(own)
+        with store:
+            if part.row_groups is not None:
+                frame = _read_row_groups(part, own, settings)
+            elif part.block is not None:
+                frame = _read_block(part, own, settings)
+            else:
+                frame = _csv_table(part, settings).read(own)
     except FileNotFoundError as exc:
         raise InputError(
             f"no such file ({exc.strerror or exc}) (read by a Dask worker)",
@@ -251,13 +272,13 @@ def for_workers(header: Any) -> Any:
     return replace(header, _origins=origins)
 
 
-def _open(path: str) -> Any:
+def _open(part: Partition) -> Any:
     from losscli.readers.remote import filesystem, is_url, open_binary
 
-    if is_url(path):
-        fs, _ = filesystem(path)
-        return open_binary(fs, path)
-    return open(path, "rb")
+    if is_url(part.path):
+        fs, _ = filesystem(part.path)
+        return open_binary(fs, part.path, part.details)
+    return open(part.path, "rb")
 
 
 def _read_row_groups(part: Partition, own: list[str], settings: Settings) -> Any:
@@ -267,7 +288,7 @@ def _read_row_groups(part: Partition, own: list[str], settings: Settings) -> Any
     from losscli.readers._convert import table_to_frame
     from losscli.readers.parquet import _invalid
 
-    with _open(part.path) as handle:
+    with _open(part) as handle:
         try:
             pf = pq.ParquetFile(handle, metadata=part.metadata, pre_buffer=False)
             table = pf.read_row_groups(list(part.row_groups or ()), columns=own)
@@ -287,7 +308,7 @@ def _read_block(part: Partition, own: list[str], settings: Settings) -> Any:
     from losscli.readers._csv_stream import empty_text_as_null
 
     start, stop = part.block  # type: ignore[misc]
-    with _open(part.path) as fh:
+    with _open(part) as fh:
         fh.seek(start - 1)
         at = start - 1 + len(fh.readline())  # the first line that starts at or after `start`
         data = fh.read(stop - at) if at < stop else b""

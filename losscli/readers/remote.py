@@ -313,9 +313,19 @@ def dataset_format(name: str, files: list[str], fmt: str | None, from_extension:
     )
 
 
-def open_binary(fs: Any, url: str) -> Any:
-    """A seekable binary file object of one object (pyarrow reads Parquet by ranges)."""
+def open_binary(fs: Any, url: str, details: dict[str, Any] | None = None) -> Any:
+    """A seekable binary file object of one object (pyarrow reads Parquet by ranges);
+    `details`, the object's listing entry when the caller has it (a Dask worker, from the
+    client), spares the store a request for its size and ETag."""
     with translated(url):
+        if details is not None and "size" in details:
+            try:
+                handle = fs.open(url, "rb", size=details["size"])
+            except TypeError:  # a file system whose open takes no size
+                return fs.open(url, "rb")
+            if isinstance(getattr(type(handle), "details", None), property):
+                handle.details = details  # fsspec's buffered files: what they would ask for
+            return handle
         return fs.open(url, "rb")
 
 
