@@ -102,8 +102,8 @@ def _same_comparisons(local, remote) -> None:
 SLICED = ["--by", "region", "--by", "region,device", "--holm"]
 
 
-@pytest.mark.parametrize(("table", "by"), [("scores.parquet", []), ("scores.parquet", SLICED),
-                                           ("scores.csv", SLICED)])  # fmt: skip
+# without --by: test_losscli_dask_local_starts_its_own_cluster
+@pytest.mark.parametrize(("table", "by"), [("scores.parquet", SLICED), ("scores.csv", SLICED)])
 def test_compare_dask_equals_one_process(dask_client, small_parts, table, by):
     argv = ["compare", table, "--model-col", "old=old", "--model-col", "new=new",
             "--label-col", "label", "--weight-col", "w", "--method", "normal", *by]  # fmt: skip
@@ -261,3 +261,14 @@ def test_task_decided_on_the_rows_a_local_run_decides_it_on(dask_client, small_p
     want = invoke(argv)
     assert_usage_error(*want, "three.parquet, column 'label', row 2501: binary labels")
     assert invoke([*argv, "--dask", dask_client.scheduler.address]).err == want.err
+
+
+def test_losscli_dask_local_starts_its_own_cluster(small_parts):
+    """LOSSCLI_DASK=local:1 (as --dask local:1): a LocalCluster of one worker process,
+    started and closed by the command; local:0 is an error before any start."""
+    argv = ["compare", "scores.parquet", "--model-col", "old=old", "--model-col", "new=new",
+            "--label-col", "label", "--method", "normal", "-f", "json", "-q"]  # fmt: skip
+    local = json.loads(invoke(argv, expect=0).out)
+    ran = invoke(argv, env={"LOSSCLI_DASK": "local:1"}, expect=0)
+    _same_comparisons(local, json.loads(ran.out))
+    assert_usage_error(*invoke([*argv, "--dask", "local:0"]), "--dask local:N needs N ≥ 1")
