@@ -87,10 +87,8 @@ def compare_on_dask(
     for name, path, cols in models:
         read = read_options({**params, "pred_cols": cols})
         read["extra_cols"] = extra if name == base else []
-        opened_table, *opened_by[name] = opened(path, read)  # type: ignore[assignment]
-        first.append(first_chunk(opened_table, *opened_by[name]))
-        if name == base:
-            table = opened_table
+        table, *opened_by[name] = opened(path, read, table)  # type: ignore[assignment]
+        first.append(first_chunk(table, *opened_by[name]))
     names = [m[0] for m in models]
     parts, lengths = partitioned(table, [opened_by[n] for n in names])
     h = opened_by[base][0]
@@ -115,9 +113,10 @@ def compare_on_dask(
         return _on_cluster(run, parts, h, own, models[0][1])
 
 
-def opened(preds: str, read: dict[str, Any]) -> tuple[Any, Any, Any]:
+def opened(preds: str, read: dict[str, Any], table: Any = None) -> tuple[Any, Any, Any]:
     """(the opened table, its inputs header, the column roles): the columns chosen on the
-    client as for a local run (the same names, the same notes); no data is read."""
+    client as for a local run (the same names, the same notes); no data is read. `table`,
+    the same file already open, is not opened again (its footers not read again)."""
     from losscli.readers._roles import PREDS
     from losscli.readers.inputs import header_of
     from losscli.readers.opening import open_inputs
@@ -126,6 +125,7 @@ def opened(preds: str, read: dict[str, Any]) -> tuple[Any, Any, Any]:
         preds, None, read.get("pred_cols") or (), read.get("label_cols") or (),
         read.get("weight_col"), read.get("id_col"), read.get("input_format"), read.get("key"),
         read.get("delimiter"), read.get("nan_policy") or "raise", read.get("extra_cols") or (),
+        None if table is None else {PREDS: table},
     )  # fmt: skip
     return tables[PREDS], header_of(tables, roles), roles
 

@@ -30,8 +30,10 @@ def open_inputs(
     delimiter,
     nan_policy="raise",
     extra_cols=(),
+    opened=None,
 ):  # type: ignore[no-untyped-def]
-    """The opened tables by side (PREDS, LABELS) and the columns each role takes."""
+    """The opened tables by side (PREDS, LABELS) and the columns each role takes; `opened`,
+    tables by side already open (another model's columns of the same table), are reused."""
     if preds == "-" and labels == "-":
         raise InputError(
             "'-' (standard input) is given for both predictions and labels; it can be read once",
@@ -48,8 +50,8 @@ def open_inputs(
     if labels is not None:
         paths[LABELS] = split_key(labels)
     keys = _keys(paths, key)
-    tables = {role: open_table(path, key=keys[role], **options)
-              for role, (path, _) in paths.items()}  # fmt: skip
+    tables = opened or {role: open_table(path, key=keys[role], **options)
+                        for role, (path, _) in paths.items()}  # fmt: skip
     for role, (_, own) in paths.items():
         if own is not None:
             tables[role].own_key = own  # named in messages and the JSON as file.npz:key
