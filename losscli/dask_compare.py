@@ -131,7 +131,8 @@ def compare(
     offsets = None
     if lengths is not None:
         offsets = [int(o) for o in np.concatenate([[0], np.cumsum(lengths)[:-1]])]
-    where = partial(_where, name if offsets is not None else None)
+    # rows across the partitions when their lengths are known, else the partition's own
+    where = partial(_where, (name or "the Dask DataFrame") if offsets is not None else None)
     inputs = inputs or {}
     if first is None:
         first = _parts(parts[0].compute(), cols, 0, where(0), inputs)
@@ -169,9 +170,9 @@ def compare(
     run = stream.finished(plans, spec, sources)
     if method == "auto" and merged.sums.n <= resample.AUTO_NORMAL_ROWS:
         run.notes.append(
-            f"{merged.sums.n:,} rows compared by the normal approximation: on Dask the "
-            "bootstrap, which --method auto chooses for up to "
-            f"{resample.AUTO_NORMAL_ROWS:,} rows, cannot run; leave out --dask for it"
+            f"{merged.sums.n:,} rows compared by the normal approximation: the bootstrap, "
+            f"which --method auto chooses for up to {resample.AUTO_NORMAL_ROWS:,} rows, "
+            "cannot run on Dask; a run without --dask gives it"
         )
     return _build(run, s)
 

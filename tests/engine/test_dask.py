@@ -197,3 +197,32 @@ def test_cli_dask_errors_are_one_line(client, folder, monkeypatch):
     )
     assert_usage_error(*ran, f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
     assert len(ran.err.strip().splitlines()) == 1
+
+
+def test_compare_equals_compare_stream(client, frames):
+    """`losscli.dask.compare` on 5 partitions against `losscli.compare_stream(method=
+    'normal')` on the same rows: losses, d, interval and p-value of the whole and of every
+    slice (d to 1e-12 of |d| or the interval's width, p to what d carries)."""
+    k = 5
+    import losscli.dask
+
+    n = len(frames)
+    chunks = [({"a": frames["prob"][i : i + 500], "b": frames["p_cat"][i : i + 500]},
+               frames["label"][i : i + 500], frames["w"][i : i + 500],
+               frames[["region"]].iloc[i : i + 500]) for i in range(0, n, 500)]  # fmt: skip
+    ref = losscli.compare_stream(chunks, method="normal", by=["region"], holm=True)
+    got = losscli.dask.compare(dd.from_pandas(frames, npartitions=k), {"a": "prob", "b": "p_cat"},
+                               "label", by=["region"], weight_col="w", holm=True)  # fmt: skip
+    for name in ("a", "b"):
+        _same(got.models[name], ref.models[name])
+    assert len(got.comparisons) == len(ref.comparisons) > 3
+    for g, r in zip(got.comparisons, ref.comparisons, strict=True):
+        assert (g.model, g.loss, g.slice) == (r.model, r.loss, r.slice)
+        scale = max(abs(r.difference), r.ci[1] - r.ci[0])
+        assert abs(g.difference - r.difference) <= 1e-12 * scale
+        assert _close(g.ci[1] - g.ci[0], r.ci[1] - r.ci[0])
+        se = (r.ci[1] - r.ci[0]) / 2 / 1.959963984540054
+        assert abs(g.p_value - r.p_value) <= 1e-12 * scale / se
+    with pytest.raises(InputError, match="the bootstrap cannot run on Dask"):
+        losscli.dask.compare(dd.from_pandas(frames, npartitions=2), {"a": "prob", "b": "p_cat"},
+                             "label", method="bootstrap")  # fmt: skip
