@@ -138,11 +138,12 @@ def first_chunk(table: Any, header: Any, roles: Any) -> Any:
     from losscli.readers.lockstep import lockstep, stream_frames
 
     tables = {PREDS: table}
-    chunks = lockstep(header, stream_frames(tables, roles, cli.STREAM_ROWS), roles, tables)
+    frames = stream_frames(tables, roles, cli.STREAM_ROWS)
     try:
-        return next(chunks)
-    finally:
-        chunks.close()
+        return next(lockstep(header, frames, roles, tables))
+    finally:  # the reader's threads and files, not left to the garbage collector
+        for stream in frames.values():
+            getattr(stream, "close", lambda: None)()
 
 
 def partitioned(table: Any, models: list[tuple[Any, Any]]) -> tuple[list[Any], list[int] | None]:
