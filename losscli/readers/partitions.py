@@ -8,12 +8,12 @@ folder or glob) into `Partition`s finer than its files:
   client has read every footer already, to check the schemas; the footer travels with the
   partition (`pq.FileMetaData` pickles), so a worker reads only its row groups' columns.
 - CSV/TSV: byte blocks of `CSV_BLOCK` bytes of one file, as `dask.dataframe.read_csv`'s
-  `blocksize` cuts them: a block owns the lines that start inside it. The header line and
-  the pyarrow options (missing-value markers, column types fixed from the first block, as
-  a local run fixes them from its first piece) come from the client. A compressed file, a
-  file of bare-CR line ends and a file of one column are read whole (a block of a gzip
-  stream cannot be found without reading what comes before it; one column's blank lines
-  are rows).
+  `blocksize` cuts them: a block owns the lines that start inside it. The file's header
+  line and pyarrow options (missing-value markers, column types fixed from its first
+  block, as a local run fixes them from its first piece) come from the client. A file of
+  at most one block, a compressed file, a file of bare-CR line ends and a file of one
+  column are read whole, as a local run streams them (a block of a gzip stream cannot be
+  found without reading what comes before it; one column's blank lines are rows).
 
 `read_inputs` runs on a worker and gives one partition as the engine's `Inputs`, the Hive
 keys of its file as text columns, converted by the readers' own code (`table_to_frame`,
@@ -46,19 +46,18 @@ class Partition:
     metadata: Any = None  # the Parquet footer, read once by the client
     block: tuple[int, int] | None = None  # CSV: [start, stop) bytes of the lines it owns
     details: dict[str, Any] | None = None  # an object's listing entry (size, ETag): no HEAD
+    csv: tuple[bytes, dict[str, Any]] | None = None  # a block's header line, pyarrow options
 
 
 @dataclass(frozen=True)
 class Settings:
     """What every partition of the table shares: its format, name, storage options and,
-    for CSV blocks, the header line and pyarrow's options."""
+    and a CSV file's delimiter."""
 
     format: str
     name: str
     delimiter: str | None
     storage: dict[str, Any]
-    header: bytes = b""
-    csv_options: dict[str, Any] | None = None
 
 
 def plan(
@@ -88,10 +87,10 @@ def plan(
     files = getattr(table, "_parts", None) or [table]  # a CsvDataset's tables, or one
     own = [c for c in columns if c not in keys[0] or c in files[0].names]
     settings = Settings(source.format, source.name, getattr(files[0], "delimiter", None),
-                        storage, *_csv_shared(files[0], own))  # fmt: skip
+                        storage)  # fmt: skip
     parts = []
     for t, k in zip(files, keys, strict=True):
-        parts += _blocks(t, _absolute(t.source.path, t.source), k)
+        parts += _blocks(t, _absolute(t.source.path, t.source), k, own)
     return parts, settings
 
 
@@ -130,8 +129,8 @@ def _row_groups(path: str, keys: dict, md: Any, details: Any) -> list[Partition]
 
 
 def _csv_shared(table: Any, own: list[str]) -> tuple[bytes, dict[str, Any]]:
-    """The header line and pyarrow's options for every block: column types from the first
-    block (integers and empty columns as float64), as `CsvTable.iterate` fixes them from its
+    """The header line and pyarrow's options for every block of a file: column types from
+    its first block (integers and empty columns as float64), as `CsvTable.iterate` fixes them from its
     first piece, so that every block reads a column as the same type."""
     import io
 
@@ -154,7 +153,7 @@ def _csv_shared(table: Any, own: list[str]) -> tuple[bytes, dict[str, Any]]:
     return header, table._options(own, False, types=types)
 
 
-def _blocks(table: Any, path: str, keys: dict) -> list[Partition]:
+def _blocks(table: Any, path: str, keys: dict, own: list[str]) -> list[Partition]:
     """A CSV file's byte blocks of CSV_BLOCK bytes, or the whole file (see the docstring)."""
     whole = [Partition(path, keys)]
     text, source = table.text, table.source
@@ -172,8 +171,9 @@ def _blocks(table: Any, path: str, keys: dict) -> list[Partition]:
         return whole
     cuts = list(range(start, total, CSV_BLOCK)) + [total]
     details = _details(source, source.path)
+    csv = _csv_shared(table, own)  # each file's own, as a local run reads each file
     return [
-        Partition(path, keys, block=(a, b), details=details)
+        Partition(path, keys, block=(a, b), details=details, csv=csv)
         for a, b in zip(cuts, cuts[1:], strict=False)
     ]
 
@@ -198,7 +198,7 @@ def read(part: Partition, columns: list[str], settings: Settings, offset: int = 
             elif part.block is not None:
                 frame = _read_block(part, own, settings)
             else:
-                frame = _csv_table(part, settings).read(own)
+                frame = _read_whole(part, own, settings)
     except FileNotFoundError as exc:
         raise InputError(
             f"no such file ({exc.strerror or exc}) (read by a Dask worker)",
@@ -308,6 +308,7 @@ def _read_block(part: Partition, own: list[str], settings: Settings) -> Any:
     from losscli.readers._csv_stream import empty_text_as_null
 
     start, stop = part.block  # type: ignore[misc]
+    header, options = part.csv  # type: ignore[misc]
     with _open(part) as fh:
         fh.seek(start - 1)
         at = start - 1 + len(fh.readline())  # the first line that starts at or after `start`
@@ -317,9 +318,7 @@ def _read_block(part: Partition, own: list[str], settings: Settings) -> Any:
     if not data.strip():
         return table_to_frame(_empty(own), settings.name, settings.format, None)
     try:
-        table = empty_text_as_null(
-            pacsv.read_csv(pa.py_buffer(settings.header + data), **(settings.csv_options or {}))
-        )
+        table = empty_text_as_null(pacsv.read_csv(pa.py_buffer(header + data), **options))
         if any(pa.types.is_binary(f.type) for f in table.schema):
             raise ValueError("it is not valid UTF-8")
     except (pa.ArrowException, OSError, ValueError, UnicodeError) as exc:
@@ -337,3 +336,12 @@ def _csv_table(part: Partition, settings: Settings) -> Any:
     from losscli.readers import open_table
 
     return open_table(part.path, input_format=settings.format, delimiter=settings.delimiter)
+
+
+def _read_whole(part: Partition, own: list[str], settings: Settings) -> Any:
+    """A whole CSV file, read as a local run streams it (types fixed by its first block,
+    the pieces parsed in order), its chunks joined."""
+    from losscli.readers.dataset import _concat
+
+    table = _csv_table(part, settings)
+    return _concat(list(table.iterate(own, 1 << 62)), settings.name)
