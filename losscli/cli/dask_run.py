@@ -1,12 +1,14 @@
-"""`--dask ADDRESS` (or `LOSSCLI_DASK`) for `eval` and `check`: the files evaluated on a
-Dask cluster with `losscli.dask.evaluate` (SPEC §10).
+"""`--dask ADDRESS` (or `LOSSCLI_DASK`) for `eval`, `check` and `compare`: the files
+evaluated on a Dask cluster with `losscli.dask.evaluate` and `losscli.dask.compare`
+(SPEC §10).
 
-The columns are chosen on the client as for a local run (the same names, the same
-notes); the workers read the table's partitions themselves with Dask's readers (Parquet
-row groups or files, CSV blocks), each returns an accumulator state, and the states are
-merged in Dask's tree. `local` starts a LocalCluster of one worker process per core,
-`local:N` of N. A scheduler that does not answer, a worker that dies and a file that a
-worker cannot read are each one `error:` line.
+The columns are chosen on the client as for a local run (the same names, the same notes),
+and the task, classes and losses are decided on the first chunk a local run reads. The
+workers read the table's partitions themselves with losscli's readers
+(`readers/partitions.py`: Parquet row groups, CSV blocks, whole files), each returns a
+state, and the states are merged in Dask's tree. `local` starts a LocalCluster of one
+worker process per core, `local:N` of N. A scheduler that does not answer, a worker that
+dies and a file that a worker cannot read are each one `error:` line.
 """
 
 from __future__ import annotations
