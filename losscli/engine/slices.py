@@ -161,11 +161,14 @@ class SlicedSums:
         if weighted or self._weight is not None:
             if self._weight is None:  # weights from now on: Σω so far is the count
                 self._weight = self._copy_of_count()
-            self._weight.add(_by_key(batch, None, codes, s, self.n_groups) if weighted else count)
-        self._count.add(count)
+            if weighted:
+                self._weight.add(_by_key(batch, None, codes, s, self.n_groups), keep=True)
+            else:
+                self._weight.add(count)
+        self._count.add(count, keep=True)  # Σω took a copy of it, if it took it
         for key, values in terms.items():
             parts = [_by_key(batch, t, codes, s, self.n_groups) for t in values]
-            self._sums[key].add(parts[0] if len(parts) == 1 else np.stack(parts, axis=2))
+            self._sums[key].add(parts[0] if len(parts) == 1 else np.stack(parts, axis=2), keep=True)
 
     def merged(self, other: SlicedSums, reuse: bool = False) -> SlicedSums:
         """The sums of both: added row by row when their keys are numbered alike (one run),

@@ -26,25 +26,32 @@ class CompensatedSum:
     # TwoSum, so that adding 10⁵-slice sums per chunk allocates nothing
     _own: bool = field(default=False, repr=False, compare=False)
     _scratch: tuple[Array, Array, Array] | None = field(default=None, repr=False, compare=False)
+    # `lo` is all zeros, never written (a chunk's first sums): `absorb` need not add it
+    _exact: bool = field(default=False, repr=False, compare=False)
 
     def __getstate__(self) -> tuple[Array, Array, bool]:  # no scratch in a Dask state
         return self.hi, self.lo, self.empty
 
     def __setstate__(self, state: tuple[Array, Array, bool]) -> None:
         self.hi, self.lo, self.empty = state
-        self._own, self._scratch = False, None
+        self._own, self._scratch, self._exact = False, None, False
 
     @classmethod
     def zeros(cls, shape: tuple[int, ...]) -> CompensatedSum:
         return cls(np.zeros(shape), np.zeros(shape), empty=True)
 
-    def add(self, values: Array) -> None:
-        # 0 + v = v exactly: a fresh chunk's sums (10⁵ slices) are one copy, no TwoSum
+    def add(self, values: Array, keep: bool = False) -> None:
+        """Add `values`; with `keep` the caller gives them away (a new float64 array that
+        nothing else writes), so that a chunk's first sums are kept as they are."""
+        # 0 + v = v exactly: a fresh chunk's sums (10⁵ slices) are kept, no TwoSum, and no
+        # page of `lo` is touched (np.zeros maps zero pages)
         if self.empty and np.shape(values) == self.hi.shape:
-            self.hi = np.array(values, dtype=np.float64)
-            self.lo = np.zeros_like(self.hi)
-            self.empty = False
+            keep = keep and isinstance(values, np.ndarray) and values.dtype == np.float64
+            self.hi = values if keep else np.array(values, dtype=np.float64)
+            self.lo = np.zeros(self.hi.shape)
+            self.empty, self._exact = False, True
             return
+        self._exact = False
         # TwoSum: s = a + b exactly equals hi + err with err computed without branches;
         # two temporaries, written in place (10⁵-slice sums are added once per chunk)
         s = self.hi + values
@@ -68,7 +75,7 @@ class CompensatedSum:
             return
         if self.empty:
             self.hi, self.lo, self.empty = other.hi.copy(), other.lo.copy(), False
-            self._own = True
+            self._own, self._exact = True, other._exact
             return
         if not self._own:  # `hi` may be another sum's too
             self.hi, self._own = self.hi.copy(), True
@@ -82,8 +89,10 @@ class CompensatedSum:
         np.subtract(a, t, out=t)
         np.subtract(b, bp, out=bp)
         t += bp
-        self.lo += other.lo
+        if not other._exact:
+            self.lo += other.lo
         self.lo += t
+        self._exact = False
         self.hi, self._scratch = s, (a, bp, t)  # the old `hi` is scratch from now on
 
     def value(self) -> Array:
