@@ -235,6 +235,13 @@ class State:
 
 def _state(frame: Any, shared: Any, where: str, offset: int) -> list[State]:
     """One partition's state (a one-item list, as `dask.bag` takes it), on a worker."""
+    from losscli.dask import heap_kept
+
+    with heap_kept():
+        return _state_of(frame, shared, where, offset)
+
+
+def _state_of(frame: Any, shared: Any, where: str, offset: int) -> list[State]:
     step, cols = shared
     from losscli import comparison_slices as sliced
     from losscli.chunks import make_accumulator

@@ -179,10 +179,12 @@ def partitioned(table: Any, models: list[tuple[Any, Any]]) -> tuple[list[Any], l
 
 def read_partition(part: Any, shared: Any, offset: int | None, index: int) -> Any:
     """One partition as `Inputs` (on a worker): `readers.partitions.read_inputs`."""
+    from losscli.dask import heap_kept
     from losscli.readers.partitions import read_inputs
 
     columns, settings, models = shared
-    return read_inputs(part, columns, settings, models, offset, index)
+    with heap_kept():
+        return read_inputs(part, columns, settings, models, offset, index)
 
 
 def _client(address: str):  # type: ignore[no-untyped-def]
