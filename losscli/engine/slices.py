@@ -156,6 +156,7 @@ class SlicedSums:
         s = max(self.index.size, self._count.hi.shape[0])
         self._grow(s)
         count = _by_key(batch, None, codes, s, self.n_groups, weighted=False)
+        whole = self.n_groups == 1 or batch.Y is None  # counts of rows, not of soft labels
         # Keras and PyTorch divide a weighted mean by N (SPEC §9), in each slice as in the whole
         weighted = batch.weights is not None and not batch.rules.weights_over_n
         if weighted or self._weight is not None:
@@ -164,8 +165,9 @@ class SlicedSums:
             if weighted:
                 self._weight.add(_by_key(batch, None, codes, s, self.n_groups), keep=True)
             else:
-                self._weight.add(count)
-        self._count.add(count, keep=True)  # Σω took a copy of it, if it took it
+                self._weight.add(count, whole=whole)
+        # Σω took a copy of it, if it took it
+        self._count.add(count, keep=True, whole=whole)
         for key, values in terms.items():
             parts = [_by_key(batch, t, codes, s, self.n_groups) for t in values]
             self._sums[key].add(parts[0] if len(parts) == 1 else np.stack(parts, axis=2), keep=True)
