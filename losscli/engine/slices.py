@@ -207,7 +207,7 @@ class SlicedSums:
             placed = CompensatedSum.zeros((s, *theirs.hi.shape[1:]))
             placed.hi[where] = theirs.hi
             placed.lo[where] = theirs.lo
-            placed.empty = theirs.empty
+            placed.empty, placed._whole = theirs.empty, theirs._whole
             return mine.grown(s).merged(placed)
 
         if self._weight is not None or other._weight is not None:

@@ -227,3 +227,41 @@ def test_compensated_sum_merge_keeps_the_error_terms_of_both_sides():
     d.add(np.array([-(2.0**53)]))
     assert a.merged(d).value()[0] == 1.0
     assert d.merged(a).value()[0] == 1.0
+
+
+def test_a_running_total_keeps_the_error_terms_of_both_sides():
+    # absorb (a chunk's sums added in place into the running total) is merged's TwoSum
+    a, b = CompensatedSum.zeros((1,)), CompensatedSum.zeros((1,))
+    for s in (a, b):
+        s.add(np.array([2.0**53]))
+        s.add(np.array([1.0]))
+    total = CompensatedSum.zeros((1,))
+    for part in (a, b):
+        total.absorb(part)
+    c = CompensatedSum.zeros((1,))
+    c.add(np.array([-(2.0**54)]))
+    total.absorb(c)
+    assert total.value()[0] == 2.0
+    assert (a.hi[0], a.lo[0]) == (2.0**53, 1.0)  # the parts are not written into
+
+
+def test_whole_numbers_add_exactly_and_a_later_fraction_keeps_its_error():
+    # counts add without TwoSum while every value is whole; the first other value brings
+    # TwoSum back, with its error term
+    for how in ("add", "absorb", "merged"):
+        s = CompensatedSum.zeros((1,))
+        s.add(np.array([2.0**53 - 2]), whole=True)
+        s.add(np.array([1.0]), whole=True)
+        assert s.value()[0] == 2.0**53 - 1
+        one = CompensatedSum.zeros((1,))
+        one.add(np.array([1.0]))  # not said to be whole
+        for _ in range(2):
+            if how == "add":
+                s.add(np.array([1.0]))
+            elif how == "absorb":
+                s.absorb(one)
+            else:
+                s = s.merged(one)
+        d = CompensatedSum.zeros((1,))
+        d.add(np.array([-(2.0**53)]))
+        assert s.merged(d).value()[0] == 1.0, how
