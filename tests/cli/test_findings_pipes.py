@@ -83,9 +83,10 @@ def test_M2_pipe_into_true_under_pipefail_is_141(args):
 
 @pytest.fixture(scope="module")
 def big_csv(tmp_path_factory):
-    """50,000 rows: per-sample output of about a megabyte, far beyond any pipe buffer (64 KiB)."""
+    """12,000 rows: per-sample output of about 250 KB or more, far beyond any pipe buffer
+    (64 KiB)."""
     rng = np.random.default_rng(9)
-    n = 50_000
+    n = 12_000
     p = rng.uniform(0.01, 0.99, n)
     y = (rng.uniform(size=n) < p).astype(int)
     path = tmp_path_factory.mktemp("big") / "big.csv"
