@@ -186,11 +186,14 @@ class Slicing:
 
         def column(values: Array) -> tuple[str, list[Any]]:
             """A float column's format and items: %r of each float (`repr`, as `dumps`
-            writes it) when all are finite, else their texts with null."""
+            writes it) when all are finite, else their texts with null; whole numbers
+            below 10¹⁶ (Σω of unweighted rows), which `repr` writes as ``12.0``, as ints."""
             chosen = values[positions]
-            if np.isfinite(chosen).all():
-                return "%r", chosen.tolist()
-            return "%s", numbers(chosen)
+            if not np.isfinite(chosen).all():
+                return "%s", numbers(chosen)
+            if ((chosen == np.trunc(chosen)) & (chosen < 1e16) & ~np.signbit(chosen)).all():
+                return "%d.0", chosen.astype(np.int64).tolist()
+            return "%r", chosen.tolist()
 
         weights = column(t.sum_weights)
         losses = [(name, column(v)) for name, v in t.losses.items()]

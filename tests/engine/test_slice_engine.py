@@ -246,6 +246,25 @@ def test_json_lines_of_slices_are_what_the_json_module_writes() -> None:
         assert len(rows) == (5 if every else 3)
 
 
+@pytest.mark.parametrize(
+    "sum_weights",
+    [[0.0, 12.0, 3.0, 9999999999999998.0], [0.0, 12.0, 3.0, 1e16], [0.0, 12.0, 3.0, 2.5]],
+    ids=["whole", "whole, one of 1e16", "one fraction"],
+)
+def test_json_lines_write_whole_sums_of_weights_as_json_does(sum_weights: list[float]) -> None:
+    """Σω of unweighted slices are whole numbers, written from ints; 1e16 and fractions go
+    through repr, as `json.dumps` writes them."""
+    from losscli.render.json import _compact
+    from losscli.slicing import build
+
+    keys = [("a",), ("b",), ("c",), ("d",)]
+    table = SliceTable.of_keys(
+        keys, np.array([0, 12, 3, 4]), np.array(sum_weights), {"mse": np.array([0.1] * 4)}
+    )
+    rows = build(["k"], table, ["mse"], {}).to_dict()["groups"]
+    assert rows.lines == [_compact(r) for r in rows]
+
+
 def test_values_of_many_slices_equal_the_value_of_each() -> None:
     """`Statistic.values` (vectorised for means, looped for the rest) equals `value`."""
     from losscli.engine.options import Options
