@@ -15,6 +15,7 @@ partitioned. Needs the extra `losscli[dask]` (dask, distributed).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -37,8 +38,9 @@ _heap_lock = threading.Lock()
 _heap_users = 0
 
 
+@functools.cache
 def _glibc() -> Any:
-    """glibc (for mallopt and malloc_trim), or None elsewhere."""
+    """glibc (for mallopt and malloc_trim), or None elsewhere; looked up once a process."""
     import ctypes
     import ctypes.util
 

@@ -479,18 +479,12 @@ def _needs_bins(name: str, values: np.ndarray, i: int, row_offset: int) -> Input
     )
 
 
-def sort_order(keys: Sequence[Key], bins: Mapping[str, Bins], by: Sequence[str]) -> list[int]:
-    """Positions of `keys` in output order: per part numbers by value (bins by edge) when
-    every key's part is a number, else by text; null last; the first part first."""
-    if not keys:
-        return []
-    return order_of_parts([[k[j] for k in keys] for j in range(len(by))], bins, by).tolist()
-
-
 def order_of_parts(
     parts: Sequence[list[str | None]], bins: Mapping[str, Bins], by: Sequence[str]
 ) -> NDArray[np.intp]:
-    """`sort_order` of keys given as one list per part (`SliceTable.parts`)."""
+    """Positions of keys, given as one list per part (`SliceTable.parts`), in output order:
+    per part numbers by value (bins by edge) when every key's part is a number, else by
+    text; null last; the first part first."""
     if not parts or not parts[0]:
         return np.empty(0, dtype=np.intp)
     ranks = [_ranks(part, bins.get(name)) for part, name in zip(parts, by, strict=True)]

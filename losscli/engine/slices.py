@@ -48,16 +48,6 @@ class SliceTable:
     sum_weights: Array
     losses: dict[str, Array]
 
-    @classmethod
-    def of_keys(
-        cls, keys: Sequence[Key], n_samples: NDArray[np.int64], sum_weights: Array,
-        losses: dict[str, Array], width: int | None = None,
-    ) -> SliceTable:  # fmt: skip
-        """The table of whole keys (tuples of `width` parts, by default the first key's)."""
-        width = len(keys[0]) if width is None else width
-        parts = [list(p) for p in zip(*keys, strict=True)] if keys else [[] for _ in range(width)]
-        return cls(parts, n_samples, sum_weights, losses)
-
     @cached_property
     def keys(self) -> list[Key]:
         return list(zip(*self.parts, strict=True))

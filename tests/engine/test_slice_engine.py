@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from losscli.engine.accumulate import Accumulator
-from losscli.engine.keys import Bins, encode, key_text, sort_order
+from losscli.engine.keys import Bins, encode, key_text, order_of_parts
 from losscli.engine.options import Options
 from losscli.engine.registry import resolve_many
 from losscli.engine.slices import SliceTable
@@ -57,6 +57,15 @@ def test_bins_are_half_open_and_keyed_by_the_edges_as_written() -> None:
 def test_bad_bin_edges_are_errors(text: str) -> None:
     with pytest.raises(InputError):
         Bins.parse("age", text)
+
+
+def sort_order(keys: list, bins: dict, by: list) -> list[int]:
+    """The output order of whole keys (tuples), through the engine's column form."""
+    return order_of_parts([[k[j] for k in keys] for j in range(len(by))], bins, by).tolist()
+
+
+def _table(keys: list, n_samples: np.ndarray, sum_weights: np.ndarray, losses: dict) -> SliceTable:
+    return SliceTable([list(p) for p in zip(*keys, strict=True)], n_samples, sum_weights, losses)
 
 
 def test_cross_of_two_columns() -> None:
@@ -229,7 +238,7 @@ def test_json_lines_of_slices_are_what_the_json_module_writes() -> None:
     from losscli.slicing import build
 
     keys = [("eu",), (None,), ('q"uo\\te',), ("ünï\n",), ("3",)]
-    table = SliceTable.of_keys(
+    table = _table(
         keys,
         np.array([1, 2, 3, 4, 5]),
         np.array([1.0, 2.5, 1e-300, 3.0, 7.0]),
@@ -258,7 +267,7 @@ def test_json_lines_write_whole_sums_of_weights_as_json_does(sum_weights: list[f
     from losscli.slicing import build
 
     keys = [("a",), ("b",), ("c",), ("d",)]
-    table = SliceTable.of_keys(
+    table = _table(
         keys, np.array([0, 12, 3, 4]), np.array(sum_weights), {"mse": np.array([0.1] * 4)}
     )
     rows = build(["k"], table, ["mse"], {}).to_dict()["groups"]
