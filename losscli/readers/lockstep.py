@@ -96,17 +96,28 @@ def _show_id(value: object) -> str:
 
 
 def _rechunk(frames: Iterator[Frame], size: int) -> Iterator[Frame]:
-    """Frames of exactly `size` rows (the last may be shorter), whatever the reader yields."""
+    """Frames of exactly `size` rows (the last may be shorter), whatever the reader yields:
+    views of a frame where a chunk lies within it, and a copy of only the rows of a chunk
+    that spans frames (a file's last short batch puts every later chunk across two)."""
     pending: list[Frame] = []
     count = 0
     for frame in frames:
-        pending.append(frame)
-        count += frame.n_rows
-        while count >= size:
-            merged = _concat(pending)
-            yield _slice(merged, 0, size)
-            rest = _slice(merged, size, merged.n_rows)
-            pending, count = ([rest] if rest.n_rows else []), rest.n_rows
+        start = 0
+        if pending:
+            need = size - count
+            if frame.n_rows < need:
+                pending.append(frame)
+                count += frame.n_rows
+                continue
+            yield _concat([*pending, _slice(frame, 0, need)])
+            start, pending, count = need, [], 0
+        while frame.n_rows - start >= size:
+            yield (
+                frame if start == 0 and frame.n_rows == size else _slice(frame, start, start + size)
+            )
+            start += size
+        if start < frame.n_rows:
+            pending, count = [_slice(frame, start, frame.n_rows)], frame.n_rows - start
     if count:
         yield _concat(pending)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from losscli.errors import InputError
 from losscli.readers._convert import table_to_frame
@@ -32,8 +33,11 @@ class ParquetTable:
         self.source = source
         self.format = "parquet"
         self.notes: list[str] = []
+        self._sizes: list[int] = []  # a URL's objects: their sizes, for `ranges`
         if source.files:
             self._parts = self._open_directory(source.files)
+        elif source.fs is not None:
+            self._parts = self._opened([source.name])
         else:
             self._parts = [(source.name, self._open(source.path or source.data, source.name))]
         schema = self._parts[0][1].schema_arrow
@@ -64,10 +68,40 @@ class ParquetTable:
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise _invalid(label, exc) from None
 
+    def _opened(self, files: list[str]) -> list[tuple[str, Any]]:
+        """(path, ParquetFile) of each of `files`: a URL's objects' footers are fetched at
+        once (`ranges.footers`), their data later by ranges (`iterate`)."""
+        import pyarrow.parquet as pq
+
+        fs = self.source.fs
+        if fs is None:
+            return [(path, self._open(path, path)) for path in files]
+        from losscli.readers import ranges
+        from losscli.readers.remote import translated
+
+        with translated(self.source.name):
+            self._sizes = [int(fs.info(path)["size"]) for path in files]
+        try:
+            metas = ranges.footers(fs, files, self._sizes)
+        except ranges.Failed as failed:
+            raise self._failed(files[failed.file], failed) from None
+        return [
+            (path, pq.ParquetFile(ranges.Spans(fs, path, size), metadata=md, pre_buffer=False))
+            for path, size, md in zip(files, self._sizes, metas, strict=True)
+        ]
+
+    def _failed(self, label: str, failed: Any) -> InputError:
+        """A `ranges.Failed` as the error of object `label`: the store's, or pyarrow's."""
+        from losscli.readers.remote import translated
+
+        if failed.fetching:
+            with translated(label):
+                raise failed.error
+        return _invalid(label, failed.error)
+
     def _open_directory(self, files: list[str]):  # type: ignore[no-untyped-def]
-        parts, skipped = [], []
-        for path in files:
-            pf = self._open(path, path)
+        parts, skipped, sizes = [], [], []
+        for k, (path, pf) in enumerate(self._opened(files)):
             if pf.metadata.num_rows == 0:
                 skipped.append(os.path.basename(path))
                 continue
@@ -81,6 +115,8 @@ class ParquetTable:
                         source=path,
                     )
             parts.append((path, pf))
+            sizes += self._sizes[k : k + 1]
+        self._sizes = sizes
         if skipped:
             self.notes.append(
                 f"{self.source.name}: skipped {len(skipped)} empty file(s): {', '.join(skipped[:5])}"
@@ -98,7 +134,12 @@ class ParquetTable:
 
         tables = []
         own, keys = self._split(columns)
-        for i, (label, pf) in enumerate(self._parts):
+        if self.source.fs is not None:  # a URL: by ranges, as `iterate` reads it
+            got: dict[int, list[Any]] = {}
+            for i, batch in self._batches(own, 1 << 62):
+                got.setdefault(i, []).append(batch)
+            tables = [self._with_keys(pa.Table.from_batches(b), i, keys) for i, b in got.items()]
+        for i, (label, pf) in enumerate(self._parts if self.source.fs is None else []):
             try:
                 table = pf.read(columns=own)
             except (pa.ArrowException, OSError, ValueError) as exc:
@@ -114,19 +155,39 @@ class ParquetTable:
 
         offset = 0
         own, keys = self._split(columns)
+        for i, batch in self._batches(own, batch_rows):
+            if batch.num_rows == 0:
+                continue
+            table = self._with_keys(pa.Table.from_batches([batch]), i, keys)
+            yield table_to_frame(table, self.source.name, self.format, None, offset)
+            offset += batch.num_rows
+        if offset == 0:
+            raise InputError("no rows", source=self.source.name)
+
+    def _batches(self, own: list[str] | None, batch_rows: int) -> Iterator[tuple[int, Any]]:
+        """(file, record batch) of every file in order. A URL's objects are read by byte
+        ranges fetched ahead (`ranges`), local files through pyarrow's own reader."""
+        import pyarrow as pa
+
+        if self.source.fs is not None:
+            from losscli.readers import ranges
+
+            todo = [u for i, (label, pf) in enumerate(self._parts)
+                    for u in ranges.units(i, label, pf.metadata, own)]  # fmt: skip
+            files = [(size, pf.metadata) for size, (_, pf) in zip(self._sizes, self._parts,
+                                                                  strict=True)]  # fmt: skip
+            try:
+                yield from ranges.batches(self.source.fs, files, todo, own, batch_rows)
+            except ranges.Failed as failed:
+                raise self._failed(self._parts[failed.file][0], failed) from None
+            return
         for i, (label, pf) in enumerate(self._parts):
             batches = pf.iter_batches(batch_size=batch_rows, columns=own, use_threads=True)
             try:
                 for batch in batches:
-                    if batch.num_rows == 0:
-                        continue
-                    table = self._with_keys(pa.Table.from_batches([batch]), i, keys)
-                    yield table_to_frame(table, self.source.name, self.format, None, offset)
-                    offset += batch.num_rows
+                    yield i, batch
             except (pa.ArrowException, OSError, ValueError) as exc:
                 raise _invalid(label, exc) from None
-        if offset == 0:
-            raise InputError("no rows", source=self.source.name)
 
     def _split(self, columns: Sequence[str] | None) -> tuple[list[str] | None, list[str]]:
         """The requested columns the files hold, and the partition keys requested."""

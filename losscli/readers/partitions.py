@@ -287,7 +287,10 @@ def _read_row_groups(part: Partition, own: list[str], settings: Settings) -> Any
 
     from losscli.readers._convert import table_to_frame
     from losscli.readers.parquet import _invalid
+    from losscli.readers.remote import is_url
 
+    if is_url(part.path):  # its column chunks fetched at once, by merged ranges
+        return table_to_frame(_fetched_row_groups(part, own), settings.name, "parquet", None)
     with _open(part) as handle:
         try:
             pf = pq.ParquetFile(handle, metadata=part.metadata, pre_buffer=False)
@@ -297,6 +300,29 @@ def _read_row_groups(part: Partition, own: list[str], settings: Settings) -> Any
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise _invalid(part.path, exc) from None
     return table_to_frame(table, settings.name, "parquet", None)
+
+
+def _fetched_row_groups(part: Partition, own: list[str]) -> Any:
+    """A partition of an object in a store, by `readers.ranges` (its units fetched
+    concurrently, ahead of their decoding); a store's error is raised as the store's."""
+    import pyarrow as pa
+
+    from losscli.readers import ranges
+    from losscli.readers.parquet import _invalid
+    from losscli.readers.remote import filesystem
+
+    fs, _ = filesystem(part.path)
+    size = (part.details or {}).get("size") or fs.size(part.path)
+    todo = ranges.units(0, part.path, part.metadata, own, part.row_groups)
+    try:
+        got = [b for _, b in ranges.batches(fs, [(size, part.metadata)], todo, own, 1 << 62)]
+    except ranges.Failed as failed:
+        if failed.fetching:
+            raise failed.error from None
+        raise _invalid(part.path, failed.error) from None
+    if not got:
+        return part.metadata.schema.to_arrow_schema().empty_table().select(own)
+    return pa.Table.from_batches(got)
 
 
 def _read_block(part: Partition, own: list[str], settings: Settings) -> Any:

@@ -184,3 +184,45 @@ def test_a_missing_extra_names_the_pip_install():
         "error: s3://bucket/preds.parquet: reading s3:// needs the package s3fs, which is not "
         "installed. Install the cloud extra: pip install 'losscli[cloud]'.\n"
     )
+
+
+def test_many_units_fetched_ahead_equal_the_local_file(s3_server, bucket, tmp_path, monkeypatch):
+    """A Parquet object is read by byte ranges fetched ahead (`readers.ranges`): with units
+    of a few row groups and a window of two units, the numbers, slices and worst rows are
+    those of the same file read locally, to the last digit."""
+    from losscli.readers import ranges
+
+    fs, _ = bucket
+    rng = np.random.default_rng(5)
+    n = 40_000
+    p = rng.uniform(0.01, 0.99, n)
+    table = pa.table({"prob": p, "noise": rng.normal(size=n),
+                      "label": (rng.uniform(size=n) < p).astype(np.int64),
+                      "g": pa.array([f"g{i % 7}" for i in range(n)])})  # fmt: skip
+    local = tmp_path / "many.parquet"
+    pq.write_table(table, local, row_group_size=2_500)
+    fs.put_file(str(local), f"{BUCKET}/many/a.parquet")
+    fs.put_file(str(local), f"{BUCKET}/many/b.parquet")
+    monkeypatch.setattr(ranges, "UNIT", 40_000)
+    monkeypatch.setattr(ranges, "AHEAD", 80_000)
+    argv = ["--pred-col", "prob", "--label-col", "label", "--by", "g", "--worst", "3",
+            "-l", "bce,mse", "-f", "json", "-q"]  # fmt: skip
+    here = tmp_path / "here"
+    here.mkdir()
+    local.rename(here / "a.parquet")
+    pq.write_table(table, here / "b.parquet", row_group_size=2_500)
+    remote = invoke(["eval", f"s3://{BUCKET}/many/", *argv], env=s3_server.env(), expect=0)
+    mine = invoke(["eval", str(here), *argv], expect=0)
+    a, b = json.loads(remote.out), json.loads(mine.out)
+    assert a["n_samples"] == 2 * n
+    assert a["losses"] == b["losses"] and a["slices"] == b["slices"] and a["worst"] == b["worst"]
+
+
+def test_a_truncated_object_is_one_error_line_naming_it(s3_server, bucket):
+    fs, _ = bucket
+    whole = fs.cat_file(f"{BUCKET}/one/preds.parquet")
+    fs.pipe_file(f"{BUCKET}/cut/a.parquet", whole)
+    fs.pipe_file(f"{BUCKET}/cut/b.parquet", whole[: len(whole) // 2])
+    ran = invoke(["eval", f"s3://{BUCKET}/cut/", "--pred-col", "prob", "-q"], env=s3_server.env())
+    assert_usage_error(*ran, f"error: s3://{BUCKET}/cut/b.parquet: not a valid Parquet file")
+    assert len(ran.err.strip().splitlines()) == 1

@@ -1,0 +1,247 @@
+"""Parquet objects in a store, read by byte ranges fetched ahead of the engine (SPEC §10).
+
+A store answers a request slowly and many requests at once quickly, so a Parquet file in a
+store is not read through a file object chunk by chunk (each column chunk a request, the
+losses waiting for each). Instead:
+
+- `footers`: the footers of all a dataset's objects in one concurrent `cat_ranges` of
+  their last `TAIL` bytes (a second request only for a footer larger than that).
+- `units`: a file's row groups cut into units of at most `UNIT` bytes of the requested
+  columns; a unit's column chunks are merged into few requests (`fsspec.utils.
+  merge_offset_ranges`: gaps up to `GAP` bytes read through, as pyarrow's own pre-buffering
+  joins ranges).
+- `Ahead`: the units fetched by a few threads at once, in order, up to `AHEAD` bytes beyond
+  the unit being decoded, while the engine computes the losses of the previous one; memory
+  stays bounded by `AHEAD` + one unit, whatever the size of the files.
+- `Spans`: the file object pyarrow decodes a unit from: reads are served from the fetched
+  bytes, and a read outside them (never, for the ranges of the metadata) is fetched.
+
+The requests go through the fsspec file system of the URL (`remote.filesystem`), so
+credentials, `--storage-option` and errors are those of every other read.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+TAIL = 64 << 10  # bytes read from the end of each object: the footer, in one request
+UNIT = 32 << 20  # at most this many bytes of column chunks per unit (pyarrow's range_size_limit)
+GAP = 8 << 10  # bytes between column chunks read through rather than a new request
+AHEAD = 96 << 20  # fetched bytes kept ahead of the unit being decoded
+FETCHERS = 4  # units fetched at once
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Row groups of one object and the merged byte ranges of their requested columns."""
+
+    file: int  # the object's place in the dataset
+    path: str
+    row_groups: tuple[int, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(e - s for s, e in zip(self.starts, self.ends, strict=True))
+
+
+class Spans(io.RawIOBase):
+    """One object of size `size` as pyarrow reads it: `parts` (start -> bytes) fetched
+    already; any other read is a request of its own."""
+
+    def __init__(self, fs: Any, path: str, size: int, parts: dict[int, bytes] | None = None):
+        super().__init__()
+        self.fs, self.path, self.size = fs, path, size
+        self.parts = sorted((parts or {}).items())
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+        stop = self.size if n is None or n < 0 else min(self.size, self.pos + n)
+        start, self.pos = self.pos, max(self.pos, stop)
+        if start >= stop:
+            return b""
+        for at, data in self.parts:
+            if at <= start and stop <= at + len(data):
+                return memoryview(data)[start - at : stop - at]  # type: ignore[return-value]
+        return self.fs.cat_file(self.path, start=start, end=stop)  # type: ignore[no-any-return]
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def footers(fs: Any, paths: Sequence[str], sizes: Sequence[int]) -> list[Any]:
+    """Each object's Parquet metadata (`pq.FileMetaData`), from one concurrent request of
+    every object's last TAIL bytes; an object that fails is `Failed` (the first, in order)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    starts = [max(0, s - TAIL) for s in sizes]
+    tails = fs.cat_ranges(list(paths), starts, list(sizes), on_error="return")
+    out = []
+    for i, (path, size, tail) in enumerate(zip(paths, sizes, tails, strict=True)):
+        if isinstance(tail, BaseException):
+            raise Failed(i, tail, fetching=True)
+        try:
+            if len(tail) < 8 or tail[-4:] != b"PAR1":
+                raise ValueError("Parquet magic bytes not found in footer")
+            need = int.from_bytes(tail[-8:-4], "little") + 8
+            if need > size:
+                raise ValueError(f"its footer claims {need} bytes of a {size}-byte object")
+        except ValueError as exc:
+            raise Failed(i, exc, fetching=False) from None
+        if need > len(tail):
+            try:
+                tail = fs.cat_file(path, start=size - need, end=size)
+            except Exception as exc:
+                raise Failed(i, exc, fetching=True) from None
+        try:
+            out.append(pq.ParquetFile(pa.BufferReader(tail)).metadata)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise Failed(i, exc, fetching=False) from None
+    return out
+
+
+def units(file: int, path: str, md: Any, columns: Sequence[str] | None,
+          row_groups: Sequence[int] | None = None) -> list[Unit]:  # fmt: skip
+    """The units of `row_groups` (default: all) of object `file` of a dataset, at `path`,
+    with metadata `md`, reading the leaf columns of the top-level `columns` (default: all)."""
+    from fsspec.utils import merge_offset_ranges
+
+    wanted = None if columns is None else set(columns)
+    leaves = [
+        j
+        for j in range(md.num_columns)
+        if wanted is None or md.schema.column(j).path.split(".")[0] in wanted
+    ]
+    out: list[Unit] = []
+    group: list[int] = []
+    ranges: list[tuple[int, int]] = []
+    size = 0
+
+    def close() -> None:
+        if group:
+            _, s, e = merge_offset_ranges([path] * len(ranges), [a for a, _ in ranges],
+                                          [b for _, b in ranges], max_gap=GAP, max_block=UNIT,
+                                          sort=True)  # fmt: skip
+            out.append(Unit(file, path, tuple(group), tuple(s), tuple(e)))  # type: ignore[arg-type]
+
+    for g in range(md.num_row_groups) if row_groups is None else row_groups:
+        rg = md.row_group(g)
+        if rg.num_rows == 0:
+            continue
+        own = [_chunk_range(rg.column(j)) for j in leaves]
+        nbytes = sum(e - s for s, e in own)
+        if group and size + nbytes > UNIT:
+            close()
+            group, ranges, size = [], [], 0
+        group.append(g)
+        ranges += own
+        size += nbytes
+    close()
+    return out
+
+
+def _chunk_range(chunk: Any) -> tuple[int, int]:
+    """[start, end) of a column chunk: its dictionary page, if any, then its data pages."""
+    start = chunk.data_page_offset
+    if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+        start = min(start, chunk.dictionary_page_offset)
+    return start, start + chunk.total_compressed_size
+
+
+def fetch(fs: Any, unit: Unit) -> dict[int, bytes]:
+    """A unit's bytes, its ranges requested concurrently."""
+    n = len(unit.starts)
+    data = fs.cat_ranges([unit.path] * n, list(unit.starts), list(unit.ends), on_error="raise")
+    return dict(zip(unit.starts, data, strict=True))
+
+
+class Failed(Exception):
+    """What went wrong with object `file` of a dataset: its store's error while `fetching`,
+    else pyarrow's while decoding its bytes (the reader names the object)."""
+
+    def __init__(self, file: int, error: BaseException, fetching: bool) -> None:
+        super().__init__(str(error))
+        self.file, self.error, self.fetching = file, error, fetching
+
+
+class Ahead:
+    """`todo` fetched ahead by a pool of FETCHERS threads, at most `ahead` bytes beyond the
+    unit being read (always the next unit). Iterate for (unit, its bytes), in order; a
+    store's error is raised, as `Failed`, where its unit is reached. The pool's pending
+    fetches are cancelled when the iteration ends or is abandoned."""
+
+    def __init__(self, fs: Any, todo: Sequence[Unit], ahead: int | None = None) -> None:
+        self.fs, self.todo, self.ahead = fs, list(todo), AHEAD if ahead is None else ahead
+        self.futures: dict[int, Any] = {}
+        self.submitted = 0  # units handed to the pool
+        self.held = 0  # bytes of the units submitted and not yet handed out
+
+    def _submit(self, pool: Any) -> None:
+        while self.submitted < len(self.todo):
+            unit = self.todo[self.submitted]
+            if self.held and self.held + unit.nbytes > self.ahead:
+                return
+            self.futures[self.submitted] = pool.submit(fetch, self.fs, unit)
+            self.held += unit.nbytes
+            self.submitted += 1
+
+    def __iter__(self) -> Iterator[tuple[Unit, dict[int, bytes]]]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(FETCHERS, thread_name_prefix="losscli-fetch")
+        try:
+            for i, unit in enumerate(self.todo):
+                self._submit(pool)
+                try:
+                    data = self.futures.pop(i).result()
+                except Exception as exc:
+                    raise Failed(unit.file, exc, fetching=True) from None
+                self.held -= unit.nbytes
+                self._submit(pool)
+                yield unit, data
+        finally:
+            for future in self.futures.values():
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def batches(fs: Any, files: Sequence[tuple[int, Any]], todo: Sequence[Unit],
+            columns: Sequence[str] | None, batch_rows: int) -> Iterator[tuple[int, Any]]:  # fmt: skip
+    """(file, record batch) of the units `todo`, in order, fetched ahead (one `Ahead` over
+    every object, so the next object's bytes come while this one's are decoded) and decoded
+    by pyarrow; `files` holds each object's (size, metadata). Errors are `Failed`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for unit, data in Ahead(fs, todo):
+        size, md = files[unit.file]
+        try:
+            pf = pq.ParquetFile(Spans(fs, unit.path, size, data), metadata=md, pre_buffer=False)
+            read = pf.iter_batches(batch_size=batch_rows, row_groups=list(unit.row_groups),
+                                   columns=None if columns is None else list(columns),
+                                   use_threads=True)  # fmt: skip
+            for batch in read:
+                yield unit.file, batch
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise Failed(unit.file, exc, fetching=False) from None
