@@ -22,6 +22,8 @@ from losscli.readers.join import comparable_ids
 
 __all__ = ["check_ids", "lockstep", "same_length", "stream_frames"]
 
+READ_CHUNKS = 4  # chunks per frame read (see stream_frames)
+
 
 def stream_frames(
     tables: dict[str, Any], roles: ColumnRoles, batch_rows: int
@@ -32,8 +34,10 @@ def stream_frames(
     # files do not count, so that chunks (and the last digits of sums) stay as they were
     width = sum(len(roles.needed(role)) - (roles.id_check is not None) for role in tables)
     batch_rows = max(1, min(batch_rows, max(1024, (1 << 20) // max(1, width))))
+    # the readers' frames are READ_CHUNKS chunks long: a file's last short batch makes
+    # every later chunk span two frames, and only such a chunk is copied (1 in READ_CHUNKS)
     return {
-        role: _rechunk(t.iterate(roles.needed(role), batch_rows), batch_rows)
+        role: _rechunk(t.iterate(roles.needed(role), batch_rows * READ_CHUNKS), batch_rows)
         for role, t in tables.items()
     }
 
