@@ -59,7 +59,7 @@ def test_units_cover_each_requested_column_chunk_once_in_order(table_file, monke
     # the column between two requested ones is not fetched: its bytes are a gap > GAP
     first = todo[0]
     skip = ranges._chunk_range(md.row_group(0).column(1))
-    assert not any(s <= skip[0] and skip[1] <= e for s, e in zip(first.starts, first.ends))
+    assert not any(s <= skip[0] and skip[1] <= e for s, e in zip(first.starts, first.ends, strict=True))
 
 
 @pytest.mark.parametrize("columns", [["prob", "label"], ["name", "prob"], None])
