@@ -18,7 +18,8 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from losscli.errors import InputError
@@ -79,7 +80,31 @@ def heap_kept() -> Iterator[None]:
                 libc.malloc_trim(0)
 
 
-__all__ = ["evaluate", "compare", "DASK_INSTALL"]
+__all__ = ["evaluate", "compare", "DASK_INSTALL", "Later"]
+
+
+@dataclass(frozen=True)
+class Later:
+    """A partition read by the task that evaluates it: one task a partition, so no
+    partition travels between workers (as two tasks, read then evaluate, the scheduler
+    ran a partition's second task on the other worker about as often as not, and its
+    16 MB were pickled and sent). `read(part, shared, offset, index)` runs on the worker;
+    `shared`, a `dask.delayed` value, is one key of the graph (dask.delayed fills in the
+    fields of a dataclass)."""
+
+    read: Callable[..., Any]
+    part: Any
+    shared: Any
+    offset: int | None
+    index: int
+
+    def __call__(self) -> Any:
+        return self.read(self.part, self.shared, self.offset, self.index)
+
+
+def read_now(part: Any) -> Any:
+    """A partition's rows: a `Later` read here, anything else as it is."""
+    return part() if isinstance(part, Later) else part
 
 
 def _require() -> None:
@@ -142,7 +167,8 @@ def evaluate(
     parts = ddf if isinstance(ddf, list) else ddf.to_delayed()
     if not parts:
         raise InputError("no rows to evaluate", fix="A mean over no rows is undefined")
-    first = parts[0].compute() if first is None else first
+    if first is None:
+        first = read_now(parts[0]) if isinstance(parts[0], Later) else parts[0].compute()
     p, y, _, _ = _arrays(first, preds_at, labels_at, None, [])
     try:
         plan, _ = make_plan(p, y, losses, task=task, pred_names=preds_at, classes=classes,
@@ -226,17 +252,18 @@ def _state(frame: Any, shared: Any, index: int, offset: int | None) -> list[Any]
     from dataclasses import replace
 
     plan, spec, cols = shared
-    try:
-        with heap_kept():
+    with heap_kept():
+        frame = read_now(frame)  # a reader's errors are its own, placed already
+        try:
             return _state_of(frame, plan, spec, cols, offset or 0)
-    except InputError as exc:
-        if isinstance(frame, list):  # the CLI's Inputs: the error placed in the user's file
-            raise placed(frame[0], exc) from None
-        if offset is None and exc.row is not None:
-            raise replace(
-                exc, source=exc.source or f"partition {index} of the Dask DataFrame"
-            ) from None
-        raise
+        except InputError as exc:
+            if isinstance(frame, list):  # the CLI's Inputs: the error placed in the user's file
+                raise placed(frame[0], exc) from None
+            if offset is None and exc.row is not None:
+                raise replace(
+                    exc, source=exc.source or f"partition {index} of the Dask DataFrame"
+                ) from None
+            raise
 
 
 def _state_of(frame: Any, plan: Any, spec: Any, cols: Any, offset: int) -> list[Any]:
@@ -258,7 +285,8 @@ def _state_of(frame: Any, plan: Any, spec: Any, cols: Any, offset: int) -> list[
 
 
 def _rows(part: Any) -> int:
-    """Rows of a partition: a DataFrame, or the CLI's `Inputs` (one per model)."""
+    """Rows of a partition: a DataFrame, the CLI's `Inputs` (one per model), or a `Later`."""
+    part = read_now(part)
     if isinstance(part, list):
         part = part[0]
     return int(part.n_rows) if hasattr(part, "n_rows") else len(part)

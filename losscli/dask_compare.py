@@ -135,7 +135,10 @@ def compare(
     where = partial(_where, (name or "the Dask DataFrame") if offsets is not None else None)
     inputs = inputs or {}
     if first is None:
-        first = _parts(parts[0].compute(), cols, 0, where(0), inputs)
+        from losscli.dask import Later, read_now
+
+        head = read_now(parts[0]) if isinstance(parts[0], Later) else parts[0].compute()
+        first = _parts(head, cols, 0, where(0), inputs)
     first = list(first)
     stream = Stream(names, replace(s, locate=_place), None, None)
     plans, _ = stream._plans(first)
@@ -235,10 +238,10 @@ class State:
 
 def _state(frame: Any, shared: Any, where: str, offset: int) -> list[State]:
     """One partition's state (a one-item list, as `dask.bag` takes it), on a worker."""
-    from losscli.dask import heap_kept
+    from losscli.dask import heap_kept, read_now
 
     with heap_kept():
-        return _state_of(frame, shared, where, offset)
+        return _state_of(read_now(frame), shared, where, offset)
 
 
 def _state_of(frame: Any, shared: Any, where: str, offset: int) -> list[State]:
@@ -283,6 +286,13 @@ def _merge(states: Any) -> State:
 
 def _class_counts(frame: Any, given: Any, where: str, offset: int) -> list[Any]:
     """Σ Y_ic per class of one partition (the baseline's labels: every model shares them)."""
+    from losscli.dask import heap_kept, read_now
+
+    with heap_kept():
+        return _class_counts_of(read_now(frame), given, where, offset)
+
+
+def _class_counts_of(frame: Any, given: Any, where: str, offset: int) -> list[Any]:
     plan, cols, base = given
     from losscli.engine.batch import Batch
     from losscli.engine.sums import CompensatedSum

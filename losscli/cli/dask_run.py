@@ -149,12 +149,14 @@ def first_chunk(table: Any, header: Any, roles: Any) -> Any:
 
 
 def partitioned(table: Any, models: list[tuple[Any, Any]]) -> tuple[list[Any], list[int] | None]:
-    """The table's partitions as Dask tasks (Parquet row groups, CSV blocks, whole files:
-    `readers.partitions`), each read on its worker into one `Inputs` per (header, roles) of
+    """The table's partitions (Parquet row groups, CSV blocks, whole files:
+    `readers.partitions`) as `losscli.dask.Later`s, each read on its worker, by the task that
+    evaluates it, into one `Inputs` per (header, roles) of
     `models` by losscli's own readers (so cells are read as in a local run: the same types,
     missing markers and errors), and the partitions' row counts when the metadata tells."""
     import dask
 
+    from losscli.dask import Later
     from losscli.readers import partitions
     from losscli.readers._roles import PREDS
     from losscli.readers.remote import storage_options
@@ -172,7 +174,7 @@ def partitioned(table: Any, models: list[tuple[Any, Any]]) -> tuple[list[Any], l
     # what every task shares is one key of the graph (sent once per worker, not walked by
     # dask.delayed for every partition)
     shared = dask.delayed((columns, settings, shipped), traverse=False)
-    tasks = [dask.delayed(read_partition)(part, shared, at, i)
+    tasks = [Later(read_partition, part, shared, at, i)
              for i, (part, at) in enumerate(zip(parts, offsets, strict=True))]  # fmt: skip
     return tasks, lengths  # type: ignore[return-value]
 
