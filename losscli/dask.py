@@ -32,11 +32,16 @@ SPLIT_EVERY = 8  # states merged per task of the tree: depth ⌈log₈ partition
 # temporary of a piece (1 MiB) is then a fresh mmap whose pages fault in one by one. The
 # engine ran 3–4× slower in such a worker than in one process (0.13–0.17 s against
 # 0.03–0.05 s for a partition of 2²⁰ rows, four losses). A partition is read and evaluated
-# with the heap kept (temporaries reused), and the heap is trimmed when the last such task
-# of the process ends.
+# with the heap kept (temporaries reused); once no such task has run for IDLE_SECONDS,
+# the thresholds are the environment's again and the heap is trimmed, as Dask wants it.
+# (Trimming at the end of every task gave the memory back only to fault it in again for
+# the next partition, a moment later.)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+IDLE_SECONDS = 1.0
 _heap_lock = threading.Lock()
 _heap_users = 0
+_heap_kept = False  # the thresholds are losscli's
+_heap_timer: threading.Timer | None = None
 
 
 @functools.cache
@@ -55,29 +60,47 @@ def _glibc() -> Any:
 
 @contextlib.contextmanager
 def heap_kept() -> Iterator[None]:
-    """Within: glibc keeps freed memory for the next allocation (see above); after the
-    last task that asked, the thresholds are the environment's again and the heap is
-    trimmed, as Dask wants it."""
-    global _heap_users
+    """Within: glibc keeps freed memory for the next allocation (see above); IDLE_SECONDS
+    after the last task that asked, unless another asks meanwhile, the thresholds are the
+    environment's again and the heap is trimmed (`_give_back`)."""
+    global _heap_users, _heap_kept, _heap_timer
     libc = _glibc()
     if libc is None:
         yield
         return
     with _heap_lock:
         _heap_users += 1
-        if _heap_users == 1:
+        if _heap_timer is not None:
+            _heap_timer.cancel()
+            _heap_timer = None
+        if not _heap_kept:
             libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)
             libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+            _heap_kept = True
     try:
         yield
     finally:
         with _heap_lock:
             _heap_users -= 1
             if _heap_users == 0:
-                for option, name in ((_M_TRIM_THRESHOLD, "MALLOC_TRIM_THRESHOLD_"),
-                                     (_M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_")):  # fmt: skip
-                    libc.mallopt(option, int(os.environ.get(name) or 128 << 10))
-                libc.malloc_trim(0)
+                _heap_timer = threading.Timer(IDLE_SECONDS, _give_back)
+                _heap_timer.daemon = True
+                _heap_timer.start()
+
+
+def _give_back() -> None:
+    """The environment's malloc thresholds again, and the free heap returned, unless a
+    task has started since the timer was set."""
+    global _heap_kept
+    libc = _glibc()
+    with _heap_lock:
+        if _heap_users or not _heap_kept:
+            return
+        for option, name in ((_M_TRIM_THRESHOLD, "MALLOC_TRIM_THRESHOLD_"),
+                             (_M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_")):  # fmt: skip
+            libc.mallopt(option, int(os.environ.get(name) or 128 << 10))
+        libc.malloc_trim(0)
+        _heap_kept = False
 
 
 __all__ = ["evaluate", "compare", "DASK_INSTALL", "Later"]

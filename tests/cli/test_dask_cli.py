@@ -3,7 +3,7 @@ partitions finer than files (Parquet row groups, CSV byte blocks), and the failu
 must each end in one `error:` line.
 
 Every result is checked against the same command run in one process, on the same files.
-The partition sizes are lowered (`PARTITION_ROWS`, `CSV_BLOCK`) so that small files cut
+The partition sizes are lowered (`PARTITION_VALUES`, `CSV_BLOCK`) so that small files cut
 into several partitions, as large ones do; the client plans the partitions, in this
 process. The cluster is `dask_client` (tests/conftest.py), shared by every Dask test.
 """
@@ -57,7 +57,7 @@ def files(tmp_path_factory):
 def small_parts(monkeypatch, files):
     """Partitions of about 600 rows: every row group of the Parquet file, and CSV blocks
     of 40 kB (the CSV file is about 200 kB)."""
-    monkeypatch.setattr("losscli.readers.partitions.PARTITION_ROWS", 500)
+    monkeypatch.setattr("losscli.readers.partitions.PARTITION_VALUES", 500)
     monkeypatch.setattr("losscli.readers.partitions.CSV_BLOCK", 40_000)
     monkeypatch.chdir(files)
 
