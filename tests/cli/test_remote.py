@@ -226,3 +226,27 @@ def test_a_truncated_object_is_one_error_line_naming_it(s3_server, bucket):
     ran = invoke(["eval", f"s3://{BUCKET}/cut/", "--pred-col", "prob", "-q"], env=s3_server.env())
     assert_usage_error(*ran, f"error: s3://{BUCKET}/cut/b.parquet: not a valid Parquet file")
     assert len(ran.err.strip().splitlines()) == 1
+
+
+def test_an_object_deleted_while_it_is_read_is_one_error_naming_it(s3_server, bucket, monkeypatch):
+    """The footers are read when the dataset is opened, the row groups later, ahead of the
+    engine: an object gone by then is the store's error, naming that object."""
+    from losscli.errors import InputError
+    from losscli.readers import open_table, ranges
+
+    fs, _ = bucket
+    whole = fs.cat_file(f"{BUCKET}/one/preds.parquet")
+    for name in ("a", "b", "c"):
+        fs.pipe_file(f"{BUCKET}/gone/{name}.parquet", whole)
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(ranges, "AHEAD", 1)  # one unit at a time: b is fetched after a is read
+    table = open_table(f"s3://{BUCKET}/gone/")
+    frames = table.iterate(["prob"], 1000)
+    next(frames)
+    fs.rm(f"{BUCKET}/gone/c.parquet")
+    with pytest.raises(InputError) as failed:
+        for _ in frames:
+            pass
+    assert failed.value.source == f"s3://{BUCKET}/gone/c.parquet"
+    assert "no such object" in failed.value.problem
