@@ -34,9 +34,12 @@ class ParquetTable:
         self.format = "parquet"
         self.notes: list[str] = []
         self._sizes: list[int] = []  # a URL's objects: their sizes, for `ranges`
+        # objects in a store are read by ranges fetched ahead (`ranges`), except over
+        # http(s), where a server may not serve ranges (fsspec's own files handle that)
+        self._ranged = source.fs is not None and _serves_ranges(source.fs)
         if source.files:
             self._parts = self._open_directory(source.files)
-        elif source.fs is not None:
+        elif self._ranged:
             self._parts = self._opened([source.name])
         else:
             self._parts = [(source.name, self._open(source.path or source.data, source.name))]
@@ -74,7 +77,7 @@ class ParquetTable:
         import pyarrow.parquet as pq
 
         fs = self.source.fs
-        if fs is None:
+        if not self._ranged:
             return [(path, self._open(path, path)) for path in files]
         from losscli.readers import ranges
         from losscli.readers.remote import translated
@@ -134,12 +137,12 @@ class ParquetTable:
 
         tables = []
         own, keys = self._split(columns)
-        if self.source.fs is not None:  # a URL: by ranges, as `iterate` reads it
+        if self._ranged:  # a store: by ranges, as `iterate` reads it
             got: dict[int, list[Any]] = {}
             for i, batch in self._batches(own, 1 << 62):
                 got.setdefault(i, []).append(batch)
             tables = [self._with_keys(pa.Table.from_batches(b), i, keys) for i, b in got.items()]
-        for i, (label, pf) in enumerate(self._parts if self.source.fs is None else []):
+        for i, (label, pf) in enumerate([] if self._ranged else self._parts):
             try:
                 table = pf.read(columns=own)
             except (pa.ArrowException, OSError, ValueError) as exc:
@@ -169,7 +172,7 @@ class ParquetTable:
         ranges fetched ahead (`ranges`), local files through pyarrow's own reader."""
         import pyarrow as pa
 
-        if self.source.fs is not None:
+        if self._ranged:
             from losscli.readers import ranges
 
             todo = [u for i, (label, pf) in enumerate(self._parts)
@@ -209,6 +212,13 @@ class ParquetTable:
             )
             table = table.append_column(key, column)
         return table
+
+
+def _serves_ranges(fs: Any) -> bool:
+    """Whether objects of the fsspec file system `fs` can be read by byte ranges: every
+    object store does; a web server may not (then fsspec's http files read it whole)."""
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    return not any(p in ("http", "https") for p in protocols)
 
 
 def _partitions(root: str, files: list[str]) -> list[dict[str, str | None]]:

@@ -293,10 +293,10 @@ def _read_row_groups(part: Partition, own: list[str], settings: Settings) -> Any
     import pyarrow.parquet as pq
 
     from losscli.readers._convert import table_to_frame
-    from losscli.readers.parquet import _invalid
-    from losscli.readers.remote import is_url
+    from losscli.readers.parquet import _invalid, _serves_ranges
+    from losscli.readers.remote import filesystem, is_url
 
-    if is_url(part.path):  # its column chunks fetched at once, by merged ranges
+    if is_url(part.path) and _serves_ranges(filesystem(part.path)[0]):  # by merged ranges
         return table_to_frame(_fetched_row_groups(part, own), settings.name, "parquet", None)
     with _open(part) as handle:
         try:

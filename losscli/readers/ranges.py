@@ -81,7 +81,9 @@ class Spans(io.RawIOBase):
         for at, data in self.parts:
             if at <= start and stop <= at + len(data):
                 return memoryview(data)[start - at : stop - at]  # type: ignore[return-value]
-        return self.fs.cat_file(self.path, start=start, end=stop)  # type: ignore[no-any-return]
+        data = self.fs.cat_file(self.path, start=start, end=stop)
+        _check_length(data, start, stop)
+        return data  # type: ignore[no-any-return]
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -98,9 +100,13 @@ def footers(fs: Any, paths: Sequence[str], sizes: Sequence[int]) -> list[Any]:
     starts = [max(0, s - TAIL) for s in sizes]
     tails = fs.cat_ranges(list(paths), starts, list(sizes), on_error="return")
     out = []
-    for i, (path, size, tail) in enumerate(zip(paths, sizes, tails, strict=True)):
+    for i, (path, size, tail, start) in enumerate(zip(paths, sizes, tails, starts, strict=True)):
         if isinstance(tail, BaseException):
             raise Failed(i, tail, fetching=True)
+        try:
+            _check_length(tail, start, size)
+        except ValueError as exc:
+            raise Failed(i, exc, fetching=True) from None
         try:
             if len(tail) < 8 or tail[-4:] != b"PAR1":
                 raise ValueError("Parquet magic bytes not found in footer")
@@ -112,6 +118,7 @@ def footers(fs: Any, paths: Sequence[str], sizes: Sequence[int]) -> list[Any]:
         if need > len(tail):
             try:
                 tail = fs.cat_file(path, start=size - need, end=size)
+                _check_length(tail, size - need, size)
             except Exception as exc:
                 raise Failed(i, exc, fetching=True) from None
         try:
@@ -170,10 +177,21 @@ def _chunk_range(chunk: Any) -> tuple[int, int]:
 
 
 def fetch(fs: Any, unit: Unit) -> dict[int, bytes]:
-    """A unit's bytes, its ranges requested concurrently."""
+    """A unit's bytes, its ranges requested concurrently; each must be as long as asked
+    (a server that ignores a range sends the whole object: never decoded as the range)."""
     n = len(unit.starts)
     data = fs.cat_ranges([unit.path] * n, list(unit.starts), list(unit.ends), on_error="raise")
+    for start, end, got in zip(unit.starts, unit.ends, data, strict=True):
+        _check_length(got, start, end)
     return dict(zip(unit.starts, data, strict=True))
+
+
+def _check_length(data: bytes, start: int, end: int) -> None:
+    if len(data) != end - start:
+        raise ValueError(
+            f"the store sent {len(data):,} bytes for the byte range {start:,}-{end:,} of "
+            f"{end - start:,} bytes (it does not serve byte ranges, or the object changed)"
+        )
 
 
 class Failed(Exception):

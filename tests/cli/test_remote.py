@@ -250,3 +250,29 @@ def test_an_object_deleted_while_it_is_read_is_one_error_naming_it(s3_server, bu
             pass
     assert failed.value.source == f"s3://{BUCKET}/gone/c.parquet"
     assert "no such object" in failed.value.problem
+
+
+def test_a_web_server_without_byte_ranges_reads_the_same_numbers(tmp_path):
+    """http(s):// is read through fsspec's http files, which read a server that ignores
+    Range headers (Python's http.server) whole; objects in stores are read by ranges."""
+    import functools
+    import http.server
+    import threading
+
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0.01, 0.99, 5000)
+    y = (rng.uniform(size=5000) < p).astype(np.int64)
+    pq.write_table(pa.table({"prob": p, "label": y}), tmp_path / "s.parquet",
+                   row_group_size=1000)  # fmt: skip
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/s.parquet"
+        ran = invoke(["eval", url, "--pred-col", "prob", "-l", "bce", "-f", "json", "-q"],
+                     expect=0)  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _bce(ran) == pytest.approx(log_loss(y, p), rel=1e-12)

@@ -59,7 +59,9 @@ def test_units_cover_each_requested_column_chunk_once_in_order(table_file, monke
     # the column between two requested ones is not fetched: its bytes are a gap > GAP
     first = todo[0]
     skip = ranges._chunk_range(md.row_group(0).column(1))
-    assert not any(s <= skip[0] and skip[1] <= e for s, e in zip(first.starts, first.ends, strict=True))
+    assert not any(
+        s <= skip[0] and skip[1] <= e for s, e in zip(first.starts, first.ends, strict=True)
+    )
 
 
 @pytest.mark.parametrize("columns", [["prob", "label"], ["name", "prob"], None])
@@ -150,3 +152,31 @@ def test_spans_serve_fetched_bytes_and_fetch_the_rest(tmp_path):
     spans.seek(195)
     assert bytes(spans.read(10)) == bytes(range(195, 205))  # across a span's end: fetched
     assert spans.read(5) == b"" or spans.tell() == 210
+
+
+class _IgnoresRanges:
+    """A store that answers every range with the whole object (as a web server without
+    range support does)."""
+
+    def __init__(self, root_fs):
+        self.root = root_fs
+
+    def cat_ranges(self, paths, starts, ends, on_error="raise"):
+        return [self.root.cat_file(p) for p in paths]
+
+    def cat_file(self, path, start=None, end=None):
+        return self.root.cat_file(path)
+
+
+def test_a_store_that_ignores_ranges_is_an_error_not_misread_bytes(table_file):
+    path, _ = table_file
+    fs = _IgnoresRanges(fsspec.filesystem("file"))
+    size = fsspec.filesystem("file").size(path)
+    with pytest.raises(ranges.Failed) as failed:
+        ranges.footers(fs, [path], [size])
+    assert failed.value.fetching and "does not serve byte ranges" in str(failed.value)
+    md = pq.ParquetFile(path).metadata
+    todo = ranges.units(0, path, md, ["prob"])
+    with pytest.raises(ranges.Failed) as failed:
+        list(ranges.batches(fs, [(size, md)], todo, ["prob"], 4096))
+    assert failed.value.fetching and "does not serve byte ranges" in str(failed.value)
