@@ -135,11 +135,12 @@ def units(file: int, path: str, md: Any, columns: Sequence[str] | None,
     from fsspec.utils import merge_offset_ranges
 
     wanted = None if columns is None else set(columns)
-    leaves = [
-        j
-        for j in range(md.num_columns)
-        if wanted is None or md.schema.column(j).path.split(".")[0] in wanted
-    ]
+    leaves, j = [], 0
+    for f in md.schema.to_arrow_schema():  # a field's leaf columns follow each other
+        n = _leaf_count(f.type)
+        if wanted is None or f.name in wanted:
+            leaves += range(j, j + n)
+        j += n
     out: list[Unit] = []
     group: list[int] = []
     ranges: list[tuple[int, int]] = []
@@ -166,6 +167,20 @@ def units(file: int, path: str, md: Any, columns: Sequence[str] | None,
         size += nbytes
     close()
     return out
+
+
+def _leaf_count(t: Any) -> int:
+    """Parquet leaf columns of an Arrow type: one, or its children's (a struct's fields, a
+    list's item, a map's key and value); a column named 'a.b' is one leaf, not a path."""
+    import pyarrow.types as pt
+
+    if pt.is_struct(t):
+        return sum(_leaf_count(t.field(i).type) for i in range(t.num_fields))
+    if pt.is_map(t):
+        return _leaf_count(t.key_type) + _leaf_count(t.item_type)
+    if pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t):
+        return _leaf_count(t.value_type)
+    return 1
 
 
 def _chunk_range(chunk: Any) -> tuple[int, int]:

@@ -180,3 +180,36 @@ def test_a_store_that_ignores_ranges_is_an_error_not_misread_bytes(table_file):
     with pytest.raises(ranges.Failed) as failed:
         list(ranges.batches(fs, [(size, md)], todo, ["prob"], 4096))
     assert failed.value.fetching and "does not serve byte ranges" in str(failed.value)
+
+
+def test_nested_and_dotted_columns_fetch_their_own_leaves(tmp_path, monkeypatch):
+    """A struct, a list and a map are several leaf columns; 'a.b' is a column's name."""
+    table = pa.table({
+        "s": pa.array([{"x": 1.0, "y": [1, 2]}, {"x": 2.0, "y": []}] * 500),
+        "a.b": pa.array([0.5, 0.25] * 500),
+        "m": pa.array([[("k", 1.0)], []] * 500, pa.map_(pa.string(), pa.float64())),
+        "l": pa.array([[1.0], [2.0, 3.0]] * 500),
+        "label": pa.array([1.0, 0.0] * 500),
+    })  # fmt: skip
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table, path, row_group_size=300)
+    md = pq.ParquetFile(path).metadata
+    assert md.num_columns == 7  # s.x, s.y.list.element, a.b, m.key, m.value, l, label
+    fetched = []
+    real = ranges.Spans.read
+
+    def spy(self, n=-1):
+        start = self.pos
+        stop = self.size if n is None or n < 0 else min(self.size, start + n)
+        if start < stop and not any(a <= start and stop <= a + len(d) for a, d in self.parts):
+            fetched.append((start, stop))  # a read outside what was fetched ahead
+        return real(self, n)
+
+    monkeypatch.setattr(ranges.Spans, "read", spy)
+    for columns in (["a.b", "label"], ["s", "l"], ["m"], None):
+        got, todo, _ = _read(str(path), columns, batch_rows=128)
+        assert got.equals(pq.read_table(path, columns=columns))
+        width = {"a.b": 1, "label": 1, "s": 2, "l": 1, "m": 2}
+        want = sum(width[c] for c in columns or width)
+        assert sum(len(u.starts) for u in todo[:1]) <= want  # merged, never more requests
+    assert not fetched
