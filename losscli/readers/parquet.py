@@ -103,7 +103,9 @@ class ParquetTable:
         return _invalid(label, failed.error)
 
     def _open_directory(self, files: list[str]):  # type: ignore[no-untyped-def]
-        parts, skipped, sizes = [], [], []
+        parts: list[tuple[str, Any]] = []
+        skipped: list[str] = []
+        sizes: list[int] = []
         for k, (path, pf) in enumerate(self._opened(files)):
             if pf.metadata.num_rows == 0:
                 skipped.append(os.path.basename(path))

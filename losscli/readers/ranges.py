@@ -135,7 +135,8 @@ def units(file: int, path: str, md: Any, columns: Sequence[str] | None,
     from fsspec.utils import merge_offset_ranges
 
     wanted = None if columns is None else set(columns)
-    leaves, j = [], 0
+    leaves: list[int] = []
+    j = 0
     for f in md.schema.to_arrow_schema():  # a field's leaf columns follow each other
         n = _leaf_count(f.type)
         if wanted is None or f.name in wanted:
