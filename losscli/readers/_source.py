@@ -292,7 +292,21 @@ def _dataset_files(path: str) -> list[str]:
             files.append(full)
         elif os.path.isdir(full) and "=" in n:
             files.extend(_dataset_files(full))
+        elif os.path.isdir(full):
+            raise not_a_partition(full)
     return files
+
+
+def not_a_partition(folder: str) -> InputError:
+    """A folder inside a dataset that is not a Hive partition folder (``key=value``): its
+    files are not rows of the table, and leaving them out silently would change it."""
+    return InputError(
+        "this folder inside the dataset is not a partition folder (key=value), so its files "
+        "would be left out of the table",
+        fix="Move it out of the dataset, rename it key=value, or name the files you mean "
+        "with a pattern (e.g. 'data/*/*.parquet')",
+        source=folder,
+    )
 
 
 def _has_parquet_magic(path: str) -> bool:

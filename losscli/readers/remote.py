@@ -275,14 +275,19 @@ def resolve_url(url: str, fmt: str | None, from_extension: Any, choose: Any, sni
 
 def _dataset_files(fs: Any, root: str) -> list[str]:
     """The objects of a dataset folder: its files and those of its Hive partition folders
-    (``key=value``), in name order; hidden and `_` names (_SUCCESS, .crc) are left out."""
+    (``key=value``), in name order; hidden and `_` names (_SUCCESS, .crc) are left out,
+    and an object in any other folder is an error (its rows would be left out)."""
+    from losscli.readers._source import not_a_partition
+
     out = []
     for path in sorted(fs.find(root)):
         parts = path[len(root) :].strip("/").split("/")
         if any(p.startswith((".", "_")) for p in parts):
             continue
-        if all("=" in p for p in parts[:-1]):
-            out.append(path)
+        plain = [i for i, p in enumerate(parts[:-1]) if "=" not in p]
+        if plain:
+            raise not_a_partition(_url(fs, "/".join([root.rstrip("/"), *parts[: plain[0] + 1]])))
+        out.append(path)
     return out
 
 

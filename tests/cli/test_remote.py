@@ -276,3 +276,14 @@ def test_a_web_server_without_byte_ranges_reads_the_same_numbers(tmp_path):
         server.shutdown()
         server.server_close()
     assert _bce(ran) == pytest.approx(log_loss(y, p), rel=1e-12)
+
+
+def test_an_object_outside_the_partition_folders_is_an_error(s3_server, bucket):
+    fs, _ = bucket
+    whole = fs.cat_file(f"{BUCKET}/one/preds.parquet")
+    for key in ("k=1/a.parquet", "x/a.parquet", "_tmp/a.parquet"):
+        fs.pipe_file(f"{BUCKET}/plain/{key}", whole)
+    ran = invoke(["eval", f"s3://{BUCKET}/plain/", "--pred-col", "prob", "-q"],
+                 env=s3_server.env())  # fmt: skip
+    assert_usage_error(*ran, f"error: s3://{BUCKET}/plain/x: this folder inside the dataset")
+    assert len(ran.err.strip().splitlines()) == 1

@@ -76,3 +76,21 @@ def test_worst_rows_count_rows_across_the_files(dataset) -> None:
     i = int(np.argmax(ell))
     assert doc["worst"][0]["row"] == i + 1
     assert doc["worst"][0]["loss"] == pytest.approx(ell[i], rel=1e-12)
+
+
+def test_a_folder_that_is_not_a_partition_is_an_error_not_rows_left_out(tmp_path: Path) -> None:
+    """Files in a plain folder beside key=value folders are no partition's rows: leaving
+    them out silently would give the numbers of part of the table."""
+    table = pa.table({"prob": [0.2, 0.9], "label": [0, 1]})
+    for folder in ("region=eu", "extra", "region=us/sub"):
+        (tmp_path / folder).mkdir(parents=True)
+        pq.write_table(table, tmp_path / folder / "p.parquet")
+    (tmp_path / "_temporary").mkdir()  # Spark's bookkeeping stays ignored
+    pq.write_table(table, tmp_path / "_temporary" / "p.parquet")
+    ran = invoke(["eval", str(tmp_path), "-q"])
+    assert ran.code == 2 and len(ran.err.strip().splitlines()) == 1
+    assert ran.err.startswith(f"error: {tmp_path / 'extra'}: this folder inside the dataset")
+    (tmp_path / "extra" / "p.parquet").unlink()
+    (tmp_path / "extra").rmdir()
+    ran = invoke(["eval", str(tmp_path), "-q"])
+    assert ran.err.startswith(f"error: {tmp_path / 'region=us' / 'sub'}: this folder inside")
