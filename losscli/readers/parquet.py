@@ -33,10 +33,11 @@ class ParquetTable:
         self.source = source
         self.format = "parquet"
         self.notes: list[str] = []
-        self._sizes: list[int] = []  # a URL's objects: their sizes, for `ranges`
-        # objects in a store are read by ranges fetched ahead (`ranges`), except over
-        # http(s), where a server may not serve ranges (fsspec's own files handle that)
-        self._ranged = source.fs is not None and _serves_ranges(source.fs)
+        # a URL's objects, read by ranges fetched ahead (`ranges`): each one's size, its
+        # version when its footer was read (`ranges.stamp`), and its bytes if a web server
+        # sent it whole (one that ignores byte ranges)
+        self._objects: list[tuple[int, dict[str, Any], bytes | None]] = []
+        self._ranged = source.fs is not None
         if source.files:
             self._parts = self._open_directory(source.files)
         elif self._ranged:
@@ -83,29 +84,49 @@ class ParquetTable:
         from losscli.readers.remote import translated
 
         with translated(self.source.name):
-            self._sizes = [int(fs.info(path)["size"]) for path in files]
+            infos = [fs.info(path) for path in files]
+        sizes = [int(info["size"]) for info in infos]
         try:
-            metas = ranges.footers(fs, files, self._sizes)
+            metas, whole = ranges.footers(fs, files, sizes)
         except ranges.Failed as failed:
-            raise self._failed(files[failed.file], failed) from None
-        return [
-            (path, pq.ParquetFile(ranges.Spans(fs, path, size), metadata=md, pre_buffer=False))
-            for path, size, md in zip(files, self._sizes, metas, strict=True)
-        ]
+            before = ranges.stamp(infos[failed.file])
+            raise self._failed(files[failed.file], failed, before) from None
+        self._objects = [(size, ranges.stamp(info), whole.get(k))
+                         for k, (size, info) in enumerate(zip(sizes, infos, strict=True))]  # fmt: skip
+        opened = []
+        for path, (size, _, w), md in zip(files, self._objects, metas, strict=True):
+            spans = ranges.Spans(fs, path, size, None if w is None else {0: w})
+            opened.append((path, pq.ParquetFile(spans, metadata=md, pre_buffer=False)))
+        return opened
 
-    def _failed(self, label: str, failed: Any) -> InputError:
-        """A `ranges.Failed` as the error of object `label`: the store's, or pyarrow's."""
+    def _failed(self, label: str, failed: Any, before: dict[str, Any] | None = None) -> InputError:
+        """A `ranges.Failed` as the error of object `label`: that it changed since `before`
+        (its version when opened), else the store's error, or pyarrow's."""
+        from losscli.readers import ranges
         from losscli.readers.remote import translated
 
+        gone = isinstance(failed.error, FileNotFoundError)  # the store's own message says so
+        if not gone and before and ranges.changed(self.source.fs, label, before):
+            return ranges.changed_error(label)  # type: ignore[no-any-return]
         if failed.fetching:
             with translated(label):
                 raise failed.error
         return _invalid(label, failed.error)
 
+    def _unchanged(self, i: int) -> None:
+        """Object `i`, read by ranges, is still the version whose footer was read: else its
+        rows may mix two versions, and that is an error."""
+        from losscli.readers import ranges
+
+        _, before, whole = self._objects[i]
+        label = self._parts[i][0]
+        if whole is None and before and ranges.changed(self.source.fs, label, before):
+            raise ranges.changed_error(label)
+
     def _open_directory(self, files: list[str]):  # type: ignore[no-untyped-def]
         parts: list[tuple[str, Any]] = []
         skipped: list[str] = []
-        sizes: list[int] = []
+        objects: list[tuple[int, dict[str, Any], bytes | None]] = []
         for k, (path, pf) in enumerate(self._opened(files)):
             if pf.metadata.num_rows == 0:
                 skipped.append(os.path.basename(path))
@@ -120,8 +141,8 @@ class ParquetTable:
                         source=path,
                     )
             parts.append((path, pf))
-            sizes += self._sizes[k : k + 1]
-        self._sizes = sizes
+            objects += self._objects[k : k + 1]
+        self._objects = objects
         if skipped:
             self.notes.append(
                 f"{self.source.name}: skipped {len(skipped)} empty file(s): {', '.join(skipped[:5])}"
@@ -179,12 +200,23 @@ class ParquetTable:
 
             todo = [u for i, (label, pf) in enumerate(self._parts)
                     for u in ranges.units(i, label, pf.metadata, own)]  # fmt: skip
-            files = [(size, pf.metadata) for size, (_, pf) in zip(self._sizes, self._parts,
-                                                                  strict=True)]  # fmt: skip
+            files = [(size, pf.metadata)
+                     for (size, _, _), (_, pf) in zip(self._objects, self._parts, strict=True)]  # fmt: skip
+            whole = {i: w for i, (_, _, w) in enumerate(self._objects) if w is not None}
+            current = None
             try:
-                yield from ranges.batches(self.source.fs, files, todo, own, batch_rows)
+                for i, batch in ranges.batches(self.source.fs, files, todo, own, batch_rows,
+                                               whole):  # fmt: skip
+                    if i != current:
+                        if current is not None:
+                            self._unchanged(current)
+                        current = i
+                    yield i, batch
             except ranges.Failed as failed:
-                raise self._failed(self._parts[failed.file][0], failed) from None
+                label, (_, before, _) = self._parts[failed.file][0], self._objects[failed.file]
+                raise self._failed(label, failed, before) from None
+            if current is not None:
+                self._unchanged(current)
             return
         for i, (label, pf) in enumerate(self._parts):
             batches = pf.iter_batches(batch_size=batch_rows, columns=own, use_threads=True)
@@ -214,13 +246,6 @@ class ParquetTable:
             )
             table = table.append_column(key, column)
         return table
-
-
-def _serves_ranges(fs: Any) -> bool:
-    """Whether objects of the fsspec file system `fs` can be read by byte ranges: every
-    object store does; a web server may not (then fsspec's http files read it whole)."""
-    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
-    return not any(p in ("http", "https") for p in protocols)
 
 
 def _partitions(root: str, files: list[str]) -> list[dict[str, str | None]]:

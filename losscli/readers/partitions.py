@@ -293,10 +293,10 @@ def _read_row_groups(part: Partition, own: list[str], settings: Settings) -> Any
     import pyarrow.parquet as pq
 
     from losscli.readers._convert import table_to_frame
-    from losscli.readers.parquet import _invalid, _serves_ranges
-    from losscli.readers.remote import filesystem, is_url
+    from losscli.readers.parquet import _invalid
+    from losscli.readers.remote import is_url
 
-    if is_url(part.path) and _serves_ranges(filesystem(part.path)[0]):  # by merged ranges
+    if is_url(part.path):  # its column chunks fetched at once, by merged ranges
         return table_to_frame(_fetched_row_groups(part, own), settings.name, "parquet", None)
     with _open(part) as handle:
         try:
@@ -320,13 +320,19 @@ def _fetched_row_groups(part: Partition, own: list[str]) -> Any:
 
     fs, _ = filesystem(part.path)
     size = (part.details or {}).get("size") or fs.size(part.path)
+    before = ranges.stamp(part.details or {})  # the version the client planned
     todo = ranges.units(0, part.path, part.metadata, own, part.row_groups)
     try:
         got = [b for _, b in ranges.batches(fs, [(size, part.metadata)], todo, own, 1 << 62)]
     except ranges.Failed as failed:
+        gone = isinstance(failed.error, FileNotFoundError)  # the store's own message says so
+        if not gone and before and ranges.changed(fs, part.path, before):
+            raise ranges.changed_error(part.path) from None
         if failed.fetching:
             raise failed.error from None
         raise _invalid(part.path, failed.error) from None
+    if before and ranges.changed(fs, part.path, before):
+        raise ranges.changed_error(part.path)
     if not got:
         return part.metadata.schema.to_arrow_schema().empty_table().select(own)
     return pa.Table.from_batches(got)

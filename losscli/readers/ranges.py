@@ -81,9 +81,8 @@ class Spans(io.RawIOBase):
         for at, data in self.parts:
             if at <= start and stop <= at + len(data):
                 return memoryview(data)[start - at : stop - at]  # type: ignore[return-value]
-        data = self.fs.cat_file(self.path, start=start, end=stop)
-        _check_length(data, start, stop)
-        return data  # type: ignore[no-any-return]
+        return _check_length(self.fs.cat_file(self.path, start=start, end=stop), start, stop,
+                             self.size)  # fmt: skip
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -91,20 +90,26 @@ class Spans(io.RawIOBase):
         return len(data)
 
 
-def footers(fs: Any, paths: Sequence[str], sizes: Sequence[int]) -> list[Any]:
+def footers(
+    fs: Any, paths: Sequence[str], sizes: Sequence[int]
+) -> tuple[list[Any], dict[int, bytes]]:
     """Each object's Parquet metadata (`pq.FileMetaData`), from one concurrent request of
-    every object's last TAIL bytes; an object that fails is `Failed` (the first, in order)."""
+    every object's last TAIL bytes; an object that fails is `Failed` (the first, in order).
+    Also the objects a server sent whole, ignoring the range (a web server may): {file:
+    bytes}, read from memory from then on rather than fetched whole again for each range."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     starts = [max(0, s - TAIL) for s in sizes]
     tails = fs.cat_ranges(list(paths), starts, list(sizes), on_error="return")
-    out = []
+    out, whole = [], {}
     for i, (path, size, tail, start) in enumerate(zip(paths, sizes, tails, starts, strict=True)):
         if isinstance(tail, BaseException):
             raise Failed(i, tail, fetching=True)
+        if start and len(tail) == size:
+            whole[i] = tail
         try:
-            _check_length(tail, start, size)
+            _check_length(tail, start, size, size)
         except ValueError as exc:
             raise Failed(i, exc, fetching=True) from None
         try:
@@ -118,14 +123,14 @@ def footers(fs: Any, paths: Sequence[str], sizes: Sequence[int]) -> list[Any]:
         if need > len(tail):
             try:
                 tail = fs.cat_file(path, start=size - need, end=size)
-                _check_length(tail, size - need, size)
+                tail = _check_length(tail, size - need, size, size)
             except Exception as exc:
                 raise Failed(i, exc, fetching=True) from None
         try:
             out.append(pq.ParquetFile(pa.BufferReader(tail)).metadata)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise Failed(i, exc, fetching=False) from None
-    return out
+    return out, whole
 
 
 def units(file: int, path: str, md: Any, columns: Sequence[str] | None,
@@ -192,22 +197,62 @@ def _chunk_range(chunk: Any) -> tuple[int, int]:
     return start, start + chunk.total_compressed_size
 
 
-def fetch(fs: Any, unit: Unit) -> dict[int, bytes]:
-    """A unit's bytes, its ranges requested concurrently; each must be as long as asked
-    (a server that ignores a range sends the whole object: never decoded as the range)."""
+def fetch(fs: Any, unit: Unit, size: int | None = None) -> dict[int, bytes]:
+    """A unit's bytes, its ranges requested concurrently. Each must be as long as asked; a
+    server that ignores ranges sends the whole object (`size` bytes), cut to the range."""
     n = len(unit.starts)
     data = fs.cat_ranges([unit.path] * n, list(unit.starts), list(unit.ends), on_error="raise")
-    for start, end, got in zip(unit.starts, unit.ends, data, strict=True):
-        _check_length(got, start, end)
-    return dict(zip(unit.starts, data, strict=True))
+    return {
+        start: _check_length(got, start, end, size)
+        for start, end, got in zip(unit.starts, unit.ends, data, strict=True)
+    }
 
 
-def _check_length(data: bytes, start: int, end: int) -> None:
-    if len(data) != end - start:
-        raise ValueError(
-            f"the store sent {len(data):,} bytes for the byte range {start:,}-{end:,} of "
-            f"{end - start:,} bytes (it does not serve byte ranges, or the object changed)"
-        )
+def _check_length(data: bytes, start: int, end: int, size: int | None) -> bytes:
+    """`data` if it is the range [start, end); the range of it if it is the whole object
+    of `size` bytes; else an error (a short or long answer is never decoded as the range)."""
+    if len(data) == end - start:
+        return data
+    if size is not None and len(data) == size:
+        return data[start:end]
+    raise ValueError(
+        f"the store sent {len(data):,} bytes for the byte range {start:,}-{end:,} of "
+        f"{end - start:,} bytes (the object changed, or the store does not serve byte ranges)"
+    )
+
+
+IDENTITY = ("size", "ETag", "etag", "generation", "VersionId", "version_id", "md5Hash")
+
+
+def stamp(info: dict[str, Any]) -> dict[str, Any]:
+    """What tells one version of an object from another in its store's listing entry:
+    size, ETag (S3, Azure), generation (GCS), version. Not the time: a listing and a HEAD
+    give it at different precisions."""
+    return {k: info[k] for k in IDENTITY if info.get(k) is not None}
+
+
+def changed(fs: Any, path: str, before: dict[str, Any]) -> bool:
+    """Whether the object at `path` is no longer the version `before` (`stamp`): gone, or
+    another size or ETag. A store that cannot tell (an error asking) is taken as unchanged."""
+    try:
+        fs.invalidate_cache(path)
+        now = stamp(fs.info(path))
+    except FileNotFoundError:
+        return True
+    except Exception:
+        return False
+    return any(before[k] != now[k] for k in before.keys() & now.keys())
+
+
+def changed_error(label: str) -> Any:
+    from losscli.errors import InputError
+
+    return InputError(
+        "the object changed while it was read (its size or ETag is not what it was when "
+        "its footer was read), so its rows would mix two versions",
+        fix="Rerun once whatever writes it has finished",
+        source=label,
+    )
 
 
 class Failed(Exception):
@@ -225,8 +270,10 @@ class Ahead:
     store's error is raised, as `Failed`, where its unit is reached. The pool's pending
     fetches are cancelled when the iteration ends or is abandoned."""
 
-    def __init__(self, fs: Any, todo: Sequence[Unit], ahead: int | None = None) -> None:
+    def __init__(self, fs: Any, todo: Sequence[Unit], sizes: Sequence[int] | None = None,
+                 whole: dict[int, bytes] | None = None, ahead: int | None = None) -> None:  # fmt: skip
         self.fs, self.todo, self.ahead = fs, list(todo), AHEAD if ahead is None else ahead
+        self.sizes, self.whole = sizes, whole or {}  # each object's size; those sent whole
         self.futures: dict[int, Any] = {}
         self.submitted = 0  # units handed to the pool
         self.held = 0  # bytes of the units submitted and not yet handed out
@@ -236,7 +283,11 @@ class Ahead:
             unit = self.todo[self.submitted]
             if self.held and self.held + unit.nbytes > self.ahead:
                 return
-            self.futures[self.submitted] = pool.submit(fetch, self.fs, unit)
+            size = None if self.sizes is None else self.sizes[unit.file]
+            if unit.file in self.whole:
+                self.futures[self.submitted] = pool.submit(dict, {0: self.whole[unit.file]})
+            else:
+                self.futures[self.submitted] = pool.submit(fetch, self.fs, unit, size)
             self.held += unit.nbytes
             self.submitted += 1
 
@@ -261,14 +312,16 @@ class Ahead:
 
 
 def batches(fs: Any, files: Sequence[tuple[int, Any]], todo: Sequence[Unit],
-            columns: Sequence[str] | None, batch_rows: int) -> Iterator[tuple[int, Any]]:  # fmt: skip
+            columns: Sequence[str] | None, batch_rows: int,
+            whole: dict[int, bytes] | None = None) -> Iterator[tuple[int, Any]]:  # fmt: skip
     """(file, record batch) of the units `todo`, in order, fetched ahead (one `Ahead` over
     every object, so the next object's bytes come while this one's are decoded) and decoded
-    by pyarrow; `files` holds each object's (size, metadata). Errors are `Failed`."""
+    by pyarrow; `files` holds each object's (size, metadata), `whole` the objects a server
+    sent whole (`footers`). Errors are `Failed`."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    for unit, data in Ahead(fs, todo):
+    for unit, data in Ahead(fs, todo, [size for size, _ in files], whole):
         size, md = files[unit.file]
         try:
             pf = pq.ParquetFile(Spans(fs, unit.path, size, data), metadata=md, pre_buffer=False)

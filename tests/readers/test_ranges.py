@@ -36,7 +36,7 @@ def table_file(tmp_path):
 def _read(path, columns, batch_rows=4_096, **ahead):
     fs = fsspec.filesystem("file")
     size = fs.size(path)
-    (md,) = ranges.footers(fs, [path], [size])
+    (md,), _ = ranges.footers(fs, [path], [size])
     todo = ranges.units(0, path, md, columns)
     got = list(ranges.batches(fs, [(size, md)], todo, columns, batch_rows))
     return pa.Table.from_batches([b for _, b in got]), todo, md
@@ -80,7 +80,7 @@ def test_a_footer_larger_than_the_tail_takes_a_second_request(tmp_path, monkeypa
     pq.write_table(pa.table({f"c{i}": [float(i)] for i in range(300)}), path)
     size = path.stat().st_size
     monkeypatch.setattr(ranges, "TAIL", 512)
-    (md,) = ranges.footers(fsspec.filesystem("file"), [str(path)], [size])
+    (md,), _ = ranges.footers(fsspec.filesystem("file"), [str(path)], [size])
     assert md.serialized_size > 512 and md.equals(pq.ParquetFile(path).metadata)
 
 
@@ -121,9 +121,9 @@ def test_an_abandoned_read_stops_fetching(table_file, monkeypatch):
     fetched = []
     real = ranges.fetch
 
-    def counting(fs, unit):
+    def counting(fs, unit, size=None):
         fetched.append(unit)
-        return real(fs, unit)
+        return real(fs, unit, size)
 
     monkeypatch.setattr(ranges, "fetch", counting)
     size = fs.size(path)
@@ -154,32 +154,54 @@ def test_spans_serve_fetched_bytes_and_fetch_the_rest(tmp_path):
     assert spans.read(5) == b"" or spans.tell() == 210
 
 
-class _IgnoresRanges:
+class _Answers:
     """A store that answers every range with the whole object (as a web server without
-    range support does)."""
+    range support does), or with `cut` bytes too few."""
 
-    def __init__(self, root_fs):
-        self.root = root_fs
+    def __init__(self, root_fs, cut=0):
+        self.root, self.cut = root_fs, cut
+        self.calls = 0
 
     def cat_ranges(self, paths, starts, ends, on_error="raise"):
-        return [self.root.cat_file(p) for p in paths]
+        self.calls += 1
+        return [self._answer(p, s, e) for p, s, e in zip(paths, starts, ends, strict=True)]
 
     def cat_file(self, path, start=None, end=None):
+        return self._answer(path, start, end)
+
+    def _answer(self, path, start, end):
+        if self.cut:
+            return self.root.cat_file(path, start=start, end=end)[: -self.cut]
         return self.root.cat_file(path)
 
 
-def test_a_store_that_ignores_ranges_is_an_error_not_misread_bytes(table_file):
+def test_an_object_sent_whole_is_read_from_memory_not_fetched_again(table_file):
+    path, table = table_file
+    fs = _Answers(fsspec.filesystem("file"))
+    size = fsspec.filesystem("file").size(path)
+    (md,), whole = ranges.footers(fs, [path], [size])
+    assert list(whole) == [0] and len(whole[0]) == size
+    todo = ranges.units(0, path, md, ["prob", "label"])
+    calls = fs.calls
+    got = [b for _, b in ranges.batches(fs, [(size, md)], todo, ["prob", "label"], 4096, whole)]
+    assert pa.Table.from_batches(got).equals(table.select(["prob", "label"]))
+    assert fs.calls == calls  # no request more: the units came from the whole object
+    # a unit answered whole (no footer seen first, as on a Dask worker) is cut to its range
+    assert ranges.fetch(fs, todo[0], size) == ranges.fetch(fsspec.filesystem("file"), todo[0])
+
+
+def test_an_answer_of_another_length_is_an_error_not_misread_bytes(table_file):
     path, _ = table_file
-    fs = _IgnoresRanges(fsspec.filesystem("file"))
+    fs = _Answers(fsspec.filesystem("file"), cut=3)
     size = fsspec.filesystem("file").size(path)
     with pytest.raises(ranges.Failed) as failed:
         ranges.footers(fs, [path], [size])
-    assert failed.value.fetching and "does not serve byte ranges" in str(failed.value)
+    assert failed.value.fetching and "the object changed" in str(failed.value)
     md = pq.ParquetFile(path).metadata
     todo = ranges.units(0, path, md, ["prob"])
     with pytest.raises(ranges.Failed) as failed:
         list(ranges.batches(fs, [(size, md)], todo, ["prob"], 4096))
-    assert failed.value.fetching and "does not serve byte ranges" in str(failed.value)
+    assert failed.value.fetching and "bytes for the byte range" in str(failed.value)
 
 
 def test_nested_and_dotted_columns_fetch_their_own_leaves(tmp_path, monkeypatch):
