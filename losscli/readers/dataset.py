@@ -26,7 +26,7 @@ class CsvDataset:
 
     def __init__(self, source: Source, delimiter: str | None = None) -> None:
         from losscli.readers.csv import CsvTable
-        from losscli.readers.parquet import _partitions
+        from losscli.readers.parquet import _partitions, shadowed_keys
 
         self.source = source
         self.format = source.format
@@ -42,6 +42,7 @@ class CsvDataset:
                     source=table.source.name,
                 )
         self.partitions = _partitions(source.path or "", list(source.files))
+        self.notes += shadowed_keys(source.name, self.partitions[0], list(first.names))
         self.names = list(first.names) + [k for k in self.partitions[0] if k not in first.names]
 
     def rows_hint(self) -> int | None:

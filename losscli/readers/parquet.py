@@ -51,6 +51,7 @@ class ParquetTable:
             else [{}]
         )
         self.names = list(schema.names)
+        self.notes += shadowed_keys(source.name, self.partitions[0], self.names)
         self.names += [k for k in self.partitions[0] if k not in self.names]
         self.arrow_types = {f.name: f.type for f in schema}  # checked before reading data
         _check_duplicates(self.names, source.name)
@@ -246,6 +247,17 @@ class ParquetTable:
             )
             table = table.append_column(key, column)
         return table
+
+
+def shadowed_keys(name: str, keys: dict[str, Any], columns: list[str]) -> list[str]:
+    """Notes for the partition keys that are also columns of the files: the files' column
+    is read (as pyarrow's datasets and Spark read it), and the folders' value is not."""
+    return [
+        f"{name}: '{k}' is a column of the files and a key of the partition folders "
+        f"({k}=...); the files' column is read"
+        for k in keys
+        if k in columns
+    ]
 
 
 def _partitions(root: str, files: list[str]) -> list[dict[str, str | None]]:
