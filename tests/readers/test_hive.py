@@ -97,12 +97,12 @@ def test_a_folder_that_is_not_a_partition_is_an_error_not_rows_left_out(tmp_path
 
 
 def test_a_partition_key_that_is_also_a_column_says_which_is_read(tmp_path: Path) -> None:
-    (tmp_path / "region=eu").mkdir()
+    (tmp_path / "pq" / "region=eu").mkdir(parents=True)
     table = pa.table({"prob": [0.2, 0.8], "label": [0, 1], "region": ["us", "us"]})
-    pq.write_table(table, tmp_path / "region=eu" / "p.parquet")
+    pq.write_table(table, tmp_path / "pq" / "region=eu" / "p.parquet")
     (tmp_path / "csv" / "region=eu").mkdir(parents=True)
     table.to_pandas().to_csv(tmp_path / "csv" / "region=eu" / "p.csv", index=False)
-    for folder in (tmp_path, tmp_path / "csv"):
+    for folder in (tmp_path / "pq", tmp_path / "csv"):
         ran = invoke(["eval", str(folder), "--pred-col", "prob", "--by", "region", "-f", "json"],
                      expect=0)  # fmt: skip
         assert [g["key"]["region"] for g in json.loads(ran.out)["slices"][0]["groups"]] == ["us"]
