@@ -141,7 +141,9 @@ def _file_id(path: str) -> tuple[str, tuple[int, int] | None] | None:
     """(real path, (device, inode)) of a file that would be written or read, or None for
     standard streams, devices and FIFOs (writing one never destroys another file)."""
     if path != STDIO and _is_url(path):
-        return path.rstrip("/"), None  # an object is its URL
+        from losscli.readers.remote import object_id
+
+        return object_id(path), None  # s3a://b//k/ and s3://b/k are one object
     if path == STDIO or output_kind(path) not in ("file", "new"):
         return None
     try:

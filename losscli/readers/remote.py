@@ -347,14 +347,68 @@ def read_bytes(url: str) -> bytes:
 
 
 def check_writable(url: str, flag: str) -> None:
-    """Before any work: the scheme can be written and its package is installed."""
+    """Before any work: the scheme can be written, its package is installed, the URL names
+    an object (not a folder: an object `out` beside the objects `out/...` would hide them
+    from a later read of `out/`), and the bucket exists (a missing one would otherwise be
+    found by the write, after the whole computation). The "folder" an object goes in need
+    not exist: object stores have none."""
     scheme = scheme_of(url)
     if scheme in READ_ONLY:
         raise InputError(
             f"{flag} {url}: {scheme}:// is read only",
             fix="Write to a file, s3://, gs://, az:// or hf://",
         )
-    filesystem(url)
+    fs, path = filesystem(url)
+    name = url.split("://", 1)[1].rstrip("/")
+    example = f"{scheme}://{name}/{'junit.xml' if flag == '--junit' else 'report.json'}"
+    if url.endswith("/") or "/" not in path.strip("/"):
+        raise InputError(
+            f"{flag} {url} names a folder or a bucket, not an object",
+            fix=f"Name an object, e.g. {example}",
+        )
+    with translated(url, "write"):
+        if scheme != "hf":  # a Hub path's first part is not its repository
+            _check_bucket(fs, path.split("/", 1)[0], url, flag)
+        try:
+            kind = fs.info(path).get("type")
+        except FileNotFoundError:
+            return  # a new object
+    if kind == "directory":
+        raise InputError(
+            f"{flag} {url} is a folder of objects; writing it would hide them",
+            fix=f"Name an object, e.g. {example}",
+        )
+
+
+def _check_bucket(fs: Any, bucket: str, url: str, flag: str) -> None:
+    """The bucket (container) of `url` exists: one request when it does. `fs.exists` says
+    False for a bucket it may not see as well, so `fs.info` then tells a missing bucket
+    from refused credentials (which `translated` reports)."""
+    if fs.exists(bucket):
+        return
+    try:
+        fs.info(bucket)
+    except FileNotFoundError:
+        raise InputError(
+            f"{flag} {url}: no such bucket {bucket!r}", fix="Create it first or check the name"
+        ) from None
+
+
+def object_id(url: str) -> str:
+    """The store object a URL names, the same string for every spelling of it: one scheme
+    per store (s3a is s3, gcs is gs, abfs and abfss are az), the path the store's fsspec
+    file system resolves (an Azure account host dropped), no repeated or trailing `/`."""
+    scheme = scheme_of(url) or ""
+    family = {"s3a": "s3", "gcs": "gs", "abfs": "az", "abfss": "az", "https": "http"}
+    path = url.split("://", 1)[1]
+    if scheme not in READ_ONLY:
+        try:
+            import fsspec
+
+            path = fsspec.get_filesystem_class(scheme)._strip_protocol(url)
+        except (ImportError, ValueError):
+            pass  # no package: check_writable or the read says so
+    return f"{family.get(scheme, scheme)}://{re.sub('/+', '/', path).strip('/')}"
 
 
 def write_bytes(url: str, data: bytes) -> None:
