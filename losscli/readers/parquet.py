@@ -114,14 +114,29 @@ class ParquetTable:
                 raise failed.error
         return _invalid(label, failed.error)
 
-    def _unchanged(self, i: int) -> None:
-        """Object `i`, read by ranges, is still the version whose footer was read: else its
-        rows may mix two versions, and that is an error."""
+    def _unchanged(self) -> None:
+        """Every object read by ranges is still the version whose footer was read: else its
+        rows may mix two versions, and that is an error. A dataset's objects are compared
+        with one new listing (a request a thousand objects), a single object by one HEAD."""
         from losscli.readers import ranges
+        from losscli.readers.remote import is_glob, translated
 
-        _, before, whole = self._objects[i]
-        label = self._parts[i][0]
-        if whole is None and before and ranges.changed(self.source.fs, label, before):
+        fs = self.source.fs
+        if self.source.files:  # listed again as when it was opened: a pattern or a folder
+            root = fs._strip_protocol(self.source.path)
+            with translated(self.source.name):
+                fs.invalidate_cache(root)
+                if is_glob(fs._strip_protocol(self.source.name)):
+                    listing = fs.glob(fs._strip_protocol(self.source.name), detail=True)
+                else:
+                    listing = fs.find(root, detail=True)
+            for (label, _), (_, before, whole) in zip(self._parts, self._objects, strict=True):
+                info = listing.get(fs._strip_protocol(label))
+                if whole is None and before and ranges.differs(before, info):
+                    raise ranges.changed_error(label)
+            return
+        (label, _), (_, before, whole) = self._parts[0], self._objects[0]
+        if whole is None and before and ranges.changed(fs, label, before):
             raise ranges.changed_error(label)
 
     def _open_directory(self, files: list[str]):  # type: ignore[no-untyped-def]
@@ -204,20 +219,12 @@ class ParquetTable:
             files = [(size, pf.metadata)
                      for (size, _, _), (_, pf) in zip(self._objects, self._parts, strict=True)]  # fmt: skip
             whole = {i: w for i, (_, _, w) in enumerate(self._objects) if w is not None}
-            current = None
             try:
-                for i, batch in ranges.batches(self.source.fs, files, todo, own, batch_rows,
-                                               whole):  # fmt: skip
-                    if i != current:
-                        if current is not None:
-                            self._unchanged(current)
-                        current = i
-                    yield i, batch
+                yield from ranges.batches(self.source.fs, files, todo, own, batch_rows, whole)
             except ranges.Failed as failed:
                 label, (_, before, _) = self._parts[failed.file][0], self._objects[failed.file]
                 raise self._failed(label, failed, before) from None
-            if current is not None:
-                self._unchanged(current)
+            self._unchanged()
             return
         for i, (label, pf) in enumerate(self._parts):
             batches = pf.iter_batches(batch_size=batch_rows, columns=own, use_threads=True)

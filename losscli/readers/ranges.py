@@ -236,11 +236,19 @@ def changed(fs: Any, path: str, before: dict[str, Any]) -> bool:
     another size or ETag. A store that cannot tell (an error asking) is taken as unchanged."""
     try:
         fs.invalidate_cache(path)
-        now = stamp(fs.info(path))
+        info = fs.info(path)
     except FileNotFoundError:
         return True
     except Exception:
         return False
+    return differs(before, info)
+
+
+def differs(before: dict[str, Any], info: dict[str, Any] | None) -> bool:
+    """Whether the listing entry `info` (None: gone) is another version than `before`."""
+    if info is None:
+        return True
+    now = stamp(info)
     return any(before[k] != now[k] for k in before.keys() & now.keys())
 
 
