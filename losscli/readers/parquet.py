@@ -126,8 +126,9 @@ class ParquetTable:
             root = fs._strip_protocol(self.source.path)
             with translated(self.source.name):
                 fs.invalidate_cache(root)
-                if is_glob(fs._strip_protocol(self.source.name)):
-                    listing = fs.glob(fs._strip_protocol(self.source.name), detail=True)
+                pattern = fs._strip_protocol(self.source.name)
+                if is_glob(pattern) and not fs.exists(pattern):  # as `remote.resolve_url`
+                    listing = fs.glob(pattern, detail=True)
                 else:
                     listing = fs.find(root, detail=True)
             for (label, _), (_, before, whole) in zip(self._parts, self._objects, strict=True):

@@ -236,7 +236,7 @@ def resolve_url(url: str, fmt: str | None, from_extension: Any, choose: Any, sni
 
     fs, path = filesystem(url)
     with translated(url):
-        if is_glob(path):
+        if is_glob(path) and not fs.exists(path):  # a key may hold [, ?, * itself
             files = sorted(p for p in fs.glob(path) if fs.isfile(p))
             if not files:
                 raise InputError(

@@ -325,3 +325,24 @@ def test_an_object_replaced_while_it_is_read_is_an_error_not_mixed_rows(s3_serve
                 pass
         assert failed.value.source == f"s3://{BUCKET}/swap/b.parquet"
         assert "changed while it was read" in failed.value.problem
+
+
+def test_a_key_with_glob_characters_is_read_when_it_exists(s3_server, bucket, data):
+    fs, _ = bucket
+    p, y, _ = data
+    fs.pipe_file(f"{BUCKET}/br/[1].parquet", fs.cat_file(f"{BUCKET}/one/preds.parquet"))
+    ran = _eval(s3_server, f"s3://{BUCKET}/br/[1].parquet", "--pred-col", "prob", "-f", "json")
+    assert _bce(ran) == pytest.approx(log_loss(y, p), rel=1e-12)
+    ran = _eval(s3_server, f"s3://{BUCKET}/br/[12].parquet", "--pred-col", "prob", expect=2)
+    assert "the pattern matches no object" in ran.err
+
+
+def test_a_folder_with_glob_characters_is_a_dataset(s3_server, bucket, data):
+    fs, _ = bucket
+    p, y, _ = data
+    whole = fs.cat_file(f"{BUCKET}/one/preds.parquet")
+    fs.pipe_file(f"{BUCKET}/run[7]/a.parquet", whole)
+    fs.pipe_file(f"{BUCKET}/run[7]/b.parquet", whole)
+    ran = _eval(s3_server, f"s3://{BUCKET}/run[7]/", "--pred-col", "prob", "-f", "json")
+    assert json.loads(ran.out)["n_samples"] == 2 * len(y)
+    assert _bce(ran) == pytest.approx(log_loss(y, p), rel=1e-12)
