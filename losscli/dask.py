@@ -173,6 +173,8 @@ def evaluate(
     local run decides them on).
     """
     _require()
+    from dataclasses import replace
+
     import dask
     import dask.bag as db
     import numpy as np
@@ -204,6 +206,9 @@ def evaluate(
     if spec.worst and lengths is None:
         lengths = dask.compute(*[dask.delayed(_rows)(part) for part in parts])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int) if lengths else None
+    if offsets is not None:  # a partition's reader numbers its rows from its first row's
+        parts = [replace(part, offset=int(at)) if isinstance(part, Later) else part
+                 for part, at in zip(parts, offsets, strict=True)]  # fmt: skip
     # what every task shares, one key of the graph (sent once per worker, not walked by
     # dask.delayed for every partition: that walk cost 10 ms a task)
     shared = dask.delayed((plan, spec, (preds_at, labels_at, weight_col, extra)), traverse=False)

@@ -52,10 +52,17 @@ def evaluate_on_dask(
 
     keywords = dict(keywords, progress=not quiet and sys.stderr.isatty(), lengths=lengths,
                     first=first_chunk(table, header, roles))  # fmt: skip
-    with _client(address):
-        result = _on_cluster(_evaluate, parts, header, keywords, preds)
-    for entry in result.worst or []:
-        entry["line"] = None  # rows count across the files, lines are a file's
+    try:
+        with _client(address):
+            result = _on_cluster(_evaluate, parts, header, keywords, preds)
+    except InputError as exc:
+        raise lined(exc, header) from None
+    if result.worst:  # rows count across the files, lines are a file's: `line` null
+        result.worst = [{"row": e["row"], "line": None} | {k: v for k, v in e.items() if k != "line"}
+                        for e in result.worst]  # fmt: skip
+    if result.worst and header._origins["preds"].line_offset is not None:
+        # a text file: the `line` column is kept (empty), as a local run has it
+        result.worst_kept = ("line",)  # type: ignore[attr-defined]
     return result, header
 
 
@@ -113,6 +120,20 @@ def compare_on_dask(
 
     with _client(address):
         return _on_cluster(run, parts, h, own, models[0][1])
+
+
+def lined(exc: InputError, header: Any) -> InputError:
+    """An error at a row of the table with the editor line a local run gives, found here:
+    a worker's line is row + 1 (it has no line finder, `partitions.for_workers`), which a
+    blank line above the row makes wrong. Only for the one error, as a local run does."""
+    from dataclasses import replace
+
+    from losscli.readers._frame import editor_line
+
+    origin = next((o for o in header._origins.values() if o.source == exc.source), None)
+    if exc.row is None or origin is None or origin.line_of is None:
+        return exc
+    return replace(exc, line=editor_line(origin, exc.row))
 
 
 def opened(preds: str, read: dict[str, Any], table: Any = None) -> tuple[Any, Any, Any]:
@@ -199,10 +220,20 @@ def _client(address: str):  # type: ignore[no-untyped-def]
 
     import logging
     import os
+    import warnings
 
     # a failed task is the one `error:` line, not the scheduler's and workers' logs
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+    @contextlib.contextmanager
+    def quiet():  # type: ignore[no-untyped-def]
+        # distributed's warnings (a port in use, "Sending large graph of size ...") are not
+        # the user's: stderr carries losscli's lines only, while the client is open
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"distributed(\.|$)")
+            with connected() as c:
+                yield c
 
     @contextlib.contextmanager
     def connected():  # type: ignore[no-untyped-def]
@@ -210,8 +241,11 @@ def _client(address: str):  # type: ignore[no-untyped-def]
             n = int(match.group(1)) if match.group(1) else None
             if n is not None and n < 1:
                 raise InputError("--dask local:N needs N ≥ 1", fix="Pass e.g. --dask local:2")
+            # no dashboard; the scheduler's HTTP server (its health checks) on a free port,
+            # not 8787, which another cluster's dashboard may hold
             with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, Client(cluster) as c:  # fmt: skip
+                              dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}
+                              ) as cluster, Client(cluster) as c:  # fmt: skip
                 yield c
             return
         try:
@@ -225,7 +259,7 @@ def _client(address: str):  # type: ignore[no-untyped-def]
         with c:
             yield c
 
-    return connected()
+    return quiet()
 
 
 def _evaluate(parts: Any, header: Any, keywords: dict[str, Any]) -> Any:

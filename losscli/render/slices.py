@@ -92,10 +92,12 @@ def delimited_rows(result: Any) -> tuple[list[str], list[list[Any]]]:
 
 def worst_header(result: Any) -> list[str]:
     """Columns of the worst rows: row (and line for text files), id or shown columns,
-    prediction, label, weight and ℓ; a column nothing fills (line for Parquet) is left out."""
+    prediction, label, weight and ℓ; a column nothing fills (line for Parquet) is left out,
+    unless the result keeps it (`worst_kept`: a Dask run of a CSV file keeps `line`)."""
     if not result.worst:
         return []
-    return [k for k in result.worst[0] if any(e[k] is not None for e in result.worst)]
+    kept = getattr(result, "worst_kept", ())
+    return [k for k in result.worst[0] if k in kept or any(e[k] is not None for e in result.worst)]
 
 
 def worst_cells(result: Any, precision: int) -> list[list[str]]:

@@ -272,3 +272,74 @@ def test_losscli_dask_local_starts_its_own_cluster(small_parts):
     ran = invoke(argv, env={"LOSSCLI_DASK": "local:1"}, expect=0)
     _same_comparisons(local, json.loads(ran.out))
     assert_usage_error(*invoke([*argv, "--dask", "local:0"]), "--dask local:N needs N ≥ 1")
+
+
+def test_csv_blocks_engine_error_with_worst_names_the_table_row(dask_client, small_parts,
+                                                                files, monkeypatch, tmp_path):  # fmt: skip
+    """With --worst the blocks' rows are counted first, so an engine error in a late block
+    (a label 2 in a binary task) names the file's row and line as one process does (a
+    blank line above it moves the line); without --worst, the block and its own row."""
+    text = (files / "scores.csv").read_text().splitlines()
+    cells = text[2501].split(",")
+    cells[2] = "2"  # the label of row 2501
+    text[2501] = ",".join(cells)
+    text.insert(50, "")  # a blank line: pyarrow skips it, the editor counts it
+    (tmp_path / "bigbad.csv").write_text("\n".join(text) + "\n")
+    monkeypatch.setattr("losscli.cli.options.STREAM_ROWS", 1000)  # the first chunk: binary
+    argv = ["eval", str(tmp_path / "bigbad.csv"), "--pred-col", "old", "--label-col", "label"]
+    address = ["--dask", dask_client.scheduler.address]
+    want = invoke([*argv, "--worst", "3"])
+    assert_usage_error(*want, "bigbad.csv, column 'label', row 2501 (line 2503): binary labels")
+    assert invoke([*argv, "--worst", "3", *address]).err == want.err
+    ran = invoke([*argv, *address])
+    assert_usage_error(*ran, "bigbad.csv (rows counted from its first row), column 'label', row ")
+    assert "row 2501" not in ran.err
+
+
+@pytest.mark.parametrize("table", ["scores.csv", "scores.parquet"])
+def test_csv_worst_rows_have_the_local_columns(dask_client, small_parts, table):
+    """-f csv --worst: the same header as one process (a CSV file's `line` column kept,
+    its cells empty: a line is a file's, rows count across the partitions), the same rows."""
+    argv = ["eval", table, "--pred-col", "old", "--label-col", "label", "--worst", "3",
+            "-f", "csv", "-q"]  # fmt: skip
+    want = invoke(argv, expect=0).out.splitlines()
+    got = invoke([*argv, "--dask", dask_client.scheduler.address], expect=0).out.splitlines()
+    assert (
+        got[0]
+        == want[0]
+        == ("row,line," if table.endswith("csv") else "row,") + ("pred,label,weight,loss")
+    )
+    for mine, theirs in zip(got[1:], want[1:], strict=True):
+        cells, local = mine.split(","), theirs.split(",")
+        if table.endswith("csv"):
+            assert cells[1] == "" and local[1] == str(int(local[0]) + 1)
+            del cells[1], local[1]
+        assert cells == local
+
+
+def test_dask_local_stderr_holds_losscli_lines_only(tmp_path):
+    """--dask local:1 while port 8787 is taken (another cluster's dashboard) and with a
+    graph above distributed's large-graph threshold: distributed's warnings stay off
+    stderr, which holds what a local run prints (losscli's note), nothing else."""
+    import socket
+
+    from tests.cli.conftest import spawn
+
+    (tmp_path / "n.csv").write_text("prob,label\n0,0\n1,1\n0.3,1\n0.7,0\n")
+    argv = ["eval", "n.csv", "--pred-col", "prob", "--label-col", "label", "-f", "json"]
+    want = spawn(argv, cwd=tmp_path, text=True)
+    assert want.returncode == 0 and want.stderr.startswith("note: 2 probabilities")
+    held = socket.socket()
+    try:
+        held.bind(("127.0.0.1", 8787))
+        held.listen()
+    except OSError:  # taken already, as the test wants it
+        pass
+    try:
+        env = {"DASK_DISTRIBUTED__ADMIN__LARGE_GRAPH_WARNING_THRESHOLD": "1"}
+        ran = spawn([*argv, "--dask", "local:1"], cwd=tmp_path, env=env, text=True)
+    finally:
+        held.close()
+    assert ran.returncode == 0 and ran.stderr == want.stderr
+    remote, local = json.loads(ran.stdout), json.loads(want.stdout)
+    assert remote["losses"] == pytest.approx(local["losses"], rel=1e-12)
