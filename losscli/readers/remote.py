@@ -367,12 +367,16 @@ def check_writable(url: str, flag: str) -> None:
             fix=f"Name an object, e.g. {example}",
         )
     with translated(url, "write"):
-        if scheme != "hf":  # a Hub path's first part is not its repository
-            _check_bucket(fs, path.split("/", 1)[0], url, flag)
         try:
+            if scheme != "hf":  # a Hub path's first part is not its repository
+                _check_bucket(fs, path.split("/", 1)[0], url, flag)
             kind = fs.info(path).get("type")
         except FileNotFoundError:
             return  # a new object
+        except PermissionError:
+            # credentials that may write but not list (no s3:ListBucket, as CI uploaders
+            # often have): nothing to check here; the write itself says if it is refused
+            return
     if kind == "directory":
         raise InputError(
             f"{flag} {url} is a folder of objects; writing it would hide them",
