@@ -154,6 +154,19 @@ def _file_id(path: str) -> tuple[str, tuple[int, int] | None] | None:
     return os.path.realpath(path), inode
 
 
+def _folder_id(path: str) -> str | None:
+    """The prefix of what lies inside an input folder (a dataset): its real path and a
+    separator, or a URL's object name and `/` (an object's name is no folder's prefix
+    unless it is one); None for anything else."""
+    if path == STDIO:
+        return None
+    if _is_url(path):
+        from losscli.readers.remote import object_id
+
+        return object_id(path) + "/"
+    return os.path.join(os.path.realpath(path), "") if os.path.isdir(path) else None
+
+
 def _input_id(path: str) -> tuple[str, tuple[int, int] | None] | None:
     """Like `_file_id` for an input; `file.npz:key` names the file `file.npz`."""
     if _is_url(path):
@@ -181,6 +194,7 @@ def check_outputs(outputs: Mapping[str, str | None], inputs: Mapping[str, str | 
     """
     seen: list[tuple[str, str, tuple[str, Any]]] = []
     known_inputs = [(label, path, _input_id(path)) for label, path in inputs.items() if path]
+    folders = [(label, path, _folder_id(path)) for label, path in inputs.items() if path]
     for flag, path in outputs.items():
         if not path:
             continue
@@ -194,6 +208,14 @@ def check_outputs(outputs: Mapping[str, str | None], inputs: Mapping[str, str | 
                 raise InputError(
                     f"{flag} {path} is the input {what}; writing it would destroy the input",
                     fix=f"Choose another path for {flag}",
+                )
+        for label, in_path, folder in folders:
+            if folder is not None and ident[0].startswith(folder):
+                what = in_path if label == in_path else f"{label} {in_path}"
+                raise InputError(
+                    f"{flag} {path} is inside the input folder {what}; the next read of the "
+                    "folder would take it for one of its files",
+                    fix=f"Choose a path outside the folder for {flag}",
                 )
         for other_flag, other_path, other in seen:
             if _same(ident, other):

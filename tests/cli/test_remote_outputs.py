@@ -111,3 +111,22 @@ def test_a_missing_bucket_is_found_before_any_work(s3_server, store):
     assert_usage_error(*ran, f"error: {missing}: access denied", "AWS_ACCESS_KEY_ID")
     assert len(ran.err.strip().splitlines()) == 1, ran.err
     assert not store.exists(f"{NO_BUCKET}")
+
+
+def test_an_output_inside_an_input_folder_is_refused(s3_server, store, tmp_path):
+    """A report written into the dataset it reads would be one of its files next time."""
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "a.csv").write_text("prob,label\n0.2,0\n0.9,1\n")
+    for out in (folder / "r.json", folder / "sub" / ".." / "r.json"):
+        ran = invoke(["eval", str(folder), *COLS, "--save", str(out)])
+        assert_usage_error(*ran, f"error: --save {out} is inside the input folder PREDS {folder}; ")
+        assert len(ran.err.strip().splitlines()) == 1
+    invoke(["eval", str(folder), *COLS, "--save", str(tmp_path / "r.json")], expect=0)
+    store.pipe_file(f"{BUCKET}/inside/a.csv", b"prob,label\n0.2,0\n0.9,1\n")
+    url = f"s3://{BUCKET}/inside/r.json"
+    ran = invoke(["eval", f"s3://{BUCKET}/inside", *COLS, "--save", url], env=s3_server.env())
+    assert_usage_error(
+        *ran, f"error: --save {url} is inside the input folder PREDS s3://{BUCKET}/inside; "
+    )
+    assert not store.exists(f"{BUCKET}/inside/r.json")
