@@ -243,6 +243,10 @@ def accumulate_stream(
     a running total (the first chunk's, which only this function holds);
     `describer(chunk)` names the chunk's rows for the worst rows."""
     workers = max(1, threads or os.cpu_count() or 1)
+    # chunks submitted and not yet merged: enough for the workers to compute while the
+    # reader decodes its next frame (four chunks at once): with `workers`, they waited for
+    # the reader about a third of the time (py-spy), and 10⁸ Parquet rows took 8-10% longer
+    ahead = 2 * workers + 4
 
     template = make_accumulator(plan, spec)  # its slice keys' numbering is shared
 
@@ -280,7 +284,7 @@ def accumulate_stream(
                 except InputError as exc:
                     raise place(chunk, exc) from None
                 pending.append((chunk, pool.submit(run, chunk, labels)))
-                while len(pending) > workers:
+                while len(pending) > ahead:
                     acc = settle(pending.popleft())
                     total = acc if total is None else total.merge(acc, reuse=True)
             while pending:
