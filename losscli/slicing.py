@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from losscli.engine.cache import cached_property
 from losscli.engine.keys import Bins, Key, encode, key_text, order_of_parts
 from losscli.engine.limits import MAX_SLICES
 from losscli.engine.slices import SliceTable

@@ -10,11 +10,12 @@ The rules for labels (which values each task takes, and their errors) are in `la
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from numpy.typing import NDArray
 
 from losscli.engine import conventions, kernels
-from losscli.engine.cache import cached_property
 from losscli.engine.labels import (
     binary_labels,
     first_true,

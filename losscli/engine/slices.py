@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from losscli.engine import conventions
-from losscli.engine.cache import cached_property
 from losscli.engine.keys import Key, KeyIndex
 from losscli.engine.limits import MAX_SLICES
 from losscli.engine.sums import CompensatedSum
