@@ -15,6 +15,12 @@ losses waiting for each). Instead:
   stays bounded by `AHEAD` + one unit, whatever the size of the files.
 - `Spans`: the file object pyarrow decodes a unit from: reads are served from the fetched
   bytes, and a read outside them (never, for the ranges of the metadata) is fetched.
+- Every answer must be as long as the range asked for. A web server that ignores ranges
+  sends the whole object: `footers` keeps it (the object is then read from memory), and a
+  unit's range is cut from it; any other length is an error, never decoded.
+- `stamp`, `changed`, `differs`: an object's version (size, ETag, generation) when its
+  footer was read, compared again after its rows are read (`ParquetTable`, and the Dask
+  partitions), so that rows of two versions are an error, not a number.
 
 The requests go through the fsspec file system of the URL (`remote.filesystem`), so
 credentials, `--storage-option` and errors are those of every other read.
