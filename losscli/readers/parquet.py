@@ -122,6 +122,8 @@ class ParquetTable:
         from losscli.readers.remote import is_glob, translated
 
         fs = self.source.fs
+        if all(whole is not None for _, _, whole in self._objects):
+            return  # each read whole, in one answer: one version each
         if self.source.files:  # listed again as when it was opened: a pattern or a folder
             root = fs._strip_protocol(self.source.path)
             with translated(self.source.name):
@@ -182,6 +184,8 @@ class ParquetTable:
             for i, batch in self._batches(own, 1 << 62):
                 got.setdefault(i, []).append(batch)
             tables = [self._with_keys(pa.Table.from_batches(b), i, keys) for i, b in got.items()]
+            if not tables:
+                raise InputError("no rows", source=self.source.name)
         for i, (label, pf) in enumerate([] if self._ranged else self._parts):
             try:
                 table = pf.read(columns=own)

@@ -346,3 +346,17 @@ def test_a_folder_with_glob_characters_is_a_dataset(s3_server, bucket, data):
     ran = _eval(s3_server, f"s3://{BUCKET}/run[7]/", "--pred-col", "prob", "-f", "json")
     assert json.loads(ran.out)["n_samples"] == 2 * len(y)
     assert _bce(ran) == pytest.approx(log_loss(y, p), rel=1e-12)
+
+
+def test_an_object_of_no_rows_read_whole_is_an_error(s3_server, bucket, monkeypatch):
+    from losscli.errors import InputError
+    from losscli.readers import open_table
+
+    fs, _ = bucket
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"prob": pa.array([], pa.float64())}), sink)
+    fs.pipe_file(f"{BUCKET}/empty/e.parquet", sink.getvalue())
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(InputError, match="no rows"):
+        open_table(f"s3://{BUCKET}/empty/e.parquet").read(["prob"])
