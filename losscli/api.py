@@ -61,6 +61,8 @@ class EvaluationResult:
         slices: one `losscli.slicing.Slicing` per ``by`` (and ``per_class``), SPEC §8.
         worst: with ``worst=K``, the K rows of largest ℓᵢ, largest first, else None.
         worst_by: the loss that ranks them.
+        worst_kept: columns of the worst rows that tables and CSV show even when no row
+            fills them (a Dask run of a CSV file keeps ``line``, as a local run has it).
         calibration: with ``calibration=True``, the reliability table of ece and mce's
             bins (SPEC §11): per bin, its edges, rows, Σω, mean confidence and accuracy.
     """
@@ -80,6 +82,7 @@ class EvaluationResult:
     slices: list[Slicing] = field(default_factory=list)
     worst: list[dict[str, Any]] | None = None
     worst_by: str | None = None
+    worst_kept: tuple[str, ...] = ()
     calibration: list[dict[str, Any]] | None = None
 
     def __getitem__(self, name: str) -> float:

@@ -62,7 +62,7 @@ def evaluate_on_dask(
                         for e in result.worst]  # fmt: skip
     if result.worst and header._origins["preds"].line_offset is not None:
         # a text file: the `line` column is kept (empty), as a local run has it
-        result.worst_kept = ("line",)  # type: ignore[attr-defined]
+        result.worst_kept = ("line",)
     return result, header
 
 

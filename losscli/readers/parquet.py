@@ -101,18 +101,15 @@ class ParquetTable:
         return opened
 
     def _failed(self, label: str, failed: Any, before: dict[str, Any] | None = None) -> InputError:
-        """A `ranges.Failed` as the error of object `label`: that it changed since `before`
-        (its version when opened), else the store's error, or pyarrow's."""
-        from losscli.readers import ranges
+        """A `ranges.Failed` of object `label` as one InputError (`failure`; the store's
+        own error translated as every read's is)."""
         from losscli.readers.remote import translated
 
-        gone = isinstance(failed.error, FileNotFoundError)  # the store's own message says so
-        if not gone and before and ranges.changed(self.source.fs, label, before):
-            return ranges.changed_error(label)  # type: ignore[no-any-return]
-        if failed.fetching:
+        exc = failure(self.source.fs, label, failed, before)
+        if exc is failed.error:
             with translated(label):
-                raise failed.error
-        return _invalid(label, failed.error)
+                raise exc
+        return exc  # type: ignore[return-value]
 
     def _unchanged(self) -> None:
         """Every object read by ranges is still the version whose footer was read: else its
@@ -259,6 +256,18 @@ class ParquetTable:
             )
             table = table.append_column(key, column)
         return table
+
+
+def failure(fs: Any, label: str, failed: Any, before: dict[str, Any] | None) -> BaseException:
+    """What a `ranges.Failed` of object `label` is: the object changed since `before` (its
+    version when its footer was read: a shrunk object fails its range), else the store's
+    own error (a deleted object is the store's "no such object"), else pyarrow's."""
+    from losscli.readers import ranges
+
+    gone = isinstance(failed.error, FileNotFoundError)
+    if not gone and before and ranges.changed(fs, label, before):
+        return ranges.changed_error(label)
+    return failed.error if failed.fetching else _invalid(label, failed.error)
 
 
 def shadowed_keys(name: str, keys: dict[str, Any], columns: list[str]) -> list[str]:

@@ -315,7 +315,7 @@ def _fetched_row_groups(part: Partition, own: list[str]) -> Any:
     import pyarrow as pa
 
     from losscli.readers import ranges
-    from losscli.readers.parquet import _invalid
+    from losscli.readers.parquet import failure
     from losscli.readers.remote import filesystem
 
     fs, _ = filesystem(part.path)
@@ -324,13 +324,8 @@ def _fetched_row_groups(part: Partition, own: list[str]) -> Any:
     todo = ranges.units(0, part.path, part.metadata, own, part.row_groups)
     try:
         got = [b for _, b in ranges.batches(fs, [(size, part.metadata)], todo, own, 1 << 62)]
-    except ranges.Failed as failed:
-        gone = isinstance(failed.error, FileNotFoundError)  # the store's own message says so
-        if not gone and before and ranges.changed(fs, part.path, before):
-            raise ranges.changed_error(part.path) from None
-        if failed.fetching:
-            raise failed.error from None
-        raise _invalid(part.path, failed.error) from None
+    except ranges.Failed as failed:  # a store's error is translated by `read`
+        raise failure(fs, part.path, failed, before) from None
     if before and ranges.changed(fs, part.path, before):
         raise ranges.changed_error(part.path)
     if not got:

@@ -33,6 +33,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from losscli.errors import InputError
+
 TAIL = 64 << 10  # bytes read from the end of each object: the footer, in one request
 UNIT = 32 << 20  # at most this many bytes of column chunks per unit (pyarrow's range_size_limit)
 GAP = 8 << 10  # bytes between column chunks read through rather than a new request
@@ -113,11 +115,9 @@ def footers(
         if isinstance(tail, BaseException):
             raise Failed(i, tail, fetching=True)
         if start and len(tail) == size:
-            whole[i] = tail
-        try:
-            _check_length(tail, start, size, size)
-        except ValueError as exc:
-            raise Failed(i, exc, fetching=True) from None
+            whole[i] = tail  # the whole object, whose end is the tail asked for
+        elif len(tail) != size - start:
+            raise Failed(i, _length_error(tail, start, size), fetching=True)
         try:
             if len(tail) < 8 or tail[-4:] != b"PAR1":
                 raise ValueError("Parquet magic bytes not found in footer")
@@ -221,7 +221,11 @@ def _check_length(data: bytes, start: int, end: int, size: int | None) -> bytes:
         return data
     if size is not None and len(data) == size:
         return data[start:end]
-    raise ValueError(
+    raise _length_error(data, start, end)
+
+
+def _length_error(data: bytes, start: int, end: int) -> ValueError:
+    return ValueError(
         f"the store sent {len(data):,} bytes for the byte range {start:,}-{end:,} of "
         f"{end - start:,} bytes (the object changed, or the store does not serve byte ranges)"
     )
@@ -258,9 +262,7 @@ def differs(before: dict[str, Any], info: dict[str, Any] | None) -> bool:
     return any(before[k] != now[k] for k in before.keys() & now.keys())
 
 
-def changed_error(label: str) -> Any:
-    from losscli.errors import InputError
-
+def changed_error(label: str) -> InputError:
     return InputError(
         "the object changed while it was read (its size or ETag is not what it was when "
         "its footer was read), so its rows would mix two versions",

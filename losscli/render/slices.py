@@ -96,7 +96,7 @@ def worst_header(result: Any) -> list[str]:
     unless the result keeps it (`worst_kept`: a Dask run of a CSV file keeps `line`)."""
     if not result.worst:
         return []
-    kept = getattr(result, "worst_kept", ())
+    kept = result.worst_kept
     return [k for k in result.worst[0] if k in kept or any(e[k] is not None for e in result.worst)]
 
 
