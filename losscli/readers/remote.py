@@ -351,7 +351,8 @@ def check_writable(url: str, flag: str) -> None:
     an object (not a folder: an object `out` beside the objects `out/...` would hide them
     from a later read of `out/`), and the bucket exists (a missing one would otherwise be
     found by the write, after the whole computation). The "folder" an object goes in need
-    not exist: object stores have none."""
+    not exist: object stores have none. Credentials that may write but not look skip the
+    checks: the write then says whether it is refused."""
     scheme = scheme_of(url)
     if scheme in READ_ONLY:
         raise InputError(
@@ -387,7 +388,7 @@ def check_writable(url: str, flag: str) -> None:
 def _check_bucket(fs: Any, bucket: str, url: str, flag: str) -> None:
     """The bucket (container) of `url` exists: one request when it does. `fs.exists` says
     False for a bucket it may not see as well, so `fs.info` then tells a missing bucket
-    from refused credentials (which `translated` reports)."""
+    from refused credentials (a PermissionError, for `check_writable` to let pass)."""
     if fs.exists(bucket):
         return
     try:
